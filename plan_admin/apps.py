@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PlanAdminConfig(AppConfig):
+    name = "plan_admin"
+    verbose_name = "Stock plan ledger"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,37 @@
+"""Create the role groups of DESIGN.md with their permissions (plan_admin.roles is the table)."""
+
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+from plan_admin.roles import ROLE_PERMISSIONS
+
+
+def create_role_groups(apps, schema_editor):
+    # Permissions are normally created after all migrations ran; the groups need them now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        permissions = Permission.objects.filter(content_type__app_label="plan_admin", codename__in=codenames)
+        missing = set(codenames) - set(permissions.values_list("codename", flat=True))
+        if missing:
+            raise RuntimeError(f"Permissions missing for {role}: {sorted(missing)}")
+        group.permissions.set(permissions)
+
+
+def remove_role_groups(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name__in=list(ROLE_PERMISSIONS)).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("plan_admin", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+
+    operations = [migrations.RunPython(create_role_groups, remove_role_groups)]
