@@ -3,6 +3,7 @@
 See `.env.example` for the variables and README.md for the production set.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -73,7 +74,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # select_for_update serializes them on PostgreSQL. The test database is a file, not shared-cache memory,
     # so that threads in the concurrency tests wait on the lock instead of failing with "table is locked".
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 30}
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # One file per test process, so that test runs side by side never share (or delete) each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
