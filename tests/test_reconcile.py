@@ -1,0 +1,125 @@
+"""`manage.py reconcile`: counters recomputed from the ledger rows; drift reported in words, exit status non-zero."""
+
+import datetime
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+
+from plan_admin import services
+from plan_admin.models import BoardDesignation, Plan
+from plan_admin.reconcile import reconcile
+from tests import factories
+
+
+def run_reconcile(*args) -> str:
+    out, err = StringIO(), StringIO()
+    call_command("reconcile", *args, stdout=out, stderr=err)
+    return out.getvalue() + err.getvalue()
+
+
+def run_reconcile_expecting_drift(*args) -> tuple[str, CommandError]:
+    err = StringIO()
+    with pytest.raises(CommandError) as failure:
+        call_command("reconcile", *args, stdout=StringIO(), stderr=err)
+    assert failure.value.returncode != 0  # manage.py exits with this status
+    return err.getvalue() + str(failure.value), failure.value
+
+
+@pytest.fixture
+def ledger(plan, approved_designation, staff_user):
+    """Three issuances on the approved 2024 designation, one of them cancelled, and a reserve increase."""
+    factories.issue(approved_designation, by=staff_user, shares=1_000)
+    factories.issue(approved_designation, by=staff_user, shares=2_500, kind="debt_settlement",
+                    debt_amount="375.00", debt_reference="INV-1")
+    mistaken = factories.issue(approved_designation, by=staff_user, shares=400)
+    services.issuance_cancel(issuance=mistaken, cancelled_on=datetime.date(2024, 7, 1), reason="Typo.",
+                             by=staff_user)
+    services.reserve_change_record(plan=plan, shares=500_000, board_approval_date=datetime.date(2010, 1, 1),
+                                   by=staff_user)
+    return plan
+
+
+@pytest.mark.django_db
+def test_clean_ledger_passes_with_one_line_summary(ledger):
+    output = run_reconcile()
+    assert output.strip().splitlines() == [
+        "No drift: the counters of 1 plan(s), 1 designation(s), 3 issuance(s) (1 cancelled) agree with the ledger."
+    ]
+    report = reconcile()
+    assert report.ok and report.issuances == 3 and report.cancellations == 1
+
+
+@pytest.mark.django_db
+def test_empty_database_passes():
+    assert "No drift" in run_reconcile()
+
+
+@pytest.mark.django_db
+def test_plan_issued_counter_drift_is_reported(ledger):
+    Plan.objects.filter(pk=ledger.pk).update(issued_shares=F("issued_shares") + 7)
+    output, _ = run_reconcile_expecting_drift()
+    assert "the issued-shares counter says 3,507 but its issuances not cancelled add up to 3,500 (off by +7)" in output
+    assert "1 problem(s) found" in output
+
+
+@pytest.mark.django_db
+def test_plan_authorized_counter_drift_is_reported(ledger):
+    Plan.objects.filter(pk=ledger.pk).update(authorized_shares=F("authorized_shares") - 1_000)
+    output, _ = run_reconcile_expecting_drift()
+    assert (
+        "the authorized-shares counter says 10,499,000 but its share reserve changes add up to 10,500,000 "
+        "(off by -1,000)" in output
+    )
+
+
+@pytest.mark.django_db
+def test_designation_counter_drift_is_reported(ledger, approved_designation):
+    BoardDesignation.objects.filter(pk=approved_designation.pk).update(issued_shares=F("issued_shares") + 100)
+    output, _ = run_reconcile_expecting_drift()
+    assert f"Designation #{approved_designation.pk} (Dana Whitfield, 2024, plan #{ledger.pk})" in output
+    assert "counter says 3,600 but its issuances not cancelled add up to 3,500 (off by +100)" in output
+
+
+@pytest.mark.django_db
+def test_issuances_on_a_designation_that_is_not_approved_are_reported(ledger, approved_designation):
+    BoardDesignation.objects.filter(pk=approved_designation.pk).update(status="withdrawn", issued_shares=0)
+    output, _ = run_reconcile_expecting_drift()
+    assert "is withdrawn, not approved, yet 2 issuance(s) of 3,500 shares stand against it" in output
+
+
+@pytest.mark.django_db
+def test_only_the_chosen_plan_is_checked(ledger, superuser):
+    other = factories.make_plan(by=superuser, name="2010 Plan")
+    Plan.objects.filter(pk=other.pk).update(issued_shares=5)
+    assert "No drift" in run_reconcile("--plan", str(ledger.pk))
+    run_reconcile_expecting_drift("--plan", str(other.pk))
+    with pytest.raises(CommandError, match="no plan #999999"):
+        call_command("reconcile", "--plan", "999999", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_demo_data_reconciles():
+    call_command("load_reference_plan", stdout=StringIO())
+    output = run_reconcile()
+    assert output.startswith("No drift")
+    assert reconcile().issuances > 0
+
+
+@pytest.mark.django_db
+def test_query_count_does_not_grow_with_the_ledger(ledger, approved_designation, staff_user, participant, plan,
+                                                   board_member):
+    with CaptureQueriesContext(connection) as small:
+        reconcile()
+    for year in (2020, 2021, 2022):
+        designation = factories.make_designation(plan=plan, participant=participant, year=year, shares=10_000,
+                                                 staff=staff_user, approver=board_member)
+        for _ in range(3):
+            factories.issue(designation, by=staff_user, shares=100)
+    with CaptureQueriesContext(connection) as larger:
+        report = reconcile()
+    assert report.ok and report.issuances == 12
+    assert len(larger.captured_queries) == len(small.captured_queries)
