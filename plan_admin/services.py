@@ -428,8 +428,8 @@ def designation_propose(
     ).first()
     if duplicate:
         raise InvalidTransition(
-            f"{participant} already has a {duplicate.get_status_display().lower()} designation for {year} "
-            f"({fmt.shares(duplicate.shares)} shares).",
+            f"{participant} already has a designation for {year} ({duplicate.get_status_display().lower()}, "
+            f"{fmt.shares(duplicate.shares)} shares).",
             field="participant",
         )
     designation = BoardDesignation(
