@@ -4,4 +4,9 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("board/", views.board_dashboard, name="board-dashboard"),
+    path("designations/<int:pk>/", views.designation_detail, name="designation-detail"),
+    path("designations/<int:pk>/vote/", views.designation_vote, name="designation-vote"),
+    path("plans/<int:pk>/", views.plan_detail, name="plan-detail"),
+    path("participants/<int:pk>/", views.participant_detail, name="participant-detail"),
 ]
