@@ -32,3 +32,18 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     AUDITORS: _VIEW_ALL + _EXPORT_ALL,
 }
+
+
+def sync_role_groups(Group, Permission) -> None:
+    """Create or update each role group with exactly its permissions.
+
+    Takes the model classes so that the data migration (historical models) and code outside migrations (the
+    demo loader, tests after a database flush) share it.
+    """
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        permissions = Permission.objects.filter(content_type__app_label="plan_admin", codename__in=codenames)
+        missing = set(codenames) - set(permissions.values_list("codename", flat=True))
+        if missing:
+            raise RuntimeError(f"Permissions missing for {role}: {sorted(missing)}")
+        group.permissions.set(permissions)

@@ -4,7 +4,7 @@ import datetime
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 from plan_admin import roles, services
 from plan_admin.models import Participant
@@ -18,6 +18,8 @@ def make_user(username: str, *, role: str | None, superuser: bool = False, passw
         email=f"{username}@example.com",
     )
     if role:
+        if not Group.objects.filter(name=role).exists():  # a transactional test's flush removed the groups
+            roles.sync_role_groups(Group, Permission)
         user.groups.add(Group.objects.get(name=role))
     return user
 

@@ -1,0 +1,155 @@
+"""Writers racing on one plan: exactly the grants that fit succeed, on PostgreSQL and on SQLite.
+
+Threads are released together by a Barrier; each uses its own database connection and closes it. The tests need
+real commits (`transaction=True`), since the lock is what is under test.
+"""
+
+import datetime
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+
+from plan_admin import exceptions, services
+from plan_admin.models import BoardDesignation, Issuance, Plan
+from tests import factories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WORKERS = 8
+
+
+def race(actions):
+    """Run each action in its own thread, all released at once; return (results, refusals, errors)."""
+    barrier = threading.Barrier(len(actions))
+    results, refusals, errors = [], [], []
+    lock = threading.Lock()
+
+    def run(action):
+        try:
+            barrier.wait(timeout=30)
+            outcome = action()
+            with lock:
+                results.append(outcome)
+        except exceptions.PlanRuleViolation as refusal:
+            with lock:
+                refusals.append(refusal)
+        except Exception as error:  # noqa: BLE001 - any other failure is reported by the test
+            with lock:
+                errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a worker hung"
+    return results, refusals, errors
+
+
+def assert_counters_match_ledger(plan: Plan) -> None:
+    plan.refresh_from_db()
+    standing = Issuance.objects.filter(designation__plan=plan, cancellation__isnull=True)
+    assert plan.issued_shares == (standing.aggregate(total=Sum("shares"))["total"] or 0)
+    assert plan.authorized_shares == plan.reserve_changes.aggregate(total=Sum("shares"))["total"]
+    assert plan.issued_shares <= plan.authorized_shares
+    for designation in BoardDesignation.objects.filter(plan=plan):
+        expected = standing.filter(designation=designation).aggregate(total=Sum("shares"))["total"] or 0
+        assert designation.issued_shares == expected <= designation.shares
+
+
+@pytest.fixture
+def small_plan(superuser):
+    """A plan of 1,000 shares."""
+    return factories.make_plan(by=superuser, shares=1_000)
+
+
+def test_concurrent_issuances_never_exceed_the_plan(small_plan, staff_user, board_member):
+    # One approved designation per year (rule 3 is checked per year), so only the plan's limit binds: 3 x 300 fit.
+    designations = [
+        factories.make_designation(plan=small_plan, participant=factories.make_participant(f"P{n}", by=staff_user),
+                                   year=2010 + n, shares=300, staff=staff_user, approver=board_member)
+        for n in range(WORKERS)
+    ]
+    actions = [
+        lambda d=designation: services.issuance_record(designation=d, issue_date=datetime.date(d.year, 5, 1),
+                                                       shares=300, price_per_share=Decimal("0.01"), by=staff_user)
+        for designation in designations
+    ]
+
+    results, refusals, errors = race(actions)
+
+    assert errors == []
+    assert len(results) == 3
+    assert len(refusals) == WORKERS - 3
+    assert all(isinstance(refusal, exceptions.ShareLimitExceeded) for refusal in refusals)
+    assert Issuance.objects.count() == 3
+    assert_counters_match_ledger(small_plan)
+    small_plan.refresh_from_db()
+    assert small_plan.issued_shares == 900
+
+
+def test_concurrent_issuances_never_exceed_a_designation(small_plan, staff_user, board_member, participant):
+    designation = factories.make_designation(plan=small_plan, participant=participant, year=2024, shares=1_000,
+                                             staff=staff_user, approver=board_member)
+    actions = [
+        lambda: services.issuance_record(designation=designation, issue_date=datetime.date(2024, 5, 1), shares=150,
+                                         price_per_share=Decimal("0.01"), by=staff_user)
+        for _ in range(WORKERS)
+    ]
+
+    results, refusals, errors = race(actions)
+
+    assert errors == []
+    assert len(results) == 6  # 6 x 150 = 900; a 7th would make 1,050
+    assert all(isinstance(refusal, exceptions.DesignationLimitExceeded) for refusal in refusals)
+    assert_counters_match_ledger(small_plan)
+
+
+def test_concurrent_approvals_never_over_commit_the_pool(small_plan, staff_user):
+    voters = [factories.make_user(f"board{n}", role=factories.roles.BOARD) for n in range(WORKERS)]
+    proposals = [
+        factories.make_designation(plan=small_plan, participant=factories.make_participant(f"P{n}", by=staff_user),
+                                   year=2024, shares=300, staff=staff_user)
+        for n in range(WORKERS)
+    ]
+    actions = [
+        lambda d=proposal, v=voter: services.designation_vote(designation=d, voter=v, decision="approve")
+        for proposal, voter in zip(proposals, voters, strict=True)
+    ]
+
+    results, refusals, errors = race(actions)
+
+    assert errors == []
+    assert len(results) == 3
+    assert all(isinstance(refusal, exceptions.PoolOverCommitted) for refusal in refusals)
+    assert BoardDesignation.objects.filter(status="approved").count() == 3
+
+
+def test_concurrent_issuances_and_cancellations_keep_counters_in_step(small_plan, staff_user, board_member,
+                                                                       participant):
+    designation = factories.make_designation(plan=small_plan, participant=participant, year=2024, shares=1_000,
+                                             staff=staff_user, approver=board_member)
+    standing = [factories.issue(designation, by=staff_user, shares=100, on=datetime.date(2024, 1, 2))
+                for _ in range(4)]
+    cancel = [
+        lambda i=issuance: services.issuance_cancel(issuance=i, cancelled_on=datetime.date(2024, 2, 1),
+                                                    reason="Race test.", by=staff_user)
+        for issuance in standing
+    ]
+    record = [
+        lambda: services.issuance_record(designation=designation, issue_date=datetime.date(2024, 3, 1), shares=200,
+                                         price_per_share=Decimal("0.01"), by=staff_user)
+        for _ in range(4)
+    ]
+
+    results, refusals, errors = race(cancel + record)
+
+    assert errors == []
+    assert_counters_match_ledger(small_plan)
+    designation.refresh_from_db()
+    assert designation.issued_shares <= 1_000
