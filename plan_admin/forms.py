@@ -12,6 +12,17 @@ from .exceptions import PlanRuleViolation
 from .models import MAX_YEAR, MIN_YEAR, BoardDesignation, DesignationVote, Issuance, Participant, Plan
 from . import services
 
+
+
+class SharesField(forms.IntegerField):
+    """A whole number of shares, accepting the way people write them: "250,000" or "250 000"."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.replace(",", "").replace("_", "").replace(" ", "").replace("\u00a0", "")
+        return super().to_python(value)
+
+
 SHARES_FIELD_OPTIONS = {"min_value": 1, "max_value": services.MAX_SHARES}
 
 
@@ -44,7 +55,7 @@ class IssuanceForm(ServiceForm):
         help_text="An approved designation of the year of the issue date.",
     )
     issue_date = forms.DateField(widget=DateInput)
-    shares = forms.IntegerField(**SHARES_FIELD_OPTIONS)
+    shares = SharesField(**SHARES_FIELD_OPTIONS)
     kind = forms.ChoiceField(choices=Issuance.Kind.choices, initial=Issuance.Kind.COMPENSATION)
     price_per_share = forms.DecimalField(min_value=0, max_digits=14, decimal_places=6, help_text="In dollars.")
     debt_amount = forms.DecimalField(
@@ -89,7 +100,7 @@ class DesignationProposalForm(ServiceForm):
     plan = forms.ModelChoiceField(queryset=Plan.objects.all())
     participant = forms.ModelChoiceField(queryset=Participant.objects.all())
     year = forms.IntegerField(min_value=MIN_YEAR, max_value=MAX_YEAR)
-    shares = forms.IntegerField(**SHARES_FIELD_OPTIONS)
+    shares = SharesField(**SHARES_FIELD_OPTIONS)
     factors_considered = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000)
 
     def submit(self, *, by) -> BoardDesignation:
@@ -98,7 +109,7 @@ class DesignationProposalForm(ServiceForm):
 
 class ReserveChangeForm(ServiceForm):
     plan = forms.ModelChoiceField(queryset=Plan.objects.all())
-    shares = forms.IntegerField(
+    shares = SharesField(
         min_value=-services.MAX_SHARES,
         max_value=services.MAX_SHARES,
         help_text="Positive to increase the reserve, negative to decrease it.",
@@ -117,7 +128,7 @@ class PlanCreateForm(ServiceForm):
     purpose = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
     stock_class = forms.CharField(max_length=100, initial="Common Stock", label="Class of stock")
     par_value = forms.DecimalField(min_value=0, max_digits=12, decimal_places=6, help_text="Dollars per share.")
-    initial_shares = forms.IntegerField(**SHARES_FIELD_OPTIONS, label="Shares initially authorized")
+    initial_shares = SharesField(**SHARES_FIELD_OPTIONS, label="Shares initially authorized")
     board_approval_date = forms.DateField(widget=DateInput)
     resolution_reference = forms.CharField(required=False, max_length=200)
     effective_date = forms.DateField(widget=DateInput, required=False, help_text="Leave empty if not known yet.")
