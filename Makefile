@@ -23,7 +23,7 @@ demo: migrate
 	$(BIN)/python manage.py load_reference_plan
 
 run: demo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
