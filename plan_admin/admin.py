@@ -15,6 +15,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import forms, services
 from .exceptions import PlanRuleViolation
+from .reports.admin_mixins import SpreadsheetAdminMixin
 from .models import (
     BoardDesignation,
     DesignationVote,
@@ -214,7 +215,7 @@ class ParticipantForm(django_forms.ModelForm):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(SimpleHistoryAdmin):
+class ParticipantAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin):
     form = ParticipantForm
     list_display = ["name", "category", "email", "user"]
     list_filter = ["category"]
@@ -265,7 +266,7 @@ class IssuanceInline(admin.TabularInline):
 
 
 @admin.register(BoardDesignation)
-class BoardDesignationAdmin(LedgerAdmin):
+class BoardDesignationAdmin(SpreadsheetAdminMixin, LedgerAdmin):
     add_form_class = forms.DesignationProposalForm
     add_title = "Propose a designation"
     change_form_template = "admin/plan_admin/boarddesignation/change_form.html"
@@ -342,7 +343,7 @@ class CancelledFilter(admin.SimpleListFilter):
 
 
 @admin.register(Issuance)
-class IssuanceAdmin(LedgerAdmin):
+class IssuanceAdmin(SpreadsheetAdminMixin, LedgerAdmin):
     add_form_class = forms.IssuanceForm
     add_title = "Record an issuance"
     change_form_template = "admin/plan_admin/issuance/change_form.html"

@@ -1,0 +1,388 @@
+"""What each report holds. Every function returns `Table`s whose rows stream from `values_list(...).iterator()`.
+
+Filters (plan, designation year, participant category) come from `parse_filters`, which refuses bad values with a
+`BadFilter` message the views answer with 400. The admin changelists pass their own filtered queryset as `base`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from ..models import MAX_YEAR, MIN_YEAR, BoardDesignation, DesignationVote, Issuance, Participant, Plan
+from .writers import DATE, INT, MONEY, PRICE, TEXT, Column, Table, Total
+
+CHUNK_SIZE = 5000
+CATEGORY_LABELS = dict(Participant.Category.choices)
+KIND_LABELS = dict(Issuance.Kind.choices)
+STATUS_LABELS = dict(BoardDesignation.Status.choices)
+
+
+class BadFilter(ValueError):
+    """A report filter that is not a value the ledger knows; the message is shown to the user (HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    plan: Plan | None = None
+    year: int | None = None
+    category: str | None = None
+
+    def describe(self) -> str:
+        parts = [f"plan: {self.plan}" if self.plan else "all plans"]
+        if self.year:
+            parts.append(f"designation year {self.year}")
+        if self.category:
+            parts.append(f"category {CATEGORY_LABELS[self.category]}")
+        return "Filters: " + ", ".join(parts) + f". Generated {timezone.localtime():%Y-%m-%d %H:%M %Z}."
+
+
+def parse_filters(params) -> ReportFilters:
+    """Read `plan`, `year` and `category` from GET parameters; empty means no filter."""
+    plan = year = category = None
+    raw_plan = (params.get("plan") or "").strip()
+    if raw_plan:
+        if not raw_plan.isdigit():
+            raise BadFilter(f"The plan filter must be a plan's number; {raw_plan[:40]!r} is not one.")
+        plan = Plan.objects.filter(pk=int(raw_plan)).first()
+        if plan is None:
+            raise BadFilter(f"There is no plan number {raw_plan}.")
+    raw_year = (params.get("year") or "").strip()
+    if raw_year:
+        if not raw_year.isdigit() or not MIN_YEAR <= int(raw_year) <= MAX_YEAR:
+            raise BadFilter(f"The year must be a year between {MIN_YEAR} and {MAX_YEAR}; {raw_year[:40]!r} is not.")
+        year = int(raw_year)
+    raw_category = (params.get("category") or "").strip()
+    if raw_category:
+        if raw_category not in CATEGORY_LABELS:
+            choices = ", ".join(CATEGORY_LABELS)
+            raise BadFilter(f"The category must be one of {choices}; {raw_category[:40]!r} is not.")
+        category = raw_category
+    return ReportFilters(plan=plan, year=year, category=category)
+
+
+# --- (a) the issuance ledger ------------------------------------------------------------------------------------
+
+ISSUANCE_FIELDS = (
+    "designation__plan__name",
+    "designation__participant__name",
+    "designation__participant__category",
+    "designation__year",
+    "kind",
+    "issue_date",
+    "shares",
+    "price_per_share",
+    "debt_amount",
+    "debt_reference",
+    "recorded_by__username",
+    "cancellation__cancelled_on",
+    "cancellation__reason",
+    "pk",
+)
+
+ISSUANCE_COLUMNS = [
+    Column("Plan", TEXT, 26),
+    Column("Participant", TEXT, 28),
+    Column("Category", TEXT, 20),
+    Column("Designation year", INT, 11),
+    Column("Kind", TEXT, 16),
+    Column("Issue date", DATE, 12),
+    Column("Shares", INT, 14, total=True),
+    Column("Price per share", PRICE, 13),
+    Column("Consideration", MONEY, 16, total=True),
+    Column("Debt amount", MONEY, 15, total=True),
+    Column("Debt reference", TEXT, 20),
+    Column("Recorded by", TEXT, 14),
+    Column("Cancelled on", DATE, 12),
+    Column("Cancellation reason", TEXT, 30),
+    Column("Issuance no.", INT, 11),
+]
+CANCELLED_ON = 12
+
+
+def filter_issuances(queryset: QuerySet, filters: ReportFilters) -> QuerySet:
+    if filters.plan:
+        queryset = queryset.filter(designation__plan=filters.plan)
+    if filters.year:
+        queryset = queryset.filter(designation__year=filters.year)
+    if filters.category:
+        queryset = queryset.filter(designation__participant__category=filters.category)
+    return queryset
+
+
+def issuance_rows_query(queryset: QuerySet | None = None, filters: ReportFilters = ReportFilters()):
+    """The ledger's rows as tuples in ISSUANCE_FIELDS order, oldest first (the query the benchmark baselines use)."""
+    queryset = Issuance.objects.all() if queryset is None else queryset
+    return filter_issuances(queryset, filters).order_by("issue_date", "pk").values_list(*ISSUANCE_FIELDS)
+
+
+def issuance_rows(queryset: QuerySet | None = None, filters: ReportFilters = ReportFilters()):
+    categories, kinds = CATEGORY_LABELS, KIND_LABELS
+    query = issuance_rows_query(queryset, filters)
+    for (plan, name, category, year, kind, issue_date, shares, price, debt, debt_ref, recorder, cancelled_on,
+         reason, pk) in query.iterator(chunk_size=CHUNK_SIZE):
+        yield (plan, name, categories.get(category, category), year, kinds.get(kind, kind), issue_date, shares,
+               price, shares * price, debt, debt_ref, recorder, cancelled_on, reason, pk)
+
+
+def issuance_table(queryset: QuerySet | None = None, filters: ReportFilters = ReportFilters()) -> Table:
+    return Table(
+        title="Issuances",
+        columns=ISSUANCE_COLUMNS,
+        rows=issuance_rows(queryset, filters),
+        totals=[
+            Total("Total issued"),
+            Total("Cancelled", where=(CANCELLED_ON, "nonblank")),
+            Total("Standing (net of cancellations)", where=(CANCELLED_ON, "blank")),
+        ],
+        notes=[filters.describe()],
+    )
+
+
+# --- (b) designations by year -----------------------------------------------------------------------------------
+
+DESIGNATION_COLUMNS = [
+    Column("Plan", TEXT, 26),
+    Column("Year", INT, 8),
+    Column("Participant", TEXT, 28),
+    Column("Category", TEXT, 20),
+    Column("Status", TEXT, 11),
+    Column("Designated shares", INT, 14, total=True),
+    Column("Issued shares (net)", INT, 14, total=True),
+    Column("Unissued shares", INT, 14, total=True),
+    Column("Approving votes", INT, 10),
+    Column("Rejecting votes", INT, 10),
+    Column("Votes", TEXT, 40),
+    Column("Factors considered", TEXT, 40),
+    Column("Proposed by", TEXT, 14),
+    Column("Proposed on", DATE, 12),
+    Column("Decided on", DATE, 12),
+]
+STATUS_COLUMN = 4
+
+
+def filter_designations(queryset: QuerySet, filters: ReportFilters) -> QuerySet:
+    if filters.plan:
+        queryset = queryset.filter(plan=filters.plan)
+    if filters.year:
+        queryset = queryset.filter(year=filters.year)
+    if filters.category:
+        queryset = queryset.filter(participant__category=filters.category)
+    return queryset
+
+
+def _local_date(moment: datetime.datetime | None) -> datetime.date | None:
+    return timezone.localtime(moment).date() if moment else None
+
+
+def designation_rows(queryset: QuerySet | None = None, filters: ReportFilters = ReportFilters()):
+    queryset = filter_designations(BoardDesignation.objects.all() if queryset is None else queryset, filters)
+    ids = queryset.values("pk")
+    votes = defaultdict(list)
+    for designation_id, voter, decision, cast_at, comment in (
+        DesignationVote.objects.filter(designation__in=ids)
+        .order_by("cast_at", "pk")
+        .values_list("designation_id", "voter__username", "decision", "cast_at", "comment")
+        .iterator(chunk_size=CHUNK_SIZE)
+    ):
+        text = f"{voter}: {decision} ({_local_date(cast_at):%Y-%m-%d})"
+        votes[designation_id].append(text + (f" – {comment}" if comment else ""))
+    rows = (
+        queryset.order_by("plan__name", "year", "participant__name", "pk")
+        .annotate(
+            approvals=Count("votes", filter=Q(votes__decision=DesignationVote.Decision.APPROVE)),
+            rejections=Count("votes", filter=Q(votes__decision=DesignationVote.Decision.REJECT)),
+        )
+        .values_list("pk", "plan__name", "year", "participant__name", "participant__category", "status", "shares",
+                     "issued_shares", "approvals", "rejections", "factors_considered", "proposed_by__username",
+                     "proposed_at", "decided_at")
+    )
+    for (pk, plan, year, name, category, status, shares, issued, approvals, rejections, factors, proposer,
+         proposed_at, decided_at) in rows.iterator(chunk_size=CHUNK_SIZE):
+        unissued = shares - issued if status == BoardDesignation.Status.APPROVED else 0
+        yield (plan, year, name, CATEGORY_LABELS.get(category, category), STATUS_LABELS.get(status, status), shares,
+               issued, unissued, approvals, rejections, "; ".join(votes.get(pk, [])), factors, proposer,
+               _local_date(proposed_at), _local_date(decided_at))
+
+
+def designation_table(queryset: QuerySet | None = None, filters: ReportFilters = ReportFilters()) -> Table:
+    return Table(
+        title="Designations by year",
+        columns=DESIGNATION_COLUMNS,
+        rows=designation_rows(queryset, filters),
+        totals=[
+            Total("Total, approved designations", where=(STATUS_COLUMN, STATUS_LABELS["approved"])),
+            Total("Total, all designations"),
+        ],
+        notes=[filters.describe(), "Unissued shares count approved designations only: they are what the pool has "
+               "committed."],
+    )
+
+
+# --- (c) participant summary ------------------------------------------------------------------------------------
+
+
+def participant_table(queryset: QuerySet | None = None, filters: ReportFilters = ReportFilters()) -> Table:
+    """Net issued shares per participant and designation year, with a total per participant and per year.
+
+    Lists every participant in scope (the category filter, or the admin's queryset), also those with no shares;
+    the years are those with issuances or approved designations in scope.
+    """
+    participants = Participant.objects.all() if queryset is None else queryset
+    if filters.category:
+        participants = participants.filter(category=filters.category)
+    issued = Issuance.objects.filter(cancellation__isnull=True, designation__participant__in=participants.values("pk"))
+    issued = filter_issuances(issued, filters)
+    per_year: dict[int, dict[int, int]] = defaultdict(dict)
+    years: set[int] = set()
+    for participant_id, year, shares in (
+        issued.values("designation__participant_id", "designation__year")
+        .annotate(total=Sum("shares"))
+        .values_list("designation__participant_id", "designation__year", "total")
+        .iterator(chunk_size=CHUNK_SIZE)
+    ):
+        per_year[participant_id][year] = shares
+        years.add(year)
+    designated = filter_designations(
+        BoardDesignation.objects.filter(status=BoardDesignation.Status.APPROVED, participant__in=participants.values("pk")),
+        filters,
+    )
+    years.update(designated.values_list("year", flat=True).distinct())
+    if filters.year:
+        years.add(filters.year)
+    years_sorted = sorted(years)
+    columns = [Column("Participant", TEXT, 28), Column("Category", TEXT, 20), Column("Email", TEXT, 26)]
+    columns += [Column(str(year), INT, 12, total=True) for year in years_sorted]
+    columns.append(Column("Total shares", INT, 14, total=True))
+
+    def rows():
+        for pk, name, category, email in (
+            participants.order_by("name", "pk").values_list("pk", "name", "category", "email")
+            .iterator(chunk_size=CHUNK_SIZE)
+        ):
+            mine = per_year.get(pk, {})
+            by_year = [mine.get(year, 0) for year in years_sorted]
+            yield (name, CATEGORY_LABELS.get(category, category), email, *by_year, sum(by_year))
+
+    return Table(
+        title="Participants",
+        columns=columns,
+        rows=rows(),
+        totals=[Total("Total")],
+        notes=[filters.describe(), "Shares are issued shares net of cancellations, by designation year."],
+    )
+
+
+# --- (d) pool status and reserve history -----------------------------------------------------------------------
+
+
+@dataclass
+class YearLine:
+    year: int
+    issued: int = 0  # gross, cancelled included
+    cancelled: int = 0
+    designated: int = 0  # approved designations
+    committed: int = 0  # unissued balance of approved designations
+
+
+@dataclass
+class PlanHistory:
+    plan: Plan
+    year: int  # the designation year the pool's committed shares are for
+    reserve: list[tuple]  # (board date, shares, resolution, note, recorded by, recorded at)
+    years: list[YearLine]
+
+    @property
+    def authorized(self) -> int:
+        return sum(change[1] for change in self.reserve)
+
+    @property
+    def issued(self) -> int:
+        return sum(line.issued for line in self.years)
+
+    @property
+    def cancelled(self) -> int:
+        return sum(line.cancelled for line in self.years)
+
+    @property
+    def net_issued(self) -> int:
+        return self.issued - self.cancelled
+
+    @property
+    def committed(self) -> int:
+        return sum(line.committed for line in self.years if line.year == self.year)
+
+    @property
+    def available(self) -> int:
+        return self.authorized - self.net_issued - self.committed
+
+
+def plan_histories(filters: ReportFilters = ReportFilters()) -> list[PlanHistory]:
+    """Each plan's reserve changes and its issued, cancelled and committed shares per year, from the ledger rows
+    (not the counters, which the reconciliation compares them with)."""
+    year = filters.year or timezone.localdate().year
+    plans = [filters.plan] if filters.plan else list(Plan.objects.order_by("pk"))
+    histories = []
+    for plan in plans:
+        reserve = list(
+            plan.reserve_changes.order_by("board_approval_date", "pk").values_list(
+                "board_approval_date", "shares", "resolution_reference", "note", "recorded_by__username",
+                "recorded_at")
+        )
+        lines: dict[int, YearLine] = {}
+        issuances = Issuance.objects.filter(designation__plan=plan)
+        for y, total, cancelled in (
+            issuances.values("designation__year")
+            .annotate(total=Sum("shares"), cancelled=Sum("shares", filter=Q(cancellation__isnull=False)))
+            .values_list("designation__year", "total", "cancelled")
+        ):
+            lines.setdefault(y, YearLine(y)).issued = total or 0
+            lines[y].cancelled = cancelled or 0
+        for y, designated, issued in (
+            BoardDesignation.objects.filter(plan=plan, status=BoardDesignation.Status.APPROVED)
+            .values("year").annotate(designated=Sum("shares"), issued=Sum("issued_shares"))
+            .values_list("year", "designated", "issued")
+        ):
+            line = lines.setdefault(y, YearLine(y))
+            line.designated = designated or 0
+            line.committed = (designated or 0) - (issued or 0)
+        lines.setdefault(year, YearLine(year))
+        histories.append(PlanHistory(plan=plan, year=year, reserve=reserve, years=sorted(lines.values(),
+                                                                                          key=lambda l: l.year)))
+    return histories
+
+
+def pool_tables(filters: ReportFilters = ReportFilters()) -> list[Table]:
+    """The pool report as plain tables (CSV): pool status per plan, then every reserve change."""
+    histories = plan_histories(filters)
+    status = Table(
+        title="Pool status",
+        columns=[Column("Plan", TEXT, 30), Column("Committed for year", INT, 10), Column("Authorized", INT, 14),
+                 Column("Issued (gross)", INT, 14), Column("Cancelled", INT, 14), Column("Issued (net)", INT, 14),
+                 Column("Committed", INT, 14), Column("Available", INT, 14),
+                 Column("Authorized (ledger counter)", INT, 14), Column("Issued (ledger counter)", INT, 14)],
+        rows=[(str(h.plan), h.year, h.authorized, h.issued, h.cancelled, h.net_issued, h.committed, h.available,
+               h.plan.authorized_shares, h.plan.issued_shares) for h in histories],
+    )
+    reserve_rows = []
+    for h in histories:
+        running = 0
+        for number, (board_date, shares, resolution, note, recorder, recorded_at) in enumerate(h.reserve):
+            running += shares
+            kind = "Initial reserve" if number == 0 else ("Increase" if shares > 0 else "Decrease")
+            reserve_rows.append((str(h.plan), kind, board_date, shares, running, resolution, note, recorder,
+                                 _local_date(recorded_at)))
+    reserve = Table(
+        title="Reserve history",
+        columns=[Column("Plan", TEXT, 30), Column("Change", TEXT, 14), Column("Board approval date", DATE, 12),
+                 Column("Shares", INT, 14), Column("Authorized after", INT, 14),
+                 Column("Resolution reference", TEXT, 22), Column("Note", TEXT, 30), Column("Recorded by", TEXT, 14),
+                 Column("Recorded on", DATE, 12)],
+        rows=reserve_rows,
+        notes=[filters.describe()],
+    )
+    return [status, reserve]

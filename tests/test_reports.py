@@ -1,0 +1,374 @@
+"""Reports: every report in XLSX and CSV, figures checked against the ledger, real types, escaping, permissions."""
+
+import csv
+import datetime
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from plan_admin import services
+from plan_admin.models import Issuance, Participant
+from plan_admin.reports.writers import escape_cell
+from tests import factories
+
+EVIL = '=HYPERLINK("http://x","y")'
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ledger(plan, participant, approved_designation, staff_user, board_member):
+    """Dana (key employee, 2024), an evil-named consultant (2024), Lee (director, 2023, issuance cancelled),
+    a proposed 2024 designation for Lee, a debt settlement, and a reserve increase of 500,000."""
+    evil = factories.make_participant(EVIL, by=staff_user, category=Participant.Category.CONSULTANT)
+    lee = factories.make_participant("Lee Chen", by=staff_user, category=Participant.Category.NON_EMPLOYEE_DIRECTOR)
+    evil_2024 = factories.make_designation(plan=plan, participant=evil, year=2024, shares=50_000, staff=staff_user,
+                                           approver=board_member)
+    lee_2023 = factories.make_designation(plan=plan, participant=lee, year=2023, shares=20_000, staff=staff_user,
+                                          approver=board_member)
+    factories.make_designation(plan=plan, participant=lee, year=2024, shares=10_000, staff=staff_user)
+    factories.issue(approved_designation, by=staff_user, shares=1_000, on=datetime.date(2024, 6, 30))
+    factories.issue(approved_designation, by=staff_user, shares=2_500, on=datetime.date(2024, 7, 1),
+                    price=Decimal("0.20"), kind=Issuance.Kind.DEBT_SETTLEMENT, debt_amount=Decimal("500.00"),
+                    debt_reference="-INV-7")
+    factories.issue(evil_2024, by=staff_user, shares=5_000, on=datetime.date(2024, 3, 1), price=Decimal("0.10"))
+    cancelled = factories.issue(lee_2023, by=staff_user, shares=20_000, on=datetime.date(2023, 5, 5),
+                                price=Decimal("0.05"))
+    services.issuance_cancel(issuance=cancelled, cancelled_on=datetime.date(2023, 6, 1), reason="Wrong participant",
+                             by=staff_user)
+    services.reserve_change_record(plan=plan, shares=500_000, board_approval_date=datetime.date(2010, 1, 1),
+                                   resolution_reference="BR-2010-01", by=staff_user)
+    plan.refresh_from_db()
+    return plan
+
+
+def download(client, user, slug, fmt, **params):
+    client.force_login(user)
+    response = client.get(reverse("reports-download", args=[slug, fmt]), params)
+    assert response.status_code == 200, response.content[:500]
+    body = b"".join(response.streaming_content)
+    return response, body
+
+
+def read_xlsx(body, *, data_only=True):
+    return openpyxl.load_workbook(io.BytesIO(body), data_only=data_only)
+
+
+def read_csv(body):
+    text = body.decode("utf-8")
+    assert text.startswith("\ufeff"), "CSV starts with a BOM so that Excel reads UTF-8"
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def rows_until_blank(sheet, start=2):
+    rows = []
+    for row in sheet.iter_rows(min_row=start, values_only=True):
+        if row[0] is None:
+            break
+        rows.append(row)
+    return rows
+
+
+# --- the issuance ledger ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["board_member", "auditor", "staff_user"])
+def test_issuance_ledger_xlsx_figures_types_and_totals(client, ledger, role, request):
+    response, body = download(client, request.getfixturevalue(role), "issuances", "xlsx")
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in response["Content-Disposition"]
+    sheet = read_xlsx(body).worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    assert header[:10] == ["Plan", "Participant", "Category", "Designation year", "Kind", "Issue date", "Shares",
+                           "Price per share", "Consideration", "Debt amount"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["B"].width > 20
+    rows = [row for row in sheet.iter_rows(min_row=2, values_only=True) if row[1] is not None]
+    assert len(rows) == Issuance.objects.count() == 4
+    by_shares = {row[6]: row for row in rows}
+    debt = by_shares[2_500]
+    assert debt[1] == "Dana Whitfield" and debt[2] == "Key employee" and debt[3] == 2024
+    assert debt[4] == "Debt settlement"
+    assert isinstance(debt[5], datetime.datetime) and debt[5].date() == datetime.date(2024, 7, 1)
+    assert isinstance(debt[6], int)
+    assert debt[7] == pytest.approx(0.20) and debt[8] == pytest.approx(500.0) and debt[9] == pytest.approx(500.0)
+    assert debt[10] == "'-INV-7", "text beginning with - is escaped"
+    assert debt[11] == "staff"
+    cancelled = by_shares[20_000]
+    assert cancelled[12].date() == datetime.date(2023, 6, 1) and cancelled[13] == "Wrong participant"
+    # Rows are oldest first.
+    assert [row[5] for row in rows] == sorted(row[5] for row in rows)
+
+    totals = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True) if isinstance(row[0], str)
+              and row[0].startswith(("Total", "Cancelled", "Standing"))}
+    everything = sum(Issuance.objects.values_list("shares", flat=True))
+    assert totals["Total issued"][6] == everything == 28_500
+    assert totals["Cancelled"][6] == 20_000
+    assert totals["Standing (net of cancellations)"][6] == ledger.issued_shares == 8_500
+    assert totals["Total issued"][8] == pytest.approx(1_000 * 0.15 + 2_500 * 0.20 + 5_000 * 0.10 + 20_000 * 0.05)
+
+    formulas = read_xlsx(body, data_only=False).worksheets[0]
+    total_cells = [row for row in formulas.iter_rows(min_row=2) if row[0].value == "Total issued"][0]
+    assert total_cells[6].value == "=SUM(G2:G5)"
+    standing = [row for row in formulas.iter_rows(min_row=2) if str(row[0].value).startswith("Standing")][0]
+    assert standing[6].value.startswith("=SUMIFS(G2:G5,M2:M5,")
+
+
+def test_issuance_ledger_csv_figures_and_totals(client, ledger, auditor):
+    response, body = download(client, auditor, "issuances", "csv")
+    assert response["Content-Type"].startswith("text/csv")
+    assert response.streaming
+    rows = read_csv(body)
+    assert rows[0][:3] == ["Plan", "Participant", "Category"]
+    data = [row for row in rows[1:] if len(row) > 1 and row[1]]
+    assert len(data) == 4
+    debt = next(row for row in data if row[6] == "2500")
+    assert debt[5] == "2024-07-01" and debt[7] == "0.2" and debt[8] == "500" and debt[9] == "500"
+    assert debt[10] == "'-INV-7"
+    totals = {row[0]: row for row in rows if row and row[0] in {"Total issued", "Cancelled",
+                                                                  "Standing (net of cancellations)"}}
+    assert int(totals["Total issued"][6]) == 28_500
+    assert int(totals["Cancelled"][6]) == 20_000
+    assert int(totals["Standing (net of cancellations)"][6]) == ledger.issued_shares
+
+
+def test_filters_narrow_the_rows(client, ledger, board_member):
+    _, body = download(client, board_member, "issuances", "csv", year=2023, plan=ledger.pk)
+    data = [row for row in read_csv(body)[1:] if len(row) > 1 and row[1]]
+    assert [row[1] for row in data] == ["Lee Chen"]
+    _, body = download(client, board_member, "issuances", "xlsx", category="consultant")
+    rows = [row for row in read_xlsx(body).worksheets[0].iter_rows(min_row=2, values_only=True) if row[1]]
+    assert [row[1] for row in rows] == ["'" + EVIL]
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"year": "twenty"}, "year"),
+    ({"year": "99999"}, "year"),
+    ({"plan": "abc"}, "plan"),
+    ({"plan": "999999"}, "no plan number 999999"),
+    ({"category": "ceo"}, "category"),
+])
+def test_bad_filters_are_a_400_with_a_reason(client, ledger, auditor, params, words):
+    client.force_login(auditor)
+    for url in (reverse("reports-download", args=["issuances", "xlsx"]),
+                reverse("reports-download", args=["participants", "csv"]), reverse("reports")):
+        response = client.get(url, params)
+        assert response.status_code == 400
+        assert words in response.content.decode()
+
+
+def test_unknown_report_or_format_is_404(client, auditor):
+    client.force_login(auditor)
+    assert client.get(reverse("reports-download", args=["salaries", "xlsx"])).status_code == 404
+    assert client.get(reverse("reports-download", args=["issuances", "pdf"])).status_code == 404
+
+
+# --- formula injection -----------------------------------------------------------------------------------------
+
+
+def test_escape_cell_is_the_one_rule():
+    for text in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"]:
+        assert escape_cell(text) == "'" + text
+    assert escape_cell("Dana") == "Dana"
+    assert escape_cell(-5) == -5 and escape_cell(Decimal("-1.5")) == Decimal("-1.5")
+    assert escape_cell(None) is None
+
+
+@pytest.mark.parametrize("slug", ["issuances", "designations", "participants"])
+def test_formula_in_a_name_is_escaped_in_both_formats(client, ledger, board_member, slug):
+    _, body = download(client, board_member, slug, "xlsx")
+    workbook = read_xlsx(body, data_only=False)
+    cells = [cell for row in workbook.worksheets[0].iter_rows() for cell in row if cell.value and EVIL in
+             str(cell.value)]
+    assert cells, "the participant is in the report"
+    for cell in cells:
+        assert cell.data_type == "s" and cell.value == "'" + EVIL
+    _, body = download(client, board_member, slug, "csv")
+    values = [value for row in read_csv(body) for value in row if EVIL in value]
+    assert values and all(value == "'" + EVIL for value in values)
+
+
+# --- designations by year --------------------------------------------------------------------------------------
+
+
+def test_designations_report_votes_and_issued_vs_designated(client, ledger, auditor):
+    _, body = download(client, auditor, "designations", "xlsx")
+    sheet = read_xlsx(body).worksheets[0]
+    assert sheet.freeze_panes == "A2"
+    header = [cell.value for cell in sheet[1]]
+    rows = [dict(zip(header, row)) for row in sheet.iter_rows(min_row=2, values_only=True) if row[2]]
+    assert len(rows) == 4
+    assert [row["Year"] for row in rows] == [2023, 2024, 2024, 2024]
+    dana = next(row for row in rows if row["Participant"] == "Dana Whitfield")
+    assert dana["Status"] == "Approved" and dana["Designated shares"] == 1_000_000
+    assert dana["Issued shares (net)"] == 3_500 and dana["Unissued shares"] == 996_500
+    assert dana["Approving votes"] == 1 and dana["Rejecting votes"] == 0
+    assert dana["Votes"].startswith("board: approve (")
+    assert isinstance(dana["Proposed on"], datetime.datetime)
+    lee_2024 = next(row for row in rows if row["Participant"] == "Lee Chen" and row["Year"] == 2024)
+    assert lee_2024["Status"] == "Proposed" and lee_2024["Approving votes"] == 0 and lee_2024["Unissued shares"] == 0
+    lee_2023 = next(row for row in rows if row["Participant"] == "Lee Chen" and row["Year"] == 2023)
+    assert lee_2023["Issued shares (net)"] == 0, "the cancellation returned the shares"
+
+    totals = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)
+              if isinstance(row[0], str) and row[0].startswith("Total")}
+    approved = totals["Total, approved designations"]
+    assert approved[5] == 1_070_000 and approved[6] == 8_500 and approved[7] == 1_070_000 - 8_500
+    assert totals["Total, all designations"][5] == 1_080_000
+
+    _, body = download(client, auditor, "designations", "csv", year=2024)
+    rows = read_csv(body)
+    data = [row for row in rows[1:] if len(row) > 2 and row[2]]
+    assert {row[1] for row in data} == {"2024"} and len(data) == 3
+
+
+# --- participant summary ---------------------------------------------------------------------------------------
+
+
+def test_participant_summary_by_year_and_total(client, ledger, staff_user):
+    _, body = download(client, staff_user, "participants", "xlsx")
+    sheet = read_xlsx(body).worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    assert header == ["Participant", "Category", "Email", "2023", "2024", "Total shares"]
+    rows = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]}
+    assert rows["Dana Whitfield"][3:] == (0, 3_500, 3_500)
+    assert rows["Lee Chen"][3:] == (0, 0, 0), "cancelled shares are not counted"
+    assert rows["'" + EVIL][3:] == (0, 5_000, 5_000)
+    assert rows["Total"][3:] == (0, 8_500, 8_500)
+    assert rows["Total"][5] == ledger.issued_shares
+    assert all(isinstance(value, int) for value in rows["Dana Whitfield"][3:])
+
+    _, body = download(client, staff_user, "participants", "csv", category="key_employee")
+    rows = read_csv(body)
+    assert rows[0][-1] == "Total shares"
+    assert [row[0] for row in rows[1:3]] == ["Dana Whitfield", "Total"]
+    assert rows[1][-1] == "3500" and rows[2][-1] == "3500"
+
+
+# --- pool status and plan history ------------------------------------------------------------------------------
+
+
+def test_pool_xlsx_has_a_plan_history_with_live_reconciliation(client, ledger, auditor):
+    _, body = download(client, auditor, "pool", "xlsx", year=2024)
+    values = read_xlsx(body)
+    formulas = read_xlsx(body, data_only=False)
+    assert [sheet.title for sheet in values.worksheets][0] == "Pool status"
+    status = values.worksheets[0]
+    header = [cell.value for cell in status[1]]
+    line = dict(zip(header, next(status.iter_rows(min_row=2, values_only=True))))
+    assert line["Authorized"] == 10_500_000 == ledger.authorized_shares
+    assert line["Issued (net)"] == 8_500 and line["Cancelled"] == 20_000
+    assert line["Committed"] == (1_000_000 - 3_500) + (50_000 - 5_000)
+    assert line["Available"] == 10_500_000 - 8_500 - line["Committed"]
+
+    history, history_formulas = values.worksheets[1], formulas.worksheets[1]
+    labels = {row[0].value: row for row in history.iter_rows()}
+    formula_labels = {row[0].value: row for row in history_formulas.iter_rows()}
+    assert labels["Initial reserve"][2].value == 10_000_000
+    assert isinstance(labels["Initial reserve"][1].value, datetime.datetime)
+    assert labels["Increase"][2].value == 500_000 and labels["Increase"][3].value == 10_500_000
+    assert formula_labels["Increase"][3].value.startswith("=D")
+    assert labels["Authorized shares"][1].value == 10_500_000
+    assert labels["Issued shares (gross)"][1].value == 28_500
+    assert labels["Cancelled shares"][1].value == 20_000
+    assert labels["Issued shares (net)"][1].value == ledger.issued_shares
+    assert labels["Committed to approved 2024 designations"][1].value == line["Committed"]
+    assert labels["Available for 2024"][1].value == line["Available"]
+    assert labels["Authorized agrees with the counter"][1].value == "OK"
+    assert labels["Issued agrees with the counter"][1].value == "OK"
+    for label in ["Authorized shares (sum of changes)", "Issued shares (gross)", "Cancelled shares",
+                  "Issued shares (net)", "Available for 2024", "Committed to approved 2024 designations"]:
+        row = formula_labels[label]
+        formula = row[2].value if label.startswith("Authorized shares (sum") else row[1].value
+        assert isinstance(formula, str) and formula.startswith("="), label
+    assert formula_labels["Authorized shares (sum of changes)"][2].value.startswith("=SUM(C")
+    assert formula_labels["Issued shares (gross)"][1].value.startswith("=SUM(B")
+    assert history.freeze_panes == "A2"
+
+
+def test_pool_csv_status_and_reserve_history(client, ledger, board_member):
+    _, body = download(client, board_member, "pool", "csv", plan=ledger.pk, year=2024)
+    rows = read_csv(body)
+    assert rows[0] == ["Pool status"]
+    status = dict(zip(rows[1], rows[2]))
+    assert int(status["Authorized"]) == ledger.authorized_shares
+    assert int(status["Issued (net)"]) == ledger.issued_shares
+    history_start = rows.index(["Reserve history"])
+    reserve = rows[history_start + 2:history_start + 4]
+    assert [row[1] for row in reserve] == ["Initial reserve", "Increase"]
+    assert [row[2] for row in reserve] == ["2002-01-15", "2010-01-01"]
+    assert [int(row[4]) for row in reserve] == [10_000_000, 10_500_000]
+
+
+# --- pages and permissions -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["board_member", "auditor", "staff_user"])
+def test_reports_page_lists_every_download(client, ledger, role, request):
+    client.force_login(request.getfixturevalue(role))
+    response = client.get(reverse("reports"), {"year": 2024})
+    assert response.status_code == 200
+    page = response.content.decode()
+    for slug in ["issuances", "designations", "participants", "pool"]:
+        for fmt in ["xlsx", "csv"]:
+            assert reverse("reports-download", args=[slug, fmt]) + "?year=2024" in page
+
+
+def test_user_without_export_permission_gets_403(client, ledger):
+    nobody = factories.make_user("nobody", role=None)
+    client.force_login(nobody)
+    assert client.get(reverse("reports")).status_code == 403
+    for slug in ["issuances", "designations", "participants", "pool"]:
+        for fmt in ["xlsx", "csv"]:
+            assert client.get(reverse("reports-download", args=[slug, fmt])).status_code == 403
+    for model in ["issuance", "boarddesignation", "participant"]:
+        assert client.get(reverse(f"admin:plan_admin_{model}_export", args=["csv"])).status_code == 403
+
+
+def test_anonymous_is_sent_to_login(client, ledger):
+    response = client.get(reverse("reports-download", args=["issuances", "csv"]))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+# --- the admin's downloads follow the changelist's filters -----------------------------------------------------
+
+
+def test_admin_changelist_download_respects_filters(client, ledger, auditor):
+    client.force_login(auditor)
+    changelist = client.get(reverse("admin:plan_admin_issuance_changelist"), {"designation__year": 2023})
+    assert changelist.status_code == 200
+    export_url = reverse("admin:plan_admin_issuance_export", args=["xlsx"])
+    assert f"{export_url}?designation__year=2023" in changelist.content.decode()
+    response = client.get(export_url, {"designation__year": 2023})
+    assert response.status_code == 200
+    sheet = read_xlsx(b"".join(response.streaming_content)).worksheets[0]
+    names = [row[1] for row in sheet.iter_rows(min_row=2, values_only=True) if row[1]]
+    assert names == ["Lee Chen"]
+    response = client.get(reverse("admin:plan_admin_issuance_export", args=["csv"]), {"q": "Dana"})
+    rows = read_csv(b"".join(response.streaming_content))
+    assert sorted(int(row[6]) for row in rows[1:] if len(row) > 1 and row[1]) == [1_000, 2_500]
+    response = client.get(reverse("admin:plan_admin_boarddesignation_export", args=["csv"]), {"status": "proposed"})
+    rows = read_csv(b"".join(response.streaming_content))
+    assert [row[2] for row in rows[1:] if len(row) > 2 and row[2]] == ["Lee Chen"]
+    response = client.get(reverse("admin:plan_admin_participant_export", args=["xlsx"]),
+                          {"category": "non_employee_director"})
+    sheet = read_xlsx(b"".join(response.streaming_content)).worksheets[0]
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]][:2] == ["Lee Chen", "Total"]
+
+
+def test_admin_download_selected_action(client, ledger, board_member):
+    client.force_login(board_member)
+    chosen = list(Issuance.objects.filter(shares__in=[1_000, 5_000]).values_list("pk", flat=True))
+    response = client.post(reverse("admin:plan_admin_issuance_changelist"),
+                           {"action": "download_selected_csv", "_selected_action": chosen})
+    assert response.status_code == 200
+    rows = read_csv(b"".join(response.streaming_content))
+    assert sorted(int(row[14]) for row in rows[1:] if len(row) > 1 and row[1]) == sorted(chosen)
+
+
+def test_admin_download_bad_filter_is_400(client, ledger, auditor):
+    client.force_login(auditor)
+    response = client.get(reverse("admin:plan_admin_issuance_export", args=["csv"]), {"issue_date__gte": "notadate"})
+    assert response.status_code == 400
