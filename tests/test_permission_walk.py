@@ -1,0 +1,350 @@
+"""Walk EVERY URL pattern of the project as each role, with GET, and compare the answer with the table below.
+
+The table is the project's access policy, written out: one row per URL name (or, for a pattern without a name,
+its full route), one expected outcome per role. A URL pattern missing from the table fails the walk, so whoever
+adds a URL must decide here who may open it.
+
+To add a URL: add a row to EXPECTED, `"<namespace:>url-name": (anonymous, staff, board, auditor, superuser)`, using
+the outcome constants below. If the pattern takes arguments that are not an object's pk (`pk`, `id`,
+`object_id` of an admin model are filled in automatically), add a builder to KWARGS: `"url-name": lambda objs:
+{...}` returning the kwargs (or a list of positional args) for `reverse()`. A non-admin pattern whose `pk` is
+the pk of a model goes into URL_MODELS. The failure message lists every unlisted URL with the outcomes the walk
+observed, as a starting point: check each against DESIGN.md before copying it.
+"""
+
+import datetime
+import re
+from collections.abc import Callable
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+from django.shortcuts import resolve_url
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from plan_admin import services
+from plan_admin.models import BoardDesignation, Issuance, Participant, Plan
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+# --- outcomes ------------------------------------------------------------------------------------------------------
+
+OK = "200 ok"
+LOGIN = "302 to login"  # the login page (the site's or the admin's), i.e. not logged in
+REDIRECT = "3xx elsewhere"  # a redirect that is not to a login page
+DENIED = "403 denied"
+NOT_FOUND = "404 not found"
+NOT_ALLOWED = "405 method not allowed"
+
+ROLES = ("anonymous", "staff", "board", "auditor", "superuser")
+
+# Rows used often: (anonymous, staff, board, auditor, superuser).
+ALL = (LOGIN, OK, OK, OK, OK)  # every logged-in role may look
+SUPERUSER_ONLY = (LOGIN, DENIED, DENIED, DENIED, OK)
+STAFF_WRITES = (LOGIN, OK, DENIED, DENIED, OK)  # plan staff (and the superuser) record it
+NOBODY = (LOGIN, DENIED, DENIED, DENIED, DENIED)  # ledger rows are never deleted or edited in place
+PUBLIC = (OK, OK, OK, OK, OK)
+POST_ONLY = (LOGIN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED)
+
+EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
+    # The board's pages (plan_admin/urls.py).
+    "home": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    "board-dashboard": ALL,
+    "designation-detail": ALL,
+    "designation-vote": POST_ONLY,  # the POST itself: test_vote_post_needs_the_vote_permission
+    "plan-detail": ALL,
+    "participant-detail": ALL,
+    # Accounts (django.contrib.auth.urls).
+    "login": PUBLIC,
+    "logout": (LOGIN,) + (NOT_ALLOWED,) * 4,  # POST only, since Django 5.0
+    "password_change": ALL,
+    "password_change_done": ALL,
+    "password_reset": PUBLIC,
+    "password_reset_done": PUBLIC,
+    "password_reset_confirm": PUBLIC,  # an invalid link says so
+    "password_reset_complete": PUBLIC,
+    # The admin site.
+    "admin:index": ALL,
+    "admin:login": (OK, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    "admin:logout": (LOGIN,) + (NOT_ALLOWED,) * 4,
+    "admin:password_change": ALL,
+    "admin:password_change_done": ALL,
+    "admin:autocomplete": (LOGIN, DENIED, DENIED, DENIED, DENIED),  # no model admin uses autocomplete
+    "admin:jsi18n": ALL,
+    "admin:view_on_site": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    "admin:app_list": ALL,
+    "admin/(?P<url>.*)$": (LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    # Users and groups: the superuser's.
+    "admin:auth_group_changelist": SUPERUSER_ONLY,
+    "admin:auth_group_add": SUPERUSER_ONLY,
+    "admin:auth_group_history": SUPERUSER_ONLY,
+    "admin:auth_group_delete": SUPERUSER_ONLY,
+    "admin:auth_group_change": SUPERUSER_ONLY,
+    "admin/auth/group/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    "admin:auth_user_password_change": SUPERUSER_ONLY,
+    "admin:auth_user_changelist": SUPERUSER_ONLY,
+    "admin:auth_user_add": SUPERUSER_ONLY,
+    "admin:auth_user_history": SUPERUSER_ONLY,
+    "admin:auth_user_delete": SUPERUSER_ONLY,
+    "admin:auth_user_change": SUPERUSER_ONLY,
+    "admin/auth/user/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    # Plans: set up by the superuser; the term recorded by staff; seen by everyone.
+    "admin:plan_admin_plan_changelist": ALL,
+    "admin:plan_admin_plan_add": SUPERUSER_ONLY,
+    "admin:plan_admin_plan_change": ALL,  # read-only except for the superuser
+    "admin:plan_admin_plan_history": ALL,
+    "admin:plan_admin_plan_simple_history": ALL,
+    "admin:plan_admin_plan_delete": NOBODY,
+    "admin:plan_admin_plan_effective_date": STAFF_WRITES,
+    "admin:plan_admin_plan_terminate": STAFF_WRITES,
+    "admin/plan_admin/plan/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    # The reserve: recorded by staff.
+    "admin:plan_admin_sharereservechange_changelist": ALL,
+    "admin:plan_admin_sharereservechange_add": STAFF_WRITES,
+    "admin:plan_admin_sharereservechange_change": ALL,
+    "admin:plan_admin_sharereservechange_history": ALL,
+    "admin:plan_admin_sharereservechange_simple_history": ALL,
+    "admin:plan_admin_sharereservechange_delete": NOBODY,
+    "admin/plan_admin/sharereservechange/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    # Participants: kept by staff.
+    "admin:plan_admin_participant_changelist": ALL,
+    "admin:plan_admin_participant_add": STAFF_WRITES,
+    "admin:plan_admin_participant_change": ALL,  # a form for staff, read-only for the board and auditors
+    "admin:plan_admin_participant_history": ALL,
+    "admin:plan_admin_participant_simple_history": ALL,
+    "admin:plan_admin_participant_delete": NOBODY,
+    "admin/plan_admin/participant/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    # Designations: proposed by staff, voted on by the board (on the board's pages), withdrawn by staff (POST).
+    "admin:plan_admin_boarddesignation_changelist": ALL,
+    "admin:plan_admin_boarddesignation_add": STAFF_WRITES,
+    "admin:plan_admin_boarddesignation_change": ALL,
+    "admin:plan_admin_boarddesignation_history": ALL,
+    "admin:plan_admin_boarddesignation_simple_history": ALL,
+    "admin:plan_admin_boarddesignation_delete": NOBODY,
+    "admin:plan_admin_boarddesignation_withdraw": NOBODY,  # GET: refused to everyone; the withdrawal is a POST
+    "admin/plan_admin/boarddesignation/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    # Votes: cast only on the board's pages.
+    "admin:plan_admin_designationvote_changelist": ALL,
+    "admin:plan_admin_designationvote_add": NOBODY,
+    "admin:plan_admin_designationvote_change": ALL,
+    "admin:plan_admin_designationvote_history": ALL,
+    "admin:plan_admin_designationvote_simple_history": ALL,
+    "admin:plan_admin_designationvote_delete": NOBODY,
+    "admin/plan_admin/designationvote/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    # Issuances: recorded and cancelled by staff, never edited or deleted.
+    "admin:plan_admin_issuance_changelist": ALL,
+    "admin:plan_admin_issuance_add": STAFF_WRITES,
+    "admin:plan_admin_issuance_change": ALL,
+    "admin:plan_admin_issuance_history": ALL,
+    "admin:plan_admin_issuance_simple_history": ALL,
+    "admin:plan_admin_issuance_delete": NOBODY,
+    "admin:plan_admin_issuance_cancel": STAFF_WRITES,
+    "admin/plan_admin/issuance/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    "admin:plan_admin_issuancecancellation_changelist": ALL,
+    "admin:plan_admin_issuancecancellation_add": NOBODY,  # recorded from the issuance's page
+    "admin:plan_admin_issuancecancellation_change": ALL,
+    "admin:plan_admin_issuancecancellation_history": ALL,
+    "admin:plan_admin_issuancecancellation_simple_history": ALL,
+    "admin:plan_admin_issuancecancellation_delete": NOBODY,
+    "admin/plan_admin/issuancecancellation/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+}
+
+# Builders of reverse() arguments for patterns whose arguments are not filled in automatically.
+# Each takes the `objects` dict of the walk (model class -> an existing instance, plus "user") and returns the
+# kwargs dict (or list of positional args) for reverse().
+KWARGS: dict[str, Callable[[dict], dict | list]] = {
+    "password_reset_confirm": lambda objs: {"uidb64": "MQ", "token": "not-a-valid-token"},
+    "admin:view_on_site": lambda objs: {
+        "content_type_id": ContentType.objects.get_for_model(Plan).pk, "object_id": objs[Plan].pk,
+    },
+    "admin:app_list": lambda objs: {"app_label": "plan_admin"},
+    "admin:auth_user_password_change": lambda objs: {"id": objs["user"].pk},
+}
+
+# Values for arguments of these names wherever no builder above applies (e.g. `export.<fmt>` admin URLs).
+DEFAULT_KWARGS = {"fmt": "csv"}
+
+# Non-admin URL names whose `pk` is the pk of this model.
+URL_MODELS = {
+    "designation-detail": BoardDesignation,
+    "designation-vote": BoardDesignation,
+    "plan-detail": Plan,
+    "participant-detail": Participant,
+}
+
+# Patterns without a name are opened at these paths (route -> path); admin "<path:object_id>/" redirects are
+# filled in automatically.
+UNNAMED_PATHS = {
+    "admin/(?P<url>.*)$": "/admin/no-such-page/",
+}
+
+
+# --- the walk --------------------------------------------------------------------------------------------------------
+
+
+def iter_patterns(patterns=None, prefix: str = "", namespace: str | None = None):
+    """Yield (key, name, route) for every URL pattern, recursively; key is the qualified name or the route."""
+    if patterns is None:
+        patterns = get_resolver().url_patterns
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = namespace
+            if pattern.namespace:
+                inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+            yield from iter_patterns(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern):
+            route = prefix + str(pattern.pattern)
+            name = f"{namespace}:{pattern.name}" if namespace and pattern.name else pattern.name
+            yield (name or route), name, route
+
+
+def _admin_model(text: str, *, route: bool = False):
+    """The model of an admin URL name ("admin:plan_admin_plan_change") or route ("admin/plan_admin/plan/...")."""
+    matches = []
+    for model in admin.site._registry:
+        opts = model._meta
+        prefix = f"admin/{opts.app_label}/{opts.model_name}/" if route else f"admin:{opts.app_label}_{opts.model_name}_"
+        if text.startswith(prefix):
+            matches.append((len(prefix), model))
+    return max(matches, key=lambda match: match[0])[1] if matches else None
+
+
+def url_for(key: str, name: str | None, route: str, objects: dict) -> str:
+    """A URL that opens the pattern with real objects, or a clear error naming what the table needs."""
+    if name is None:
+        if key in UNNAMED_PATHS:
+            return UNNAMED_PATHS[key]
+        model = _admin_model(route, route=True)
+        if model is not None and route.endswith("<path:object_id>/"):
+            return "/" + route.replace("<path:object_id>", str(objects[model].pk))
+        raise AssertionError(f"Unnamed pattern {route!r}: add its path to UNNAMED_PATHS")
+    if name in KWARGS:
+        arguments = KWARGS[name](objects)
+        return reverse(name, args=arguments) if isinstance(arguments, list) else reverse(name, kwargs=arguments)
+    if name in URL_MODELS:
+        return reverse(name, kwargs={"pk": objects[URL_MODELS[name]].pk})
+    model = _admin_model(name)
+    if model is not None and name.endswith("_simple_history"):
+        instance = objects[model]
+        record = instance.history.order_by("-history_id").first()
+        return reverse(name, args=[instance.pk, record.history_id])
+    if model is not None and "<path:object_id>" in route:
+        return reverse(name, kwargs={"object_id": objects[model].pk})
+    arguments = re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route)
+    names = [group[0] or group[1] for group in arguments]
+    try:
+        return reverse(name, kwargs={argument: DEFAULT_KWARGS[argument] for argument in names
+                                     if argument in DEFAULT_KWARGS})
+    except Exception as error:  # noqa: BLE001 - the message says what to add
+        raise AssertionError(f"{name}: cannot build its URL ({error}); add a builder to KWARGS") from error
+
+
+def outcome(response) -> str:
+    code = response.status_code
+    if code in (301, 302, 303, 307, 308):
+        target = response.url.split("?")[0]
+        logins = {resolve_url(settings.LOGIN_URL), reverse("admin:login")}
+        return LOGIN if target in logins else REDIRECT
+    return {200: OK, 403: DENIED, 404: NOT_FOUND, 405: NOT_ALLOWED}.get(code, f"{code}")
+
+
+@pytest.fixture
+def objects(superuser, staff_user, board_member, plan, participant, approved_designation):
+    """One existing row of every model an admin URL names (the first by pk is used)."""
+    issued = factories.issue(approved_designation, by=staff_user, shares=1_000)
+    mistaken = factories.issue(approved_designation, by=staff_user, shares=10)
+    services.issuance_cancel(issuance=mistaken, cancelled_on=datetime.date(2024, 7, 1), reason="Duplicate",
+                             by=staff_user)
+    found = {"user": board_member}
+    for model in [*apps.get_app_config("plan_admin").get_models(), get_user_model(), Group]:
+        instance = model._default_manager.order_by("pk").first()
+        assert instance is not None, f"The walk needs a {model.__name__} row"
+        found[model] = instance
+    found[Issuance] = issued
+    return found
+
+
+@pytest.fixture
+def clients(superuser, staff_user, board_member, auditor) -> dict[str, Client]:
+    users = {"staff": staff_user, "board": board_member, "auditor": auditor, "superuser": superuser}
+    clients = {"anonymous": Client()}
+    for role, user in users.items():
+        clients[role] = Client()
+        clients[role].force_login(user)
+    return clients
+
+
+def test_every_url_pattern_is_in_the_table():
+    """A new URL must be given its row in EXPECTED; a row for a URL that no longer exists must go."""
+    keys = [key for key, _, _ in iter_patterns()]
+    assert len(keys) == len(set(keys)), "two patterns share a key"
+    missing = [key for key in keys if key not in EXPECTED]
+    stale = sorted(set(EXPECTED) - set(keys))
+    assert not missing, (
+        "URL patterns missing from EXPECTED in tests/test_permission_walk.py (decide who may open each):\n  "
+        + "\n  ".join(missing)
+    )
+    assert not stale, f"EXPECTED lists URLs that no longer exist: {stale}"
+
+
+def test_every_url_answers_each_role_as_the_table_says(objects, clients):
+    before = factories.ledger_snapshot()
+    mismatches, unlisted = [], []
+    for key, name, route in iter_patterns():
+        try:
+            url = url_for(key, name, route, objects)
+        except AssertionError as error:
+            (mismatches if key in EXPECTED else unlisted).append(f"  {error}")
+            continue
+        observed = tuple(outcome(clients[role].get(url)) for role in ROLES)
+        expected = EXPECTED.get(key)
+        if expected is None:
+            unlisted.append(f"    {key!r}: {observed},  # {url}")
+        elif observed != expected:
+            diffs = ", ".join(f"{role}: expected {want}, got {got}"
+                              for role, want, got in zip(ROLES, expected, observed) if want != got)
+            mismatches.append(f"  {key} ({url}): {diffs}")
+    assert not mismatches, "URLs answering differently from EXPECTED:\n" + "\n".join(mismatches)
+    assert not unlisted, (
+        "URLs missing from EXPECTED; observed (anonymous, staff, board, auditor, superuser) - check against "
+        "DESIGN.md before copying:\n" + "\n".join(unlisted)
+    )
+    assert factories.ledger_snapshot() == before, "a GET wrote to the ledger"
+
+
+@pytest.mark.parametrize("role", ["staff", "auditor"])
+def test_vote_post_needs_the_vote_permission(role, clients, plan, participant, staff_user):
+    designation = factories.make_designation(plan=plan, participant=participant, year=2025, shares=1_000,
+                                             staff=staff_user)
+    before = factories.ledger_snapshot()
+    response = clients[role].post(reverse("designation-vote", args=[designation.pk]), {"decision": "approve"})
+    assert response.status_code == 403
+    assert factories.ledger_snapshot() == before
+    designation.refresh_from_db()
+    assert designation.status == BoardDesignation.Status.PROPOSED
+
+
+def test_anonymous_vote_post_is_sent_to_login_and_writes_nothing(clients, plan, participant, staff_user):
+    designation = factories.make_designation(plan=plan, participant=participant, year=2025, shares=1_000,
+                                             staff=staff_user)
+    before = factories.ledger_snapshot()
+    response = clients["anonymous"].post(reverse("designation-vote", args=[designation.pk]), {"decision": "approve"})
+    assert outcome(response) == LOGIN
+    assert factories.ledger_snapshot() == before
+
+
+def test_a_user_in_no_role_is_refused_every_page(db, plan):
+    """Logged in but in no group (and not staff): 403 on every board page, no admin."""
+    nobody = get_user_model().objects.create_user(username="nobody", password=factories.PASSWORD)
+    client = Client()
+    client.force_login(nobody)
+    for name in ["board-dashboard", "plan-detail"]:
+        url = reverse(name, args=[plan.pk]) if name == "plan-detail" else reverse(name)
+        assert client.get(url).status_code == 403, name
+    assert outcome(client.get(reverse("admin:index"))) == LOGIN
