@@ -235,9 +235,9 @@ def _apply_issuance(values: dict, by) -> str:
         notes=values.get("notes") or "",
         by=by,
     )
-    what = "Issue" if kind == Issuance.Kind.COMPENSATION else "Issue in settlement of debt"
-    return (f"{what} {fmt.shares(issuance.shares)} shares to {values['participant']} on {fmt.day(issuance.issue_date)}"
-            f" at {fmt.money(issuance.price_per_share)}.")
+    settles = "" if kind == Issuance.Kind.COMPENSATION else f", settling {fmt.money(issuance.debt_amount)} of debt"
+    return (f"Issue {fmt.shares(issuance.shares)} shares to {values['participant']} on {fmt.day(issuance.issue_date)}"
+            f" at {fmt.money(issuance.price_per_share)}{settles}.")
 
 
 _category = _choice(Participant.Category.choices, "participant category")
@@ -298,7 +298,7 @@ def _file_size(uploaded_file) -> int:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
+    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{size:,} bytes"
 
 
 def _read_csv(uploaded_file) -> Iterator[list]:
