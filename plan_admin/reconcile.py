@@ -3,17 +3,18 @@
 The services keep three counters in step with the ledger: Plan.authorized_shares (the sum of the plan's share
 reserve changes), Plan.issued_shares and BoardDesignation.issued_shares (the shares of issuances that have no
 cancellation). `reconcile()` recomputes each of them from the rows with aggregate queries (a constant number of
-queries whatever the size of the ledger: grouping is done by the database, and only rows that disagree come back)
-and checks the rules that must hold between them. Each problem found is one sentence in plain words.
+queries whatever the size of the ledger: the database sums the issuances per designation in one pass, and Python
+compares one grouped row per designation) and checks the rules that must hold between them. Each problem found is one sentence in plain words.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, Exists, IntegerField, Max, Min, OuterRef, Sum, Value
 from django.db.models.functions import Coalesce
 
 from . import formatting as fmt
-from .models import BoardDesignation, Issuance, Plan, ShareReserveChange
+from .models import BoardDesignation, Issuance, IssuanceCancellation, Plan
 
 # More problems of one kind than this are summarised in one line rather than listed.
 MAX_LISTED = 20
@@ -41,133 +42,119 @@ class ReconcileReport:
         return f"{len(self.problems):,} problem(s) found in {checked}."
 
 
-def _standing_issuances():
-    return Issuance.objects.filter(cancellation__isnull=True)
-
-
-def _limited(problems: list[str], found, describe, what: str) -> None:
-    """Append one sentence per row of `found` (a list), at most MAX_LISTED, then a count of the rest."""
+def _limited(problems: list[str], found: list, describe, what: str) -> None:
+    """Append one sentence per item of `found`, at most MAX_LISTED, then a count of the rest."""
     for row in found[:MAX_LISTED]:
         problems.append(describe(row))
     if len(found) > MAX_LISTED:
         problems.append(f"... and {len(found) - MAX_LISTED:,} more {what}.")
 
 
+@dataclass
+class _Standing:
+    total: int = 0
+    count: int = 0
+    first: object = None
+    last: object = None
+
+
 def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
-    """Recompute every counter of `plan` (default: every plan) from the ledger rows and report any drift."""
-    plans = Plan.objects.all() if plan is None else Plan.objects.filter(pk=plan.pk)
-    designations = BoardDesignation.objects.filter(plan__in=plans)
-    issuances = Issuance.objects.filter(designation__plan__in=plans)
+    """Recompute every counter of `plan` (default: every plan) from the ledger rows and report any drift.
+
+    Five queries whatever the ledger's size: the reserve summed per plan, the standing issuances summed per
+    designation (one grouped pass over the issuance table), the designations' counters, the number of
+    cancellations, and the names of the designations with a problem.
+    """
+    plans = Plan.objects.order_by("pk") if plan is None else Plan.objects.filter(pk=plan.pk)
     report = ReconcileReport()
     problems = report.problems
 
-    totals = issuances.aggregate(
-        issuances=Count("pk"), cancellations=Count("pk", filter=Q(cancellation__isnull=False))
-    )
-    report.issuances, report.cancellations = totals["issuances"], totals["cancellations"]
-    report.designations = designations.count()
-
-    # --- plans: one query, every plan with its recomputed sums -------------------------------------------------
-    reserve_sum = ShareReserveChange.objects.filter(plan=OuterRef("pk")).values("plan").annotate(
-        total=Sum("shares")
-    ).values("total")
-    issued_sum = _standing_issuances().filter(designation__plan=OuterRef("pk")).values("designation__plan").annotate(
-        total=Sum("shares")
-    ).values("total")
     plan_rows = list(
         plans.annotate(
-            ledger_authorized=Coalesce(Subquery(reserve_sum, output_field=IntegerField()), Value(0)),
-            ledger_issued=Coalesce(Subquery(issued_sum, output_field=IntegerField()), Value(0)),
-        ).order_by("pk")
+            ledger_authorized=Coalesce(Sum("reserve_changes__shares"), Value(0), output_field=IntegerField())
+        ).values("pk", "company_name", "name", "authorized_shares", "issued_shares", "ledger_authorized")
     )
+    plan_ids = [row["pk"] for row in plan_rows]
     report.plans = len(plan_rows)
+
+    standing: dict[int, _Standing] = defaultdict(_Standing)
+    grouped = (
+        # NOT EXISTS rather than `cancellation__isnull=True`: PostgreSQL plans the anti-join with a true row
+        # estimate, where Django's LEFT JOIN ... IS NULL on the cancellation's own id is estimated at one row.
+        Issuance.objects.filter(designation__plan_id__in=plan_ids)
+        .filter(~Exists(IssuanceCancellation.objects.filter(issuance=OuterRef("pk"))))
+        .values_list("designation_id")
+        .annotate(total=Sum("shares"), count=Count("pk"), first=Min("issue_date"), last=Max("issue_date"))
+        .order_by()
+    )
+    for designation_id, total, count, first, last in grouped:
+        standing[designation_id] = _Standing(total=total, count=count, first=first, last=last)
+    report.cancellations = IssuanceCancellation.objects.filter(issuance__designation__plan_id__in=plan_ids).count()
+    report.issuances = sum(s.count for s in standing.values()) + report.cancellations
+
+    ledger_issued: dict[int, int] = defaultdict(int)
+    drifted, over, not_approved, wrong_year = [], [], [], []
+    designations = BoardDesignation.objects.filter(plan_id__in=plan_ids).values_list(
+        "pk", "plan_id", "year", "shares", "status", "issued_shares"
+    ).order_by("pk")
+    for pk, plan_id, year, shares, status, counter in designations:
+        report.designations += 1
+        rows = standing.get(pk, _Standing())
+        ledger_issued[plan_id] += rows.total
+        if counter != rows.total:
+            drifted.append((pk, plan_id, year, counter, rows.total))
+        if max(counter, rows.total) > shares:
+            over.append((pk, plan_id, year, max(counter, rows.total), shares))
+        if rows.count and status != BoardDesignation.Status.APPROVED:
+            not_approved.append((pk, plan_id, year, status, rows.count, rows.total))
+        if rows.count and not (rows.first.year == rows.last.year == year):
+            wrong_year.append((pk, plan_id, year))
+
     for row in plan_rows:
-        name = f"Plan #{row.pk} ({row})"
-        if row.authorized_shares != row.ledger_authorized:
+        name = f"Plan #{row['pk']} ({row['company_name']} {row['name']})"
+        authorized, issued = row["authorized_shares"], row["issued_shares"]
+        rows_authorized, rows_issued = row["ledger_authorized"], ledger_issued[row["pk"]]
+        if authorized != rows_authorized:
             problems.append(
-                f"{name}: the authorized-shares counter says {fmt.shares(row.authorized_shares)} but its share "
-                f"reserve changes add up to {fmt.shares(row.ledger_authorized)} "
-                f"(off by {row.authorized_shares - row.ledger_authorized:+,})."
+                f"{name}: the authorized-shares counter says {fmt.shares(authorized)} but its share reserve changes "
+                f"add up to {fmt.shares(rows_authorized)} (off by {authorized - rows_authorized:+,})."
             )
-        if row.issued_shares != row.ledger_issued:
+        if issued != rows_issued:
             problems.append(
-                f"{name}: the issued-shares counter says {fmt.shares(row.issued_shares)} but its issuances not "
-                f"cancelled add up to {fmt.shares(row.ledger_issued)} "
-                f"(off by {row.issued_shares - row.ledger_issued:+,})."
+                f"{name}: the issued-shares counter says {fmt.shares(issued)} but its issuances not cancelled add up "
+                f"to {fmt.shares(rows_issued)} (off by {issued - rows_issued:+,})."
             )
-        if row.ledger_issued > row.ledger_authorized:
+        if rows_issued > rows_authorized:
             problems.append(
-                f"{name}: {fmt.shares(row.ledger_issued)} shares are issued (net of cancellations), more than the "
-                f"{fmt.shares(row.ledger_authorized)} authorized by its share reserve."
+                f"{name}: {fmt.shares(rows_issued)} shares are issued (net of cancellations), more than the "
+                f"{fmt.shares(rows_authorized)} authorized by its share reserve."
             )
-        if row.issued_shares > row.authorized_shares:
+        elif issued > authorized:
             problems.append(
-                f"{name}: its counters show {fmt.shares(row.issued_shares)} shares issued, more than its "
-                f"{fmt.shares(row.authorized_shares)} authorized."
+                f"{name}: its counters show {fmt.shares(issued)} shares issued, more than its "
+                f"{fmt.shares(authorized)} authorized."
             )
 
-    # --- designations: only the rows that disagree come back ---------------------------------------------------
-    designation_issued = _standing_issuances().filter(designation=OuterRef("pk")).values("designation").annotate(
-        total=Sum("shares")
-    ).values("total")
-    recomputed = designations.annotate(
-        ledger_issued=Coalesce(Subquery(designation_issued, output_field=IntegerField()), Value(0))
-    )
-    fields = ("pk", "plan_id", "participant__name", "year", "shares", "status", "issued_shares", "ledger_issued")
+    listed = {item[0] for found in (drifted, over, not_approved, wrong_year) for item in found[:MAX_LISTED]}
+    names = dict(
+        BoardDesignation.objects.filter(pk__in=listed).values_list("pk", "participant__name")
+    ) if listed else {}
 
-    drifted = list(recomputed.exclude(issued_shares=F("ledger_issued")).order_by("pk").values(*fields))
-    _limited(
-        problems,
-        drifted,
-        lambda d: (
-            f"Designation #{d['pk']} ({d['participant__name']}, {d['year']}, plan #{d['plan_id']}): the issued-shares "
-            f"counter says {fmt.shares(d['issued_shares'])} but its issuances not cancelled add up to "
-            f"{fmt.shares(d['ledger_issued'])} (off by {d['issued_shares'] - d['ledger_issued']:+,})."
-        ),
-        "designations whose counter has drifted",
-    )
-    over = list(
-        recomputed.filter(Q(ledger_issued__gt=F("shares")) | Q(issued_shares__gt=F("shares"))).order_by("pk")
-        .values(*fields)
-    )
-    _limited(
-        problems,
-        over,
-        lambda d: (
-            f"Designation #{d['pk']} ({d['participant__name']}, {d['year']}, plan #{d['plan_id']}): "
-            f"{fmt.shares(max(d['ledger_issued'], d['issued_shares']))} shares are issued against a designation of "
-            f"{fmt.shares(d['shares'])}."
-        ),
-        "designations issued beyond their shares",
-    )
+    def who(pk, plan_id, year):
+        return f"Designation #{pk} ({names.get(pk, '?')}, {year}, plan #{plan_id})"
 
-    # --- issuances only on approved designations, in the designation's year ------------------------------------
-    not_approved = list(
-        _standing_issuances()
-        .filter(designation__plan__in=plans)
-        .exclude(designation__status=BoardDesignation.Status.APPROVED)
-        .values("designation_id", "designation__participant__name", "designation__year", "designation__status")
-        .annotate(count=Count("pk"), total=Sum("shares"))
-        .order_by("designation_id")
-    )
-    _limited(
-        problems,
-        not_approved,
-        lambda d: (
-            f"Designation #{d['designation_id']} ({d['designation__participant__name']}, {d['designation__year']}) "
-            f"is {d['designation__status']}, not approved, yet {d['count']:,} issuance(s) of "
-            f"{fmt.shares(d['total'])} shares stand against it."
-        ),
-        "designations that are not approved but have issuances",
-    )
-    wrong_year = (
-        _standing_issuances()
-        .filter(designation__plan__in=plans)
-        .exclude(issue_date__year=F("designation__year"))
-        .aggregate(count=Count("pk"))
-    )
-    if wrong_year["count"]:
-        problems.append(
-            f"{wrong_year['count']:,} issuance(s) not cancelled are dated outside the year of their designation."
-        )
+    _limited(problems, drifted, lambda d: (
+        f"{who(*d[:3])}: the issued-shares counter says {fmt.shares(d[3])} but its issuances not cancelled add up "
+        f"to {fmt.shares(d[4])} (off by {d[3] - d[4]:+,})."
+    ), "designations whose counter has drifted")
+    _limited(problems, over, lambda d: (
+        f"{who(*d[:3])}: {fmt.shares(d[3])} shares are issued against a designation of {fmt.shares(d[4])}."
+    ), "designations issued beyond their shares")
+    _limited(problems, not_approved, lambda d: (
+        f"{who(*d[:3])} is {d[3]}, not approved, yet {d[4]:,} issuance(s) of {fmt.shares(d[5])} shares stand "
+        "against it."
+    ), "designations that are not approved but have issuances")
+    _limited(problems, wrong_year, lambda d: (
+        f"{who(*d[:3])} has issuances not cancelled dated outside {d[2]}."
+    ), "designations with issuances outside their year")
     return report
