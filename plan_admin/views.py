@@ -141,9 +141,15 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         rejected=Count("pk", filter=Q(status=BoardDesignation.Status.REJECTED)),
         withdrawn=Count("pk", filter=Q(status=BoardDesignation.Status.WITHDRAWN)),
     )
+    open_years = [
+        {"year": year, "committed": committed, "available": plan.authorized_shares - plan.issued_shares - committed}
+        for (plan_id, year), committed in sorted(dashboard.committed_by_plan_year().items(), reverse=True)
+        if plan_id == plan.pk and committed
+    ]
     context = {
         "plan": plan,
         "pool": pool_status(plan=plan),
+        "open_years": open_years,
         "reserve_changes": reserve_changes,
         "issued_by_year": dashboard.plan_issued_by_year(plan),
         "designation_counts": counts,
