@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -137,20 +137,6 @@ class XlsxReport:
         self._sheet_names.add(name.lower())
         return self.workbook.add_worksheet(name)
 
-    def cell_writer(self, sheet, kind: str) -> Callable[[int, int, object], None]:
-        """The function that writes one non-empty value of `kind`: numbers as numbers, dates as dates."""
-        fmt = self.formats[kind]
-        if kind == TEXT:
-            write_string = sheet.write_string
-            return lambda r, c, v: write_string(r, c, escape_cell(v) if isinstance(v, str) else str(v))
-        if kind == DATE:
-            write_datetime = sheet.write_datetime
-            return lambda r, c, v: write_datetime(r, c, v, fmt)
-        write_number = sheet.write_number
-        if kind == INT:
-            return lambda r, c, v: write_number(r, c, v, fmt)
-        return lambda r, c, v: write_number(r, c, float(v), fmt)
-
     def write_table(self, table: Table, sheet=None, first_row: int = 0) -> int:
         """Write `table` (header, rows, total rows, notes) from `first_row`; return the next free row."""
         sheet = sheet or self.add_sheet(table.title)
@@ -163,18 +149,40 @@ class XlsxReport:
         sheet.freeze_panes(first_row + 1, 0)
         sheet.set_row(first_row, 30)
 
-        writers = [self.cell_writer(sheet, column.kind) for column in columns]
+        # The row loop is the hot path of a 100,000-row export: columns are grouped by kind so that each cell is
+        # one call. xlsxwriter's underscore methods are its public write_* minus the A1-notation wrapper; the
+        # public ones are the fallback should a release rename them.
+        write_string = getattr(sheet, "_write_string", sheet.write_string)
+        write_number = getattr(sheet, "_write_number", sheet.write_number)
+        write_datetime = getattr(sheet, "_write_datetime", sheet.write_datetime)
+        formats = self.formats
+        text_cols = [c for c, column in enumerate(columns) if column.kind == TEXT]
+        int_cols = [(c, formats[INT]) for c, column in enumerate(columns) if column.kind == INT]
+        decimal_cols = [(c, formats[column.kind]) for c, column in enumerate(columns)
+                        if column.kind in (MONEY, PRICE, PERCENT)]
+        date_cols = [(c, formats[DATE]) for c, column in enumerate(columns) if column.kind == DATE]
         summed = [c for c, column in enumerate(columns) if column.total]
         totals = table.totals
         sums = [[0] * len(summed) for _ in totals]
         row_index = first_row
-        indexed = list(enumerate(writers))
         for row in table.rows:
             row_index += 1
-            for c, write in indexed:
+            for c in text_cols:
                 value = row[c]
-                if value is not None and value != "":
-                    write(row_index, c, value)
+                if value:
+                    write_string(row_index, c, escape_cell(value) if isinstance(value, str) else str(value))
+            for c, fmt in int_cols:
+                value = row[c]
+                if value is not None:
+                    write_number(row_index, c, value, fmt)
+            for c, fmt in decimal_cols:
+                value = row[c]
+                if value is not None:
+                    write_number(row_index, c, float(value), fmt)
+            for c, fmt in date_cols:
+                value = row[c]
+                if value is not None:
+                    write_datetime(row_index, c, value, fmt)
             if totals:
                 for t, spec in enumerate(totals):
                     if spec.matches(row):
