@@ -16,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from . import forms, services
 from .exceptions import PlanRuleViolation
 from .reports.admin_mixins import SpreadsheetAdminMixin
+from .resources import ShareReserveChangeResource, SmallExportMixin
 from .models import (
     BoardDesignation,
     DesignationVote,
@@ -194,7 +195,8 @@ class PlanAdmin(LedgerAdmin):
 
 
 @admin.register(ShareReserveChange)
-class ShareReserveChangeAdmin(LedgerAdmin):
+class ShareReserveChangeAdmin(SmallExportMixin, LedgerAdmin):
+    resource_classes = [ShareReserveChangeResource]
     add_form_class = forms.ReserveChangeForm
     add_title = "Record a change to the share reserve"
     list_display = ["plan", "change", "board_approval_date", "resolution_reference", "recorded_by", "recorded_at"]

@@ -372,3 +372,40 @@ def test_admin_download_bad_filter_is_400(client, ledger, auditor):
     client.force_login(auditor)
     response = client.get(reverse("admin:plan_admin_issuance_export", args=["csv"]), {"issue_date__gte": "notadate"})
     assert response.status_code == 400
+
+
+# --- django-import-export's admin export of the reserve history ------------------------------------------------
+
+
+def _reserve_export(client, fmt_index):
+    fields = ["id", "plan", "board_approval_date", "shares", "resolution_reference", "note", "recorded_by",
+              "recorded_at"]
+    data = {"format": str(fmt_index), "resource": "0"}
+    data.update({f"sharereservechangeresource_{name}": "on" for name in fields})
+    return client.post(reverse("admin:plan_admin_sharereservechange_export"), data)
+
+
+def test_reserve_history_admin_export_escapes_text_and_keeps_numbers(client, plan, staff_user, auditor):
+    services.reserve_change_record(plan=plan, shares=-1_000, board_approval_date=datetime.date(2011, 1, 1),
+                                   resolution_reference="=cmd|' /C calc'!A0", note="@note", by=staff_user)
+    client.force_login(auditor)
+    response = _reserve_export(client, 0)  # CSV
+    assert response.status_code == 200, response.content[:300]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    decrease = next(row for row in rows if row["note"] == "'@note")
+    assert decrease["resolution_reference"] == "'=cmd|' /C calc'!A0"
+    assert decrease["shares"] == "-1000", "a negative number is a number, not text to escape"
+    response = _reserve_export(client, 1)  # XLSX
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header = [cell.value for cell in sheet[1]]
+    values = [dict(zip(header, row)) for row in sheet.iter_rows(min_row=2, values_only=True)]
+    decrease = next(row for row in values if row["note"] == "'@note")
+    assert decrease["shares"] == -1_000
+    assert decrease["resolution_reference"] == "'=cmd|' /C calc'!A0"
+    assert sum(row["shares"] for row in values) == 10_000_000 - 1_000
+
+
+def test_reserve_history_admin_export_needs_the_export_permission(client, plan):
+    client.force_login(factories.make_user("viewer", role=None))
+    assert client.get(reverse("admin:plan_admin_sharereservechange_export")).status_code == 403
+    assert _reserve_export(client, 0).status_code == 403
