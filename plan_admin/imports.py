@@ -314,8 +314,11 @@ def _read_csv(uploaded_file) -> Iterator[list]:
         ) from None
     if "\x00" in text:
         raise FileRejected("The file does not look like CSV text. Upload a .csv or .xlsx spreadsheet.")
+    first_line = text.split("\n", 1)[0]
+    # Excel saves "CSV" with semicolons where the comma is the decimal separator, and tabs as "Text".
+    delimiter = max([",", ";", "\t"], key=first_line.count) if first_line else ","
     try:
-        yield from csv.reader(io.StringIO(text, newline=""))
+        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     except csv.Error as error:
         raise FileRejected(f"The CSV file cannot be read: {error}.") from None
 

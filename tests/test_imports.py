@@ -186,6 +186,13 @@ def test_participants_import(staff_user):
         ("Ana Ruiz", "key_employee"), ("Bo Li", "consultant"), ("Cy Ode", "non_employee_director")]
 
 
+def test_semicolon_separated_csv_is_read(staff_user):
+    upload = SimpleUploadedFile("p.csv", "name;category;notes\r\nAna Ruiz;consultant;Advisor, part time\r\n".encode())
+    report = run_import("participants", upload, by=staff_user, commit=True)
+    assert report.ok, report.errors
+    assert Participant.objects.get().notes == "Advisor, part time"
+
+
 def test_participants_import_bad_category_writes_nothing(staff_user):
     before = factories.ledger_snapshot()
     report = run_import("participants", xlsx_file([["name", "category"], ["Ana", "consultant"], ["Bo", "ceo"]]),
