@@ -100,6 +100,9 @@ def _text(value, *, field: str, label: str, required: bool = False, max_length: 
         raise InvalidInput(f"Enter the {label} as text.", field=field)
     if required and not text:
         raise InvalidInput(f"Enter the {label}.", field=field)
+    if "\ufffd" in text or "\x00" in text:
+        # U+FFFD is what a request or file that was not UTF-8 decodes to: the original characters are lost.
+        raise InvalidInput(f"{label.capitalize()}: some characters could not be read; enter UTF-8 text.", field=field)
     if max_length is not None and len(text) > max_length:
         raise InvalidInput(f"The {label} may be at most {max_length:,} characters.", field=field)
     return text
