@@ -95,6 +95,7 @@ def test_board_member_logs_in_reviews_and_approves(page, people, screenshot):
     decided.get_by_role("link", name="Omar Haddad").click()
     expect(page.get_by_test_id("designation-status")).to_have_text("Approved")
     expect(page.get_by_test_id("history")).to_contain_text("Voted to approve: “Well earned.”")
+    screenshot(page, "designation-page")
 
     # Phone width: the same page still reads (stacked columns), for the record.
     page.set_viewport_size({"width": 390, "height": 844})
