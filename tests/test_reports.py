@@ -409,3 +409,12 @@ def test_reserve_history_admin_export_needs_the_export_permission(client, plan):
     client.force_login(factories.make_user("viewer", role=None))
     assert client.get(reverse("admin:plan_admin_sharereservechange_export")).status_code == 403
     assert _reserve_export(client, 0).status_code == 403
+
+
+def test_years_and_numbers_of_rows_have_no_thousands_separator(client, ledger, auditor):
+    _, body = download(client, auditor, "issuances", "xlsx")
+    sheet = read_xlsx(body, data_only=False).worksheets[0]
+    assert sheet["D2"].number_format == "General" and sheet["O2"].number_format == "General"
+    assert sheet["G2"].number_format == "#,##0"
+    assert sheet["F2"].number_format == "yyyy-mm-dd"
+    assert sheet["I2"].number_format.startswith("$")

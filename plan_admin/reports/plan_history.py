@@ -80,7 +80,7 @@ def write_plan_history(report: XlsxReport, history: PlanHistory) -> None:
     for line in history.years:
         row += 1
         excel_row = row + 1
-        sheet.write_number(row, 0, line.year)
+        sheet.write_number(row, 0, line.year)  # General format: 2024, not 2,024
         sheet.write_number(row, 1, line.issued, f[INT])
         sheet.write_number(row, 2, line.cancelled, f[INT])
         sheet.write_formula(row, 3, f"=B{excel_row}-C{excel_row}", f[INT], line.issued - line.cancelled)

@@ -14,7 +14,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from ..models import MAX_YEAR, MIN_YEAR, BoardDesignation, DesignationVote, Issuance, Participant, Plan
-from .writers import DATE, INT, MONEY, PRICE, TEXT, Column, Table, Total
+from .writers import DATE, INT, MONEY, PLAIN, PRICE, TEXT, Column, Table, Total
 
 CHUNK_SIZE = 5000
 CATEGORY_LABELS = dict(Participant.Category.choices)
@@ -88,7 +88,7 @@ ISSUANCE_COLUMNS = [
     Column("Plan", TEXT, 26),
     Column("Participant", TEXT, 28),
     Column("Category", TEXT, 20),
-    Column("Designation year", INT, 11),
+    Column("Designation year", PLAIN, 11),
     Column("Kind", TEXT, 16),
     Column("Issue date", DATE, 12),
     Column("Shares", INT, 14, total=True),
@@ -99,7 +99,7 @@ ISSUANCE_COLUMNS = [
     Column("Recorded by", TEXT, 14),
     Column("Cancelled on", DATE, 12),
     Column("Cancellation reason", TEXT, 30),
-    Column("Issuance no.", INT, 11),
+    Column("Issuance no.", PLAIN, 11),
 ]
 CANCELLED_ON = 12
 
@@ -147,15 +147,15 @@ def issuance_table(queryset: QuerySet | None = None, filters: ReportFilters = Re
 
 DESIGNATION_COLUMNS = [
     Column("Plan", TEXT, 26),
-    Column("Year", INT, 8),
+    Column("Year", PLAIN, 8),
     Column("Participant", TEXT, 28),
     Column("Category", TEXT, 20),
     Column("Status", TEXT, 11),
     Column("Designated shares", INT, 14, total=True),
     Column("Issued shares (net)", INT, 14, total=True),
     Column("Unissued shares", INT, 14, total=True),
-    Column("Approving votes", INT, 10),
-    Column("Rejecting votes", INT, 10),
+    Column("Approving votes", PLAIN, 10),
+    Column("Rejecting votes", PLAIN, 10),
     Column("Votes", TEXT, 40),
     Column("Factors considered", TEXT, 40),
     Column("Proposed by", TEXT, 14),
@@ -361,7 +361,7 @@ def pool_tables(filters: ReportFilters = ReportFilters()) -> list[Table]:
     histories = plan_histories(filters)
     status = Table(
         title="Pool status",
-        columns=[Column("Plan", TEXT, 30), Column("Committed for year", INT, 10), Column("Authorized", INT, 14),
+        columns=[Column("Plan", TEXT, 30), Column("Committed for year", PLAIN, 10), Column("Authorized", INT, 14),
                  Column("Issued (gross)", INT, 14), Column("Cancelled", INT, 14), Column("Issued (net)", INT, 14),
                  Column("Committed", INT, 14), Column("Available", INT, 14),
                  Column("Authorized (ledger counter)", INT, 14), Column("Issued (ledger counter)", INT, 14)],

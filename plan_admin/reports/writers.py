@@ -23,7 +23,8 @@ from xlsxwriter.utility import xl_col_to_name
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 TEXT, INT, MONEY, PRICE, DATE, PERCENT = "text", "int", "money", "price", "date", "percent"
-NUMERIC_KINDS = {INT, MONEY, PRICE, PERCENT}
+PLAIN = "plain"  # a whole number shown without thousands separators: a year, a count, a row's number
+NUMERIC_KINDS = {INT, PLAIN, MONEY, PRICE, PERCENT}
 
 
 def escape_cell(value):
@@ -110,7 +111,9 @@ class XlsxReport:
             DATE: wb.add_format({"num_format": "yyyy-mm-dd"}),
             PERCENT: wb.add_format({"num_format": "0.0%"}),
             TEXT: None,
+            PLAIN: None,
             "total_label": wb.add_format({"bold": True, "top": 1}),
+            "total_" + PLAIN: wb.add_format({"bold": True, "top": 1}),
             "total_" + MONEY: wb.add_format({"bold": True, "top": 1, "num_format": "$#,##0.00"}),
             "total_" + PRICE: wb.add_format({"bold": True, "top": 1, "num_format": "$#,##0.00####"}),
             "total_" + PERCENT: wb.add_format({"bold": True, "top": 1, "num_format": "0.0%"}),
@@ -157,7 +160,8 @@ class XlsxReport:
         write_datetime = getattr(sheet, "_write_datetime", sheet.write_datetime)
         formats = self.formats
         text_cols = [c for c, column in enumerate(columns) if column.kind == TEXT]
-        int_cols = [(c, formats[INT]) for c, column in enumerate(columns) if column.kind == INT]
+        int_cols = [(c, formats[INT] if column.kind == INT else None) for c, column in enumerate(columns)
+                    if column.kind in (INT, PLAIN)]
         decimal_cols = [(c, formats[column.kind]) for c, column in enumerate(columns)
                         if column.kind in (MONEY, PRICE, PERCENT)]
         date_cols = [(c, formats[DATE]) for c, column in enumerate(columns) if column.kind == DATE]
