@@ -1,0 +1,146 @@
+"""RESULTS.md from the results dictionary that run.py builds (every figure from the same run)."""
+
+from __future__ import annotations
+
+
+def _yes(flag) -> str:
+    return "yes" if flag else "**no**"
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def write_markdown(results: dict) -> str:
+    m = results["machine"]
+    out = [
+        "# Benchmarks (issue 5)",
+        "",
+        "Written by `make bench` (`benchmarks/run.py`); every figure below was measured in the run that wrote this "
+        "file, baselines included. The full figures are in `results.json`.",
+        "",
+        f"**Machine:** {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM; {m['postgresql']}; "
+        f"Python {m['python']}, Django {m['django']}; {m['date']}. "
+        f"Load average at start {results['load_average']['start']}, at end {results['load_average'].get('end')}: "
+        "the machine was shared with other agents running tests, so absolute timings are noisy: read the ratios "
+        "to the same-run baselines.",
+        f"Whole run: {results.get('total_seconds', 0):.0f} s.",
+        "",
+        "## Goals",
+        "",
+    ]
+    out += _table(["goal", "measured", "met"],
+                  [[g["goal"], g["measured"], _yes(g["met"])] for g in results["goals"].values()])
+
+    g = results.get("generate", {})
+    if g:
+        out += ["## Ledger generation and reconcile", ""]
+        out += _table(
+            ["ledger", "generate_ledger (s)", "reconcile (s)", "reconcile exit status", "result"],
+            [[f"{v['issuances']:,} issuances, {v['participants']:,} participants, {v['years']} years",
+              v["seconds"], v["reconcile_seconds"], v["reconcile_exit_status"], v["reconcile_output"]]
+             for v in g.values()],
+        )
+        out += ["Times are process wall times (Django start-up included). "
+                f"Phases of the large run: {g.get('large', {}).get('phases', '')}", ""]
+
+    t = results.get("throughput")
+    if t:
+        s = t["summary"]
+        out += ["## Service throughput (one plan, `services.issuance_record`, 1 and 8 worker processes)", "",
+                f"{len(t['rounds']) // 4} interleaved rounds of {t['duration_s']} s per configuration; median of the "
+                "rounds. Raw baseline: psycopg, `BEGIN; SELECT id FROM plan_admin_plan WHERE id=%s FOR UPDATE; "
+                "INSERT INTO plan_admin_issuance ...; UPDATE plan_admin_plan SET issued_shares = issued_shares + 1; "
+                "COMMIT`.", ""]
+        rows = []
+        for key, v in s.items():
+            kind, workers = key.split("_")
+            rows.append([
+                "raw psycopg" if kind == "raw" else "services.issuance_record", workers,
+                f"{v['median_per_second']:,.0f}", ", ".join(f"{x:,.0f}" for x in v["rounds_per_second"]),
+                v["median_latency_ms"], v["p95_latency_ms"],
+                f"{v['ratio_to_raw']:.2f}" if "ratio_to_raw" in v else "1 (baseline)",
+                v["deadlocks"], v["serialization_failures"], v["other_errors"],
+            ])
+        out += _table(["writer", "workers", "issuances/s (median)", "rounds", "latency median (ms)",
+                       "latency p95 (ms)", "ratio to raw", "deadlocks", "serialization failures", "other errors"],
+                      rows)
+        p = t["profile"]
+        out += [
+            f"**Where the service's time goes** (one process, {p['calls']} calls): {p['statements_per_call']} SQL "
+            f"statements per call (the raw baseline sends 5); median call {p['median_call_ms']} ms, of which "
+            f"{p['median_db_ms']} ms waiting on PostgreSQL (Django's query timer; {p['db_share']:.0%} of all call "
+            "time). Statements of one call:",
+            "",
+            "```",
+            *p["statements"],
+            "```",
+            "",
+            "<details><summary>cProfile, by own time</summary>",
+            "",
+            "```",
+            p["cprofile_tottime"].strip(),
+            "```",
+            "</details>",
+            "",
+        ]
+
+    pages = results.get("page_comparison")
+    if pages:
+        big = results["pages"]["100k"]["pages"]
+        out += ["## Page latency (Django test client, superuser, >= 20 requests after 3 warm-up)", "",
+                f"The 1,000-issuance ledger is the baseline. {results['pages']['1k']['issuances']:,} and "
+                f"{results['pages']['100k']['issuances']:,} issuances in the two databases.", ""]
+        rows = []
+        for name, v in pages.items():
+            if not v.get("built"):
+                rows.append([name, "not built yet", "", "", "", "", "", "", ""])
+            elif "error" in v:
+                rows.append([name, f"error: {v['error']}", "", "", "", "", "", "", ""])
+            else:
+                rows.append([f"{name} ({big[name]['note']})" if big[name].get("note") else name,
+                             v["queries_1k"], v["queries_100k"], v["median_ms_1k"], v["p95_ms_1k"],
+                             v["median_ms_100k"], v["p95_ms_100k"], v["ratio_100k_to_1k"],
+                             _yes(v["median_under_150ms"])])
+        out += _table(["page", "queries @1k", "queries @100k", "median @1k (ms)", "p95 @1k (ms)",
+                       "median @100k (ms)", "p95 @100k (ms)", "100k / 1k", "median < 150 ms"], rows)
+        slow = [(n, big[n]) for n, v in pages.items() if v.get("built") and "error" not in v
+                and not v["median_under_150ms"]]
+        if slow:
+            out += ["<details><summary>Slowest SQL of the slow pages at 100,000 issuances</summary>", ""]
+            for name, figures in slow:
+                out += [f"**{name}** `{figures['url']}`", ""]
+                for q in figures.get("slowest_queries", []):
+                    out += [f"- {q['ms']} ms: `{q['sql'][:300]}`"]
+                out += [""]
+            out += ["</details>", ""]
+
+    imp = results.get("import")
+    if imp:
+        out += ["## Import (10,000 issuance rows)", ""]
+        if not imp.get("built"):
+            out += [imp.get("note", "not built yet"), ""]
+        else:
+            out += _table(
+                ["path", "seconds", "rows/s", "ratio"],
+                [["plain loop of services.issuance_record (baseline)", imp["loop_seconds"],
+                  imp["loop_rows_per_second"], "1"],
+                 ["run_import('issuances', CSV upload, commit=True)", imp["import_seconds"],
+                  imp["import_rows_per_second"], f"{imp['ratio_import_to_loop']:.2f}"]],
+            )
+            out += [f"Import report ok: {imp['report_ok']}, rows {imp['report_rows']:,}; issuances written "
+                    f"{imp['issuances_written']}; both plans reconcile: {imp['reconciles']}.", ""]
+
+    exp = results.get("export")
+    if exp:
+        out += ["## Export (benchmarks/export_bench.py, 100,000 issuances)", ""]
+        if "summary" in exp:
+            out += _table(["variant", "median seconds", "median peak RSS (MB)", "max peak RSS (MB)", "bytes"],
+                          [[k, v["median_seconds"], v["median_peak_rss_mb"], v["max_peak_rss_mb"], f"{v['bytes']:,}"]
+                           for k, v in exp["summary"].items()])
+            out += [f"Verdict: {exp.get('verdict')}", ""]
+        else:
+            out += [str(exp.get("note") or exp.get("error")), ""]
+    return "\n".join(out) + "\n"
