@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate demo bench serve check clean
+.PHONY: run test install migrate demo bench serve check loadtest reconcile-demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,18 @@ test: install
 check: install
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# HTTP load test: gunicorn on PostgreSQL, many staff clients posting issuances (see tests/load/run.py).
+loadtest: install
+	$(BIN)/python tests/load/run.py $(LOADTEST_ARGS)
+
+# Load the demo ledger into a throw-away SQLite file and check its counters against its rows.
+reconcile-demo: install
+	rm -f .reconcile-demo.sqlite3
+	DATABASE_URL=sqlite:///$(CURDIR)/.reconcile-demo.sqlite3 $(BIN)/python manage.py migrate --noinput -v0
+	DATABASE_URL=sqlite:///$(CURDIR)/.reconcile-demo.sqlite3 $(BIN)/python manage.py load_reference_plan > /dev/null
+	DATABASE_URL=sqlite:///$(CURDIR)/.reconcile-demo.sqlite3 $(BIN)/python manage.py reconcile
+	rm -f .reconcile-demo.sqlite3
 
 bench: install
 	$(BIN)/python benchmarks/run.py

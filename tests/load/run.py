@@ -1,0 +1,241 @@
+"""HTTP load test: many logged-in staff clients post issuance forms to gunicorn on PostgreSQL at once.
+
+The pool is built so that only some of the posts fit. Afterwards exactly the issuances that fit are recorded, no
+response is a server error, every refused post shows its refusal, and `manage.py reconcile` finds no drift.
+Loopback only, bounded in count and time. Results go to benchmarks/results/loadtest.json.
+
+    .venv/bin/python tests/load/run.py --clients 20 --posts 500 --workers 4
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+SHARES_PER_POST = 100
+FIRST_YEAR = 2000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def recreate_database(server_url: str, name: str) -> str:
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return f"{server_url}/{name}"
+
+
+def manage(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          check=check, timeout=600)
+
+
+SETUP_LEDGER = """
+import datetime
+from decimal import Decimal
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from plan_admin import roles, services
+clients, authorized, password = {clients}, {authorized}, {password!r}
+User = get_user_model()
+root = User.objects.create_superuser("root", "root@example.com", password)
+board = User.objects.create_user("board", password=password, is_staff=True)
+board.groups.add(Group.objects.get(name=roles.BOARD))
+plan = services.plan_create(company_name="Load Test Co.", name="Load Test Plan", par_value=Decimal("0.001"),
+    initial_shares=authorized, board_approval_date=datetime.date(1999, 1, 1),
+    effective_date=datetime.date(1999, 1, 1), by=root)
+for n in range(clients):
+    staff = User.objects.create_user(f"staff{{n}}", password=password, is_staff=True)
+    staff.groups.add(Group.objects.get(name=roles.STAFF))
+    person = services.participant_create(name=f"Participant {{n}}", category="key_employee", by=staff)
+    designation = services.designation_propose(plan=plan, participant=person, year={first_year} + n,
+        shares={designated}, factors_considered="Load test.", by=staff)
+    services.designation_vote(designation=designation, voter=board, decision="approve")
+    print("designation", designation.pk)
+"""
+
+
+class Tally:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.successes = self.refusals = self.server_errors = self.unexplained = 0
+        self.refusal_kinds: dict[str, int] = {}
+        self.unexplained_kinds: dict[str, int] = {}
+        self.latencies: list[float] = []
+
+    def add(self, field: str, latency: float, kind: str | None = None):
+        with self.lock:
+            setattr(self, field, getattr(self, field) + 1)
+            self.latencies.append(latency)
+            if kind:
+                kinds = self.refusal_kinds if field == "refusals" else self.unexplained_kinds
+                kinds[kind] = kinds.get(kind, 0) + 1
+
+
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+SUBMISSION_KEY = re.compile(r'name="submission_key" value="([^"]+)"')
+REFUSAL = re.compile(r"(would exceed the [\d,]+ authorized shares|would exceed [^<]*designation of [\d,]+ shares)")
+
+
+def client_run(base: str, username: str, password: str, designation_id: int, year: int, posts: int, tally: Tally,
+               deadline: float):
+    session = requests.Session()
+    login_page = session.get(f"{base}/accounts/login/", timeout=30)
+    token = CSRF.search(login_page.text).group(1)
+    logged_in = session.post(f"{base}/accounts/login/", data={"username": username, "password": password,
+                                                               "csrfmiddlewaretoken": token}, timeout=30,
+                             allow_redirects=False)
+    assert logged_in.status_code == 302, f"{username} could not log in ({logged_in.status_code})"
+    add_url = f"{base}/admin/plan_admin/issuance/add/"
+    for _ in range(posts):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the load test ran past its time bound")
+        form = session.get(add_url, timeout=30)
+        started = time.monotonic()
+        response = session.post(add_url, timeout=60, allow_redirects=False, data={
+            "csrfmiddlewaretoken": CSRF.search(form.text).group(1),
+            "submission_key": SUBMISSION_KEY.search(form.text).group(1),
+            "designation": designation_id, "issue_date": f"{year}-06-30", "shares": SHARES_PER_POST,
+            "kind": "compensation", "price_per_share": "0.05",
+        })
+        latency = time.monotonic() - started
+        if response.status_code >= 500:
+            tally.add("server_errors", latency)
+        elif response.status_code == 302:
+            tally.add("successes", latency)
+        elif response.status_code == 200 and (match := REFUSAL.search(response.text)):
+            kind = "plan limit" if "authorized" in match.group(1) else "designation limit"
+            tally.add("refusals", latency, kind)
+        else:
+            tally.add("unexplained", latency, f"HTTP {response.status_code}: " + " ".join(
+                re.findall(r'class="errornote[^"]*"[^>]*>(.*?)</', response.text, re.S))[:300])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--posts", type=int, default=500, help="posts in total, spread over the clients")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--fit", type=float, default=0.2, help="share of the posts the pool can take")
+    parser.add_argument("--server", default=os.environ.get("LOADTEST_POSTGRES", "postgres://postgres@127.0.0.1:5432"))
+    parser.add_argument("--time-limit", type=float, default=300.0, help="seconds before the test gives up")
+    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "loadtest.json"))
+    args = parser.parse_args()
+
+    posts_per_client = -(-args.posts // args.clients)
+    fitting_posts = int(args.posts * args.fit)
+    authorized = fitting_posts * SHARES_PER_POST
+    # Each client's designation takes twice its share of what fits, so that the plan's limit binds before them.
+    designated = SHARES_PER_POST * min(fitting_posts, posts_per_client, -(-2 * fitting_posts // args.clients))
+    assert designated // SHARES_PER_POST * args.clients > fitting_posts, "designations must not bind first"
+    password = secrets.token_urlsafe(16)
+    database_url = recreate_database(args.server, "plan_admin_loadtest")
+    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50),
+           "ALLOWED_HOSTS": "127.0.0.1", "AXES_FAILURE_LIMIT": "1000"}
+    manage(env, "migrate", "--noinput")
+    created = manage(env, "shell", "-c", SETUP_LEDGER.format(
+        clients=args.clients, authorized=authorized, password=password, first_year=FIRST_YEAR,
+        designated=designated))
+    designation_ids = [int(line.split()[1]) for line in created.stdout.splitlines() if line.startswith("designation ")]
+    assert len(designation_ids) == args.clients, created.stdout + created.stderr
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [str(Path(PYTHON).with_name("gunicorn")), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(args.workers), "--timeout", "60", "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    try:
+        for _ in range(120):
+            try:
+                requests.get(f"{base}/accounts/login/", timeout=10)
+                break
+            except requests.RequestException:  # workers still starting
+                time.sleep(0.5)
+        tally = Tally()
+        deadline = time.monotonic() + args.time_limit
+        started = time.monotonic()
+        failures: list[BaseException] = []
+
+        def worker(n: int):
+            try:
+                client_run(base, f"staff{n}", password, designation_ids[n], FIRST_YEAR + n, posts_per_client,
+                           tally, deadline)
+            except BaseException as error:  # noqa: BLE001 - reported below
+                failures.append(error)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(args.clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    with psycopg.connect(database_url) as connection:
+        issued, authorized_now = connection.execute(
+            "SELECT issued_shares, authorized_shares FROM plan_admin_plan").fetchone()
+        recorded = connection.execute("SELECT count(*) FROM plan_admin_issuance").fetchone()[0]
+    reconcile = manage(env, "reconcile", check=False)
+    latencies = sorted(tally.latencies)
+    total = posts_per_client * args.clients
+    results = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_implementation()} "
+                   f"{platform.python_version()}",
+        "clients": args.clients, "gunicorn_workers": args.workers, "requests": total,
+        "successes": tally.successes, "expected_successes": fitting_posts, "refusals": tally.refusals,
+        "refusal_kinds": tally.refusal_kinds, "server_errors": tally.server_errors,
+        "unexplained_responses": tally.unexplained, "unexplained_kinds": tally.unexplained_kinds,"client_failures": [repr(f) for f in failures],
+        "seconds": round(elapsed, 2), "posts_per_second": round(total / elapsed, 1) if elapsed else None,
+        "median_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None,
+        "p95_ms": round(1000 * latencies[int(len(latencies) * 0.95)], 1) if latencies else None,
+        "issued_shares": issued, "authorized_shares": authorized_now, "issuance_rows": recorded,
+        "reconcile_exit_status": reconcile.returncode, "reconcile_output": reconcile.stdout.strip()[-500:],
+    }
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+    problems = []
+    if failures:
+        problems.append(f"{len(failures)} client(s) failed: {failures[0]!r}")
+    if tally.server_errors or tally.unexplained:
+        problems.append(f"{tally.server_errors} server errors, {tally.unexplained} responses neither success nor "
+                        "refusal")
+    if tally.successes != fitting_posts or recorded != fitting_posts or issued != authorized:
+        problems.append(f"{tally.successes} successes and {recorded} rows for {fitting_posts} that fit; issued "
+                        f"{issued} of {authorized}")
+    if tally.successes + tally.refusals != total:
+        problems.append(f"{tally.successes + tally.refusals} answered of {total}")
+    if reconcile.returncode != 0:
+        problems.append("reconcile reported drift: " + reconcile.stdout + reconcile.stderr)
+    for problem in problems:
+        print("LOAD TEST FAILED:", problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
