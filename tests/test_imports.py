@@ -364,3 +364,25 @@ def test_admin_confirm_rechecks_a_ledger_that_changed(client, small_pool, staff_
     assert response.status_code == 200
     assert "Nothing was imported" in page and "1,000 remain" in page
     assert factories.ledger_snapshot() == before
+
+
+def test_a_refused_confirmation_cannot_be_retried_with_the_same_preview(client, small_pool, staff_user, tmp_path,
+                                                                         settings):
+    settings.IMPORT_PENDING_DIR = str(tmp_path)
+    client.force_login(staff_user)
+    url = reverse("admin:plan_admin_issuance_import")
+    rows = [ISSUANCE_HEADER, [small_pool.name, "Lee Chen", 2024, "2024-02-01", 9_000, "0.10"]]
+    page = client.post(url, {"action": "preview", "file": csv_file(rows)}).content.decode()
+    assert "would exceed" in page and 'name="token"' not in page, "over Lee's 8,000-share designation"
+    rows[1][4] = 2_000
+    page = client.post(url, {"action": "preview", "file": csv_file(rows)}).content.decode()
+    token = re.search(r'name="token" value="([0-9a-f]{32})"', page).group(1)
+    assert [path.name for path in tmp_path.iterdir()] == [token]
+    factories.issue(BoardDesignation.objects.get(plan=small_pool, year=2024), by=staff_user, shares=7_000,
+                    on=datetime.date(2024, 1, 5))
+    before = factories.ledger_snapshot()
+    assert "Nothing was imported" in client.post(url, {"action": "confirm", "token": token}).content.decode()
+    assert list(tmp_path.iterdir()) == [], "the claimed file is gone"
+    response = client.post(url, {"action": "confirm", "token": token}, follow=True)
+    assert "expired or was already imported" in response.content.decode()
+    assert factories.ledger_snapshot() == before

@@ -134,14 +134,15 @@ class SpreadsheetAdminMixin:
 
         form, report, token = UploadForm(), None, None
         if request.method == "POST" and request.POST.get("action") == "confirm":
-            stored = pending_imports.load(request, kind=kind, token=request.POST.get("token", ""))
+            stored = pending_imports.claim(request, kind=kind, token=request.POST.get("token", ""))
             if stored is None:
                 messages.error(request, "That preview has expired or was already imported. Upload the file again.")
                 return HttpResponseRedirect(request.path)
-            report = imports.run_import(kind, stored, by=request.user, commit=True)
-            stored.close()
+            try:
+                report = imports.run_import(kind, stored, by=request.user, commit=True)
+            finally:
+                stored.close()
             if report.committed:
-                pending_imports.discard(request, kind=kind, token=request.POST["token"])
                 messages.success(request, f"Imported {report.rows:,} {kind} from {stored.name}.")
                 return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
             messages.error(request, "The ledger changed since the preview: these rows are now refused. Nothing was "

@@ -1,7 +1,7 @@
 """Files waiting between an import's preview and its confirmation.
 
 The previewed upload is kept in a private temp directory under a random token, which the user's session maps to the
-import kind and file name; the confirm step re-reads exactly that file. Files older than a day are removed.
+import kind and file name; the confirm step claims exactly that file, once. Files older than a day are removed.
 """
 
 from __future__ import annotations
@@ -50,21 +50,22 @@ def save(request, *, kind: str, upload) -> str:
     return token
 
 
-def load(request, *, kind: str, token: str) -> File | None:
+def claim(request, *, kind: str, token: str) -> File | None:
+    """Take the previewed file for `token` out of the waiting room, once: a second confirmation of the same preview
+    (a double click, a replayed request) finds nothing. The caller closes the file; it is already unlinked."""
     if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
         return None
-    entry = request.session.get(SESSION_KEY, {}).get(token)
-    path = _directory() / token
-    if not entry or entry["kind"] != kind or not path.exists():
-        return None
-    return File(open(path, "rb"), name=entry["name"])  # noqa: SIM115 - the caller closes it
-
-
-def discard(request, *, kind: str, token: str) -> None:
     pending = request.session.get(SESSION_KEY, {})
-    pending.pop(token, None)
+    entry = pending.pop(token, None)
     request.session[SESSION_KEY] = pending
+    if not entry or entry["kind"] != kind:
+        return None
+    path = _directory() / token
+    claimed = path.with_name(f"{token}.{secrets.token_hex(4)}.claimed")
     try:
-        (_directory() / token).unlink()
+        os.rename(path, claimed)  # atomic: only one request wins
     except FileNotFoundError:
-        pass
+        return None
+    handle = open(claimed, "rb")  # noqa: SIM115 - the caller closes it
+    claimed.unlink()  # the open handle stays readable
+    return File(handle, name=entry["name"])
