@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "plan_admin",
 ]
 
@@ -45,7 +47,9 @@ MIDDLEWARE = [
     "plan_admin.middleware.RejectUndecodableFormMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "plan_admin.two_factor.BoardSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -127,6 +131,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# A second factor (an authenticator app's code, django-otp) for board members; on in production.
+BOARD_REQUIRES_SECOND_FACTOR = env.bool("BOARD_REQUIRES_SECOND_FACTOR", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="plan-admin")
 
 # Sessions end after a working day of inactivity and when the browser closes.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import views
+from . import two_factor, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("account/two-factor/", two_factor.two_factor, name="two-factor"),
     path("board/", views.board_dashboard, name="board-dashboard"),
     path("designations/<int:pk>/", views.designation_detail, name="designation-detail"),
     path("designations/<int:pk>/vote/", views.designation_vote, name="designation-vote"),
