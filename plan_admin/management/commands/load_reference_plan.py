@@ -109,8 +109,12 @@ class Command(BaseCommand):
         # The exhibit leaves the effective date blank; the demo records a fictional one so issuances can be shown.
         services.plan_set_effective_date(plan=plan, effective_date=datetime.date(2002, 3, 1), by=staff)
 
-        this_year = timezone.localdate().year
-        last_year = this_year - 1
+        today = timezone.localdate()
+        this_year, last_year = today.year, today.year - 1
+
+        def this_year_on(month: int, day: int) -> datetime.date:
+            """A date this year, but never in the future (the demo may be loaded in January)."""
+            return min(datetime.date(this_year, month, day), today)
 
         def designate(name, year, shares, factors, approve=True):
             designation = services.designation_propose(
@@ -143,11 +147,11 @@ class Command(BaseCommand):
             kind="debt_settlement", price_per_share=price, debt_amount=Decimal("45000.00"),
             debt_reference="Invoices HE-118 to HE-124", by=staff,
         )
-        mistaken = services.issuance_record(designation=marcus, issue_date=datetime.date(this_year, 2, 27),
+        mistaken = services.issuance_record(designation=marcus, issue_date=this_year_on(2, 27),
                                             shares=25_000, price_per_share=Decimal("0.18"), by=staff)
-        services.issuance_cancel(issuance=mistaken, cancelled_on=datetime.date(this_year, 3, 2),
+        services.issuance_cancel(issuance=mistaken, cancelled_on=this_year_on(3, 2),
                                  reason="Recorded against the wrong certificate; re-issued below.", by=staff)
-        services.issuance_record(designation=marcus, issue_date=datetime.date(this_year, 3, 2), shares=125_000,
+        services.issuance_record(designation=marcus, issue_date=this_year_on(3, 2), shares=125_000,
                                  price_per_share=Decimal("0.18"), by=staff)
-        services.issuance_record(designation=tomas, issue_date=datetime.date(this_year, 6, 30), shares=50_000,
+        services.issuance_record(designation=tomas, issue_date=this_year_on(6, 30), shares=50_000,
                                  price_per_share=Decimal("0.20"), by=staff)
