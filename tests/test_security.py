@@ -31,7 +31,8 @@ PRODUCTION_ENV = {
 
 def run_python(args, env_overrides):
     env = {key: value for key, value in os.environ.items()
-           if key not in {"DATABASE_URL", "DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}}
+           if key not in {"DATABASE_URL", "DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE",
+                          "DJANGO_ALLOW_ASYNC_UNSAFE"}}  # the browser tests' setting, not a deployment's
     env.update(env_overrides)
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 

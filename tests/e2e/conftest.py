@@ -39,11 +39,9 @@ def role_groups(transactional_db):
     each test, data migrations included."""
     from django.contrib.auth.models import Group, Permission
 
-    from plan_admin.roles import ROLE_PERMISSIONS
+    from plan_admin.roles import sync_role_groups
 
-    for role, codenames in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.set(Permission.objects.filter(content_type__app_label="plan_admin", codename__in=codenames))
+    sync_role_groups(Group, Permission)
 
 
 @pytest.fixture
