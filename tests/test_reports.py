@@ -418,3 +418,14 @@ def test_years_and_numbers_of_rows_have_no_thousands_separator(client, ledger, a
     assert sheet["G2"].number_format == "#,##0"
     assert sheet["F2"].number_format == "yyyy-mm-dd"
     assert sheet["I2"].number_format.startswith("$")
+
+
+@pytest.mark.parametrize("role", ["board_member", "auditor", "staff_user"])
+def test_every_report_downloads_in_both_formats_for_every_role(client, ledger, role, request):
+    user = request.getfixturevalue(role)
+    for slug in ["issuances", "designations", "participants", "pool"]:
+        _, body = download(client, user, slug, "xlsx")
+        workbook = read_xlsx(body)
+        assert workbook.worksheets[0].max_row > 1
+        _, body = download(client, user, slug, "csv")
+        assert len(read_csv(body)) > 2
