@@ -96,6 +96,7 @@ def measure(client, url: str, requests: int, warmup: int, time_limit: float) -> 
     return {
         "status": response.status_code,
         "queries": len(queries),
+        "sql_ms_one_request": round(sum(float(q["time"]) for q in queries) * 1000, 1),
         "bytes": size,
         **summary_ms(times),
         "slowest_queries": [{"ms": round(float(q["time"]) * 1000, 1), "sql": q["sql"][:400]} for q in slowest],

@@ -60,12 +60,12 @@ def write_markdown(results: dict) -> str:
             rows.append([
                 "raw psycopg" if kind == "raw" else "services.issuance_record", workers,
                 f"{v['median_per_second']:,.0f}", ", ".join(f"{x:,.0f}" for x in v["rounds_per_second"]),
-                v["median_latency_ms"], v["p95_latency_ms"],
+                v["median_latency_ms"], v["p95_latency_ms"], v.get("client_cpu_ms_per_issuance", ""),
                 f"{v['ratio_to_raw']:.2f}" if "ratio_to_raw" in v else "1 (baseline)",
                 v["deadlocks"], v["serialization_failures"], v["other_errors"],
             ])
         out += _table(["writer", "workers", "issuances/s (median)", "rounds", "latency median (ms)",
-                       "latency p95 (ms)", "ratio to raw", "deadlocks", "serialization failures", "other errors"],
+                       "latency p95 (ms)", "client CPU per issuance (ms)", "ratio to raw", "deadlocks", "serialization failures", "other errors"],
                       rows)
         p = t["profile"]
         out += [
@@ -96,16 +96,18 @@ def write_markdown(results: dict) -> str:
         rows = []
         for name, v in pages.items():
             if not v.get("built"):
-                rows.append([name, "not built yet", "", "", "", "", "", "", ""])
+                rows.append([name, "not built yet", "", "", "", "", "", "", "", ""])
             elif "error" in v:
-                rows.append([name, f"error: {v['error']}", "", "", "", "", "", "", ""])
+                rows.append([name, f"error: {v['error']}", "", "", "", "", "", "", "", ""])
             else:
                 rows.append([f"{name} ({big[name]['note']})" if big[name].get("note") else name,
                              v["queries_1k"], v["queries_100k"], v["median_ms_1k"], v["p95_ms_1k"],
-                             v["median_ms_100k"], v["p95_ms_100k"], v["ratio_100k_to_1k"],
+                             v["median_ms_100k"], v["p95_ms_100k"], big[name].get("sql_ms_one_request", ""),
+                             v["ratio_100k_to_1k"],
                              _yes(v["median_under_150ms"])])
         out += _table(["page", "queries @1k", "queries @100k", "median @1k (ms)", "p95 @1k (ms)",
-                       "median @100k (ms)", "p95 @100k (ms)", "100k / 1k", "median < 150 ms"], rows)
+                       "median @100k (ms)", "p95 @100k (ms)", "SQL of one request @100k (ms)", "100k / 1k",
+                       "median < 150 ms"], rows)
         slow = [(n, big[n]) for n, v in pages.items() if v.get("built") and "error" not in v
                 and not v["median_under_150ms"]]
         if slow:

@@ -50,6 +50,7 @@ def _run_loop(call, barrier, duration: float, queue) -> None:
     barrier.wait()
     errors: dict = {}
     latencies = []
+    cpu_start = time.process_time()
     start = time.time()
     while time.time() - start < duration:
         t0 = time.perf_counter()
@@ -59,7 +60,10 @@ def _run_loop(call, barrier, duration: float, queue) -> None:
             _tally(errors, error)
             continue
         latencies.append(time.perf_counter() - t0)
-    queue.put({"count": len(latencies), "start": start, "end": time.time(), "errors": errors, "latencies": latencies})
+    end = time.time()
+    cpu = time.process_time() - cpu_start
+    queue.put({"count": len(latencies), "start": start, "end": end, "errors": errors, "latencies": latencies,
+               "cpu_seconds": cpu})
 
 
 def service_worker(designation_id: int, user_id: int, barrier, duration: float, queue) -> None:
@@ -135,6 +139,8 @@ def run_round(kind: str, workers: int, setup: dict, duration: float) -> dict:
         "per_second": round(total / elapsed, 1),
         "errors": errors,
         "latency": summary_ms(latencies) if latencies else None,
+        # Python-side CPU per issuance in the workers (PostgreSQL's own CPU not included).
+        "client_cpu_ms_per_issuance": round(sum(r["cpu_seconds"] for r in results) / max(total, 1) * 1000, 3),
     }
 
 
@@ -222,7 +228,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=4.0)
+    parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--profile-calls", type=int, default=300)
     args = parser.parse_args()
     setup = set_up(max(args.workers))
@@ -245,6 +251,8 @@ def main() -> None:
             summary[f"{kind}_{workers}"] = {
                 "median_per_second": round(statistics.median(r["per_second"] for r in these), 1),
                 "rounds_per_second": [r["per_second"] for r in these],
+                "client_cpu_ms_per_issuance": round(
+                    statistics.median(r["client_cpu_ms_per_issuance"] for r in these), 3),
                 "median_latency_ms": round(statistics.median(r["latency"]["median_ms"] for r in these if r["latency"]), 2),
                 "p95_latency_ms": round(statistics.median(r["latency"]["p95_ms"] for r in these if r["latency"]), 2),
                 "deadlocks": sum(r["errors"].get("deadlocks", 0) for r in these),
