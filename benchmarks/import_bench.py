@@ -15,6 +15,7 @@ import datetime
 import importlib.util
 import io
 import random
+import statistics
 import sys
 import time
 from decimal import Decimal
@@ -24,6 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import django_setup, write_json  # noqa: E402
 
 YEAR = 2020
+
+
+class _Abort(BaseException):
+    """Raised from inside the import to stop it (BaseException: the import engine catches Exceptions per row)."""
 PARTICIPANTS = 100
 
 
@@ -82,6 +87,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
     parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--give-up-ratio", type=float, default=2.5,
+                        help="stop the import once it has taken this many times the plain loop's time")
     args = parser.parse_args()
     django_setup()
     if importlib.util.find_spec("plan_admin.imports") is None:
@@ -109,6 +116,30 @@ def main() -> None:
     rows = make_rows(args.rows, seed=5)
     content = to_csv(rows, import_plan, import_designations)
 
+    # Every service call is timed (the import calls services.issuance_record through the module attribute), so
+    # that the per-row cost at the start and at the end of each path can be compared.
+    original = services.issuance_record
+    calls: list[float] = []
+    deadline = [float("inf")]
+
+    def timed(**kwargs):
+        if time.perf_counter() > deadline[0]:
+            raise _Abort
+        t0 = time.perf_counter()
+        try:
+            return original(**kwargs)
+        finally:
+            calls.append(time.perf_counter() - t0)
+
+    services.issuance_record = timed
+
+    def call_profile(durations: list[float]) -> dict:
+        chunk = max(1, min(1000, len(durations) // 10))
+        first, last = durations[:chunk], durations[-chunk:]
+        return {"rows_per_chunk": chunk,
+                "first_rows_median_ms": round(statistics.median(first) * 1000, 2),
+                "last_rows_median_ms": round(statistics.median(last) * 1000, 2)}
+
     # The plain loop: one service call (one transaction) per row, values already parsed.
     started = time.perf_counter()
     for row in rows:
@@ -118,12 +149,39 @@ def main() -> None:
             debt_reference=row["debt_reference"], by=staff,
         )
     loop_seconds = time.perf_counter() - started
+    loop_calls = call_profile(calls)
+    calls.clear()
+    write_json(args.out, {"built": True, "rows": args.rows, "loop_seconds": round(loop_seconds, 2),
+                          "loop_service_calls": loop_calls, "import_finished": False})
+    print(f"  plain loop {loop_seconds:.1f} s; importing...", flush=True)
 
     # The import: the CSV as an upload, parsed, each row through the service, all in one transaction.
     upload = SimpleUploadedFile("issuances.csv", content, content_type="text/csv")
     started = time.perf_counter()
-    report = run_import("issuances", upload, by=staff, commit=True)
+    deadline[0] = started + args.give_up_ratio * loop_seconds
+    try:
+        report = run_import("issuances", upload, by=staff, commit=True)
+    except _Abort:
+        # Far past the goal: stop (the import's transaction rolls back) and report how far it got, and how the
+        # per-row cost grew, instead of letting the bench run on.
+        seconds = time.perf_counter() - started
+        result = {
+            "built": True, "rows": args.rows, "import_finished": False,
+            "gave_up_after_seconds": round(seconds, 1), "give_up_ratio": args.give_up_ratio,
+            "rows_done_when_stopped": len(calls),
+            "loop_seconds": round(loop_seconds, 2), "loop_rows_per_second": round(args.rows / loop_seconds, 1),
+            "loop_service_calls": loop_calls, "import_service_calls": call_profile(calls),
+            "ratio_import_to_loop": f"> {args.give_up_ratio}",
+            "report_ok": False,
+        }
+        print(f"  import stopped after {seconds:.0f} s (> {args.give_up_ratio}x the loop) at row {len(calls):,}; "
+              f"service call median first rows {result['import_service_calls']['first_rows_median_ms']} ms, "
+              f"last rows {result['import_service_calls']['last_rows_median_ms']} ms", flush=True)
+        write_json(args.out, result)
+        return
     import_seconds = time.perf_counter() - started
+    services.issuance_record = original
+    import_calls = call_profile(calls)
 
     imported = Issuance.objects.filter(designation__plan=import_plan).count()
     looped = Issuance.objects.filter(designation__plan=loop_plan).count()
@@ -135,6 +193,9 @@ def main() -> None:
         "csv_bytes": len(content),
         "loop_seconds": round(loop_seconds, 2),
         "loop_rows_per_second": round(args.rows / loop_seconds, 1),
+        "import_finished": True,
+        "loop_service_calls": loop_calls,
+        "import_service_calls": import_calls,
         "import_seconds": round(import_seconds, 2),
         "import_rows_per_second": round(args.rows / import_seconds, 1),
         "ratio_import_to_loop": round(import_seconds / loop_seconds, 3),

@@ -125,15 +125,32 @@ def write_markdown(results: dict) -> str:
         if not imp.get("built"):
             out += [imp.get("note", "not built yet"), ""]
         else:
-            out += _table(
-                ["path", "seconds", "rows/s", "ratio"],
-                [["plain loop of services.issuance_record (baseline)", imp["loop_seconds"],
-                  imp["loop_rows_per_second"], "1"],
-                 ["run_import('issuances', CSV upload, commit=True)", imp["import_seconds"],
-                  imp["import_rows_per_second"], f"{imp['ratio_import_to_loop']:.2f}"]],
-            )
-            out += [f"Import report ok: {imp['report_ok']}, rows {imp['report_rows']:,}; issuances written "
-                    f"{imp['issuances_written']}; both plans reconcile: {imp['reconciles']}.", ""]
+            loop_calls, import_calls = imp.get("loop_service_calls", {}), imp.get("import_service_calls", {})
+            if imp.get("import_finished"):
+                out += _table(
+                    ["path", "seconds", "rows/s", "ratio", "service call, first rows (median ms)",
+                     "service call, last rows (median ms)"],
+                    [["plain loop of services.issuance_record (baseline)", imp["loop_seconds"],
+                      imp["loop_rows_per_second"], "1", loop_calls.get("first_rows_median_ms"),
+                      loop_calls.get("last_rows_median_ms")],
+                     ["run_import('issuances', CSV upload, commit=True)", imp["import_seconds"],
+                      imp["import_rows_per_second"], f"{imp['ratio_import_to_loop']:.2f}",
+                      import_calls.get("first_rows_median_ms"), import_calls.get("last_rows_median_ms")]],
+                )
+                out += [f"Import report ok: {imp['report_ok']}, rows {imp['report_rows']:,}; issuances written "
+                        f"{imp['issuances_written']}; both plans reconcile: {imp['reconciles']}.", ""]
+            else:
+                out += _table(
+                    ["path", "seconds", "rows done", "service call, first rows (median ms)",
+                     "service call, last rows (median ms)"],
+                    [["plain loop of services.issuance_record (baseline)", imp["loop_seconds"], imp["rows"],
+                      loop_calls.get("first_rows_median_ms"), loop_calls.get("last_rows_median_ms")],
+                     [f"run_import (stopped at {imp['give_up_ratio']}x the loop)", imp["gave_up_after_seconds"],
+                      imp["rows_done_when_stopped"], import_calls.get("first_rows_median_ms"),
+                      import_calls.get("last_rows_median_ms")]],
+                )
+            out += [f"First/last rows: the median service call over the first and the last "
+                    f"{import_calls.get('rows_per_chunk', '')} rows of each path.", ""]
 
     exp = results.get("export")
     if exp:

@@ -130,6 +130,7 @@ def main() -> None:
     parser.add_argument("--issuances", type=int, default=100_000)
     parser.add_argument("--small-issuances", type=int, default=1_000)
     parser.add_argument("--import-rows", type=int, default=10_000)
+    parser.add_argument("--export-runs", type=int, default=2, help="runs per variant of export_bench.py")
     parser.add_argument("--results", default=str(RESULTS))
     args = parser.parse_args()
 
@@ -244,13 +245,21 @@ def main() -> None:
         run([PYTHON, "benchmarks/import_bench.py", "--out", str(out), "--rows", str(args.import_rows)], base_url,
             timeout=1800)
         results["import"] = json.loads(out.read_text())
-        if results["import"].get("built"):
-            ratio = results["import"]["ratio_import_to_loop"]
+        imp = results["import"]
+        if imp.get("built") and imp.get("import_finished"):
+            ratio = imp["ratio_import_to_loop"]
             results["goals"]["import_within_2x"] = {
-                "goal": "import of 10,000 rows within 2x the plain service loop",
-                "measured": f"{results['import']['import_seconds']} s vs {results['import']['loop_seconds']} s "
-                            f"= {ratio:.2f}x; all written: {results['import']['report_ok']}",
-                "met": ratio <= GOAL_IMPORT_RATIO and results["import"]["report_ok"],
+                "goal": f"import of {imp['rows']:,} rows within 2x the plain service loop",
+                "measured": f"{imp['import_seconds']} s vs {imp['loop_seconds']} s = {ratio:.2f}x; "
+                            f"all written: {imp['report_ok']}",
+                "met": ratio <= GOAL_IMPORT_RATIO and imp["report_ok"],
+            }
+        elif imp.get("built"):
+            results["goals"]["import_within_2x"] = {
+                "goal": f"import of {imp['rows']:,} rows within 2x the plain service loop",
+                "measured": f"stopped after {imp['gave_up_after_seconds']} s (> {imp['give_up_ratio']}x the loop's "
+                            f"{imp['loop_seconds']} s) at row {imp['rows_done_when_stopped']:,}",
+                "met": False,
             }
 
     # --- export ---------------------------------------------------------------------------------------------
@@ -259,7 +268,8 @@ def main() -> None:
         pass
     elif export_script.exists():
         export_json = results_dir / "export.json"
-        _, output, status = run([PYTHON, "benchmarks/export_bench.py", "--results", str(export_json)], big_url,
+        _, output, status = run([PYTHON, "benchmarks/export_bench.py", "--results", str(export_json), "--runs",
+                                 str(args.export_runs)], big_url,
                                 timeout=1800, check=False)
         if status == 0 and export_json.exists():
             results["export"] = json.loads(export_json.read_text())
@@ -282,9 +292,9 @@ def main() -> None:
     if not args.keep:
         for name in (small_name, big_name, base):
             drop(url, name)
+    (results_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     from report import write_markdown  # noqa: E402 - benchmarks/report.py, next to this file
 
-    (results_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     (results_dir / "RESULTS.md").write_text(write_markdown(results))
     for part in tmp.iterdir():
         part.unlink()

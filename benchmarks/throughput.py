@@ -228,7 +228,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=3.0)
+    parser.add_argument("--duration", type=float, default=2.5)
     parser.add_argument("--profile-calls", type=int, default=300)
     args = parser.parse_args()
     setup = set_up(max(args.workers))
