@@ -267,7 +267,7 @@ def main() -> None:
     if "export" in args.skip:
         pass
     elif export_script.exists():
-        export_json = results_dir / "export.json"
+        export_json = tmp / "export.json"  # merged below; the export helper's own results/export.json is left alone
         _, output, status = run([PYTHON, "benchmarks/export_bench.py", "--results", str(export_json), "--runs",
                                  str(args.export_runs)], big_url,
                                 timeout=1800, check=False)
