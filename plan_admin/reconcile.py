@@ -10,7 +10,7 @@ compares one grouped row per designation) and checks the rules that must hold be
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, IntegerField, Max, Min, OuterRef, Sum, Value
+from django.db.models import Count, IntegerField, Max, Min, Sum, Value
 from django.db.models.functions import Coalesce
 
 from . import formatting as fmt
@@ -79,10 +79,8 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
 
     standing: dict[int, _Standing] = defaultdict(_Standing)
     grouped = (
-        # NOT EXISTS rather than `cancellation__isnull=True`: PostgreSQL plans the anti-join with a true row
-        # estimate, where Django's LEFT JOIN ... IS NULL on the cancellation's own id is estimated at one row.
-        Issuance.objects.filter(designation__plan_id__in=plan_ids)
-        .filter(~Exists(IssuanceCancellation.objects.filter(issuance=OuterRef("pk"))))
+        Issuance.objects.standing()
+        .filter(designation__plan_id__in=plan_ids)
         .values_list("designation_id")
         .annotate(total=Sum("shares"), count=Count("pk"), first=Min("issue_date"), last=Max("issue_date"))
         .order_by()

@@ -264,3 +264,34 @@ def test_changelists_render_without_n_plus_one(client, superuser, approved_desig
                                  by=staff_user)
     many = query_counts()
     assert many == few
+
+
+def test_issuance_search_by_participant_name_or_debt_reference(staff_client, approved_designation, staff_user,
+                                                                board_member, plan):
+    other = factories.make_designation(plan=plan, participant=factories.make_participant("Priya Raman", by=staff_user),
+                                       year=2024, shares=100, staff=staff_user, approver=board_member)
+    by_name = factories.issue(approved_designation, by=staff_user, shares=7)
+    by_reference = factories.issue(other, by=staff_user, shares=9, kind="debt_settlement", debt_amount=10,
+                                   debt_reference="INV-42")
+    changelist = reverse("admin:plan_admin_issuance_changelist")
+
+    def found(term):
+        return {issuance.pk for issuance in staff_client.get(changelist, {"q": term}).context["cl"].result_list}
+
+    assert found("whitf") == {by_name.pk}
+    assert found("INV-42") == {by_reference.pk}
+    assert found("nobody") == set()
+
+
+def test_standing_and_cancelled_filters(staff_client, approved_designation, staff_user):
+    standing = factories.issue(approved_designation, by=staff_user, shares=7)
+    cancelled = factories.issue(approved_designation, by=staff_user, shares=9)
+    services.issuance_cancel(issuance=cancelled, cancelled_on=datetime.date(2024, 7, 1), reason="x", by=staff_user)
+    changelist = reverse("admin:plan_admin_issuance_changelist")
+
+    def listed(value):
+        response = staff_client.get(changelist, {"cancelled": value})
+        return {issuance.pk for issuance in response.context["cl"].result_list}
+
+    assert listed("no") == {standing.pk}
+    assert listed("yes") == {cancelled.pk}

@@ -235,7 +235,7 @@ def participant_table(queryset: QuerySet | None = None, filters: ReportFilters =
     participants = Participant.objects.all() if queryset is None else queryset
     if filters.category:
         participants = participants.filter(category=filters.category)
-    issued = Issuance.objects.filter(cancellation__isnull=True, designation__participant__in=participants.values("pk"))
+    issued = Issuance.objects.standing().filter(designation__participant__in=participants.values("pk"))
     issued = filter_issuances(issued, filters)
     per_year: dict[int, dict[int, int]] = defaultdict(dict)
     years: set[int] = set()
