@@ -68,3 +68,24 @@ class InvalidTransition(PlanRuleViolation):
     """A lifecycle step from the wrong state: withdrawing an approved designation, cancelling twice, ..."""
 
     default_code = "invalid_transition"
+
+
+class BatchRefused(PlanRuleViolation):
+    """A batch of issuances in which at least one row breaks a rule; none of the batch has been written.
+
+    `row_errors` lists every bad row as (index in the batch, the message the single-row service gives for it).
+    """
+
+    default_code = "batch_refused"
+    MAX_ROWS_IN_MESSAGE = 20
+
+    def __init__(self, row_errors: list[tuple[int, str]], *, rows: int):
+        self.row_errors = list(row_errors)
+        self.rows = rows
+        shown = "; ".join(f"row {index + 1}: {message}" for index, message in self.row_errors[: self.MAX_ROWS_IN_MESSAGE])
+        more = len(self.row_errors) - self.MAX_ROWS_IN_MESSAGE
+        if more > 0:
+            shown += f"; and {more:,} more"
+        super().__init__(
+            f"{len(self.row_errors):,} of {rows:,} issuances cannot be recorded, so none was: {shown}."
+        )

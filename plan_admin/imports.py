@@ -3,11 +3,15 @@
     report = run_import("issuances", uploaded_file, by=request.user, commit=False)   # preview
     report = run_import("issuances", uploaded_file, by=request.user, commit=True)    # for real
 
-Every row goes through the same service a form calls (services.participant_create, designation_propose,
-issuance_record) inside ONE transaction. Each row runs in its own savepoint so that a refused row is rolled back
-alone and the rows after it are still tried: the report names every bad row and why. Then, unless `commit` is
-true and no row was refused, the whole transaction is rolled back: a preview writes nothing, and a file with one
-bad row (one that would exceed the pool, a designation, the plan's term...) writes nothing either.
+Every row goes through the same checks a form's service applies, inside ONE transaction, and the report names
+every bad row and why. Issuances are parsed first (plan, participant and designation looked up once per distinct
+value), then recorded by ONE call of services.issuance_record_many: it locks the plan once, checks every row
+against running totals with the same checker as services.issuance_record, and refuses the whole batch, naming
+every bad row, before writing anything; a valid batch is written with bulk inserts. Participants and designations
+go row by row through participant_create / designation_propose, whose own atomic block rolls a refused row back.
+Then, unless `commit` is true and no row was refused, the whole transaction is rolled back: a preview writes
+nothing, and a file with one bad row (one that would exceed the pool, a designation, the plan's term...) writes
+nothing either.
 
 The engine is our own, around openpyxl (read-only mode) and the csv module, not django-import-export: that
 library skips bad rows and commits the rest by default and validates rows outside the services.
@@ -33,6 +37,7 @@ from django.db import DatabaseError, transaction
 
 from . import formatting as fmt
 from . import services
+from .exceptions import BatchRefused
 from .models import BoardDesignation, Issuance, Participant, Plan
 
 KINDS = ("participants", "designations", "issuances")
@@ -219,25 +224,35 @@ def _find_designation(*, plan: Plan, participant: Participant, year: int) -> Boa
     return designation
 
 
+def _describe_issuance(*, participant, shares: int, issue_date: datetime.date, price: Decimal, kind: str,
+                       debt_amount: Decimal | None) -> str:
+    settles = "" if kind == Issuance.Kind.COMPENSATION else f", settling {fmt.money(debt_amount)} of debt"
+    return (f"Issue {fmt.shares(shares)} shares to {participant} on {fmt.day(issue_date)}"
+            f" at {fmt.money(price)}{settles}.")
+
+
+def _issuance_row(values: dict, designation: BoardDesignation) -> dict:
+    """The parsed row as the keyword arguments of services.issuance_record(_many)."""
+    return {
+        "designation": designation,
+        "issue_date": values["issue_date"],
+        "shares": values["shares"],
+        "price_per_share": values["price_per_share"],
+        "kind": values.get("kind") or Issuance.Kind.COMPENSATION,
+        "debt_amount": values.get("debt_amount"),
+        "debt_reference": values.get("debt_reference") or "",
+        "notes": values.get("notes") or "",
+    }
+
+
 def _apply_issuance(values: dict, by) -> str:
+    """One issuance row through services.issuance_record (the engine batches issuances; see _run_issuances)."""
     year = values.get("year") or values["issue_date"].year
     designation = _find_designation(plan=values["plan"], participant=values["participant"], year=year)
-    kind = values.get("kind") or Issuance.Kind.COMPENSATION
-    issuance = services.issuance_record(
-        designation=designation,
-        plan=values["plan"],
-        issue_date=values["issue_date"],
-        shares=values["shares"],
-        price_per_share=values["price_per_share"],
-        kind=kind,
-        debt_amount=values.get("debt_amount"),
-        debt_reference=values.get("debt_reference") or "",
-        notes=values.get("notes") or "",
-        by=by,
-    )
-    settles = "" if kind == Issuance.Kind.COMPENSATION else f", settling {fmt.money(issuance.debt_amount)} of debt"
-    return (f"Issue {fmt.shares(issuance.shares)} shares to {values['participant']} on {fmt.day(issuance.issue_date)}"
-            f" at {fmt.money(issuance.price_per_share)}{settles}.")
+    issuance = services.issuance_record(plan=values["plan"], by=by, **_issuance_row(values, designation))
+    return _describe_issuance(participant=values["participant"], shares=issuance.shares,
+                              issue_date=issuance.issue_date, price=issuance.price_per_share, kind=issuance.kind,
+                              debt_amount=issuance.debt_amount)
 
 
 _category = _choice(Participant.Category.choices, "participant category")
@@ -415,7 +430,8 @@ def read_rows(importer: Importer, uploaded_file) -> Iterator[tuple[int, dict]]:
         raise FileRejected("The file has a header row but no rows to import.")
 
 
-def parse_row(importer: Importer, raw: dict) -> dict:
+def parse_row(importer: Importer, raw: dict, parsers: dict[str, Callable] | None = None) -> dict:
+    """Parse one row's raw values; `parsers` replaces a column's parser (the engine passes caching lookups)."""
     if "__extra__" in raw:
         raise RowError("This row has values beyond the last column of the header.")
     values, problems = {}, []
@@ -427,7 +443,7 @@ def parse_row(importer: Importer, raw: dict) -> dict:
             values[column.name] = None
             continue
         try:
-            values[column.name] = column.parse(value, column.name)
+            values[column.name] = (parsers or {}).get(column.name, column.parse)(value, column.name)
         except RowError as error:
             problems.append(str(error))
     if problems:
@@ -438,31 +454,115 @@ def parse_row(importer: Importer, raw: dict) -> dict:
 # --- the engine ----------------------------------------------------------------------------------------------
 
 
+def _cached(parse: Callable) -> Callable:
+    """`parse` (a lookup that queries) run once per distinct cell value of an import; refusals are cached too."""
+    cache: dict[tuple, tuple[object, str | None]] = {}
+
+    def lookup(value, label: str):
+        key = (label, parse_text(value, label))
+        if key not in cache:
+            try:
+                cache[key] = (parse(value, label), None)
+            except RowError as error:
+                cache[key] = (None, str(error))
+        result, error = cache[key]
+        if error is not None:
+            raise RowError(error)
+        return result
+
+    return lookup
+
+
+def _lookups() -> dict[str, Callable]:
+    return {"plan": _cached(parse_plan), "participant": _cached(parse_participant)}
+
+
+def _run_rows(importer: Importer, uploaded_file, *, by, report: ImportReport) -> None:
+    """Participants and designations: each row through its service. The service's own atomic block is the row's
+    savepoint (it refuses before writing), so a refused row leaves the rows after it to be tried."""
+    lookups = _lookups()
+    for number, raw in read_rows(importer, uploaded_file):
+        report.rows += 1
+        try:
+            values = parse_row(importer, raw, lookups)
+            description = importer.apply(values, by)
+        except RowError as error:
+            report.errors.append((number, str(error)))
+        except ValidationError as error:  # PlanRuleViolation and friends: the service's own words
+            report.errors.append((number, " ".join(error.messages)))
+        except DatabaseError as error:  # a constraint the services did not foresee
+            report.errors.append((number, f"The database refused this row ({error.__class__.__name__})."))
+        else:
+            report.done.append((number, description))
+
+
+def _run_issuances(importer: Importer, uploaded_file, *, by, report: ImportReport) -> None:
+    """Parse and look up every row, then record the parsed rows with one services.issuance_record_many call."""
+    lookups = _lookups()
+    designations: dict[tuple[int, int, int], BoardDesignation | str] = {}
+    parsed: list[tuple[int, dict]] = []  # (spreadsheet row, issuance_record_many row)
+    for number, raw in read_rows(importer, uploaded_file):
+        report.rows += 1
+        try:
+            values = parse_row(importer, raw, lookups)
+            plan, participant = values["plan"], values["participant"]
+            year = values.get("year") or values["issue_date"].year
+            key = (plan.pk, participant.pk, year)
+            if key not in designations:
+                try:
+                    designations[key] = _find_designation(plan=plan, participant=participant, year=year)
+                    designations[key].participant = participant  # the same row: no query to describe it
+                except RowError as error:
+                    designations[key] = str(error)
+            designation = designations[key]
+            if isinstance(designation, str):
+                raise RowError(designation)
+        except RowError as error:
+            report.errors.append((number, str(error)))
+        else:
+            parsed.append((number, _issuance_row(values, designation)))
+    if not parsed:
+        return
+
+    def describe(row: dict) -> str:
+        return _describe_issuance(participant=row["designation"].participant, shares=row["shares"],
+                                  issue_date=row["issue_date"], price=row["price_per_share"], kind=row["kind"],
+                                  debt_amount=row["debt_amount"])
+
+    try:
+        issuances = services.issuance_record_many(rows=[row for _, row in parsed], by=by)
+    except BatchRefused as refused:
+        bad = dict(refused.row_errors)
+        for index, (number, row) in enumerate(parsed):
+            if index in bad:
+                report.errors.append((number, bad[index]))
+            else:
+                report.done.append((number, describe(row)))
+    except DatabaseError as error:  # a constraint the services did not foresee; the batch's savepoint rolled back
+        report.errors.append((None, f"The database refused the issuances ({error.__class__.__name__}); nothing was "
+                                    "written."))
+    else:
+        for (number, row), issuance in zip(parsed, issuances):
+            report.done.append((number, _describe_issuance(
+                participant=row["designation"].participant, shares=issuance.shares, issue_date=issuance.issue_date,
+                price=issuance.price_per_share, kind=issuance.kind, debt_amount=issuance.debt_amount,
+            )))
+
+
 def run_import(kind: str, uploaded_file, *, by, commit: bool) -> ImportReport:
     """Import `uploaded_file` (.csv or .xlsx) of `kind`, all or nothing. See the module docstring."""
     if kind not in IMPORTERS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     importer = IMPORTERS[kind]
     report = ImportReport(kind=kind)
+    run = _run_issuances if kind == "issuances" else _run_rows
     try:
         with transaction.atomic():
             try:
-                for number, raw in read_rows(importer, uploaded_file):
-                    report.rows += 1
-                    try:
-                        values = parse_row(importer, raw)
-                        with transaction.atomic():  # a savepoint: a refused row rolls back alone
-                            description = importer.apply(values, by)
-                    except RowError as error:
-                        report.errors.append((number, str(error)))
-                    except ValidationError as error:  # PlanRuleViolation and friends: the service's own words
-                        report.errors.append((number, " ".join(error.messages)))
-                    except DatabaseError as error:  # a constraint the services did not foresee
-                        report.errors.append((number, f"The database refused this row ({error.__class__.__name__})."))
-                    else:
-                        report.done.append((number, description))
+                run(importer, uploaded_file, by=by, report=report)
             except FileRejected as error:
                 report.errors.insert(0, (None, str(error)))
+            report.errors.sort(key=lambda error: -1 if error[0] is None else error[0])
             if commit and report.ok:
                 report.committed = True
             else:

@@ -20,11 +20,13 @@ from django.utils import timezone
 
 from . import formatting as fmt
 from .exceptions import (
+    BatchRefused,
     DesignationLimitExceeded,
     DesignationNotApproved,
     InvalidInput,
     InvalidTransition,
     OutsidePlanTerm,
+    PlanRuleViolation,
     PoolOverCommitted,
     PriceBelowPar,
     ShareLimitExceeded,
@@ -523,6 +525,97 @@ def designation_vote(
 # --- issuances ----------------------------------------------------------------------------------------------------
 
 
+def _check_issuance(
+    *,
+    plan: Plan,
+    designation: BoardDesignation,
+    designation_issued: int,
+    plan_issued: int,
+    issue_date,
+    shares,
+    price,
+    kind,
+    debt_amount,
+    debt_reference,
+    notes,
+) -> dict:
+    """Clean one issuance's values and check rules 1, 2 and 4 against the given running totals.
+
+    `plan` is the locked plan, `designation` the designation as read after the lock (participant loaded);
+    `plan_issued` / `designation_issued` are the shares issued so far (the counters, plus any earlier rows of a
+    batch). Returns the cleaned field values of the Issuance; raises the refusal otherwise. The one place the
+    per-issuance rules are written: issuance_record and issuance_record_many both call it.
+    """
+    shares = _whole_shares(shares)
+    issue_date = _date(issue_date, field="issue_date", label="issue date")
+    price = _money(price, field="price_per_share", label="price per share")
+    debt_reference = _text(debt_reference, field="debt_reference", label="debt reference", max_length=200)
+    notes = _text(notes, field="notes", label="notes", max_length=10_000)
+
+    if kind == Issuance.Kind.DEBT_SETTLEMENT:
+        if debt_amount in (None, ""):
+            raise InvalidInput("A debt settlement needs the amount of debt settled.", field="debt_amount")
+        debt_amount = _money(debt_amount, field="debt_amount", label="debt amount")
+        if debt_amount == 0:
+            raise InvalidInput("The debt settled must be more than $0.", field="debt_amount")
+        if not debt_reference:
+            raise InvalidInput("A debt settlement needs a reference to the debt (invoice, note).", field="debt_reference")
+    elif kind == Issuance.Kind.COMPENSATION:
+        if debt_amount not in (None, ""):
+            raise InvalidInput("Only a debt settlement records a debt amount.", field="debt_amount")
+        debt_amount = None
+    else:
+        raise InvalidInput("Choose compensation or debt settlement.", field="kind")
+
+    if designation.status != BoardDesignation.Status.APPROVED:
+        raise DesignationNotApproved(
+            f"The {designation.year} designation of {designation.participant} is "
+            f"{designation.get_status_display().lower()}, not approved: no shares may be issued against it.",
+            field="designation",
+        )
+    _check_within_term(plan, issue_date, what="shares may be issued")
+    if issue_date.year != designation.year:
+        raise DesignationNotApproved(
+            f"This designation is for {designation.year}; shares issued on {fmt.day(issue_date)} need a designation "
+            f"for {issue_date.year}.",
+            field="issue_date",
+        )
+    if price < plan.par_value:
+        raise PriceBelowPar(
+            f"The price of {fmt.money(price)} per share is below the par value of {fmt.money(plan.par_value)}.",
+            field="price_per_share",
+        )
+    designation_left = designation.shares - designation_issued
+    if shares > designation_left:
+        raise DesignationLimitExceeded(
+            f"This issuance of {fmt.shares(shares)} shares would exceed {designation.participant}'s {designation.year} "
+            f"designation of {fmt.shares(designation.shares)} shares: {fmt.shares(designation_issued)} are issued, "
+            f"{fmt.shares(designation_left)} remain.",
+            field="shares",
+        )
+    plan_left = plan.authorized_shares - plan_issued
+    if shares > plan_left:
+        raise ShareLimitExceeded(
+            f"This issuance of {fmt.shares(shares)} shares would exceed the {fmt.shares(plan.authorized_shares)} "
+            f"authorized shares: {fmt.shares(plan_issued)} are issued, {fmt.shares(plan_left)} remain.",
+            field="shares",
+        )
+    return {
+        "issue_date": issue_date,
+        "shares": shares,
+        "kind": kind,
+        "price_per_share": price,
+        "debt_amount": debt_amount,
+        "debt_reference": debt_reference,
+        "notes": notes,
+    }
+
+
+def _check_designation_plan(*, designation_plan_id: int, plan: Plan | None) -> None:
+    if plan is not None and plan.pk != designation_plan_id:
+        raise DesignationNotApproved("That designation belongs to another plan.", field="designation")
+
+
 @transaction.atomic
 def issuance_record(
     *,
@@ -540,90 +633,130 @@ def issuance_record(
 ) -> Issuance:
     """Record shares issued against an approved designation. Locks the Plan.
 
-    Rules 1, 2 and 4: the plan's issued shares stay within its authorized shares, the designation's issued shares
-    within its designated shares, the date within the plan's term and the designation's year, the price at or
-    above par. Raises InvalidInput, DesignationNotApproved, OutsidePlanTerm, PriceBelowPar,
-    DesignationLimitExceeded, ShareLimitExceeded. `plan`, when given, must be the designation's plan (a form scoped
-    to one plan passes it). A `submission_key` already recorded returns that issuance instead of recording twice.
+    Rules 1, 2 and 4 (checked by _check_issuance, shared with issuance_record_many): the plan's issued shares stay
+    within its authorized shares, the designation's issued shares within its designated shares, the date within
+    the plan's term and the designation's year, the price at or above par. Raises InvalidInput,
+    DesignationNotApproved, OutsidePlanTerm, PriceBelowPar, DesignationLimitExceeded, ShareLimitExceeded. `plan`,
+    when given, must be the designation's plan (a form scoped to one plan passes it). A `submission_key` already
+    recorded returns that issuance instead of recording twice.
     """
     locked_plan = _lock_plan(designation.plan_id)
-    if plan is not None and plan.pk != locked_plan.pk:
-        raise DesignationNotApproved("That designation belongs to another plan.", field="designation")
+    _check_designation_plan(designation_plan_id=locked_plan.pk, plan=plan)
     if submission_key is not None:
         already = Issuance.objects.filter(submission_key=submission_key).first()
         if already is not None:
             return already
-    shares = _whole_shares(shares)
-    issue_date = _date(issue_date, field="issue_date", label="issue date")
-    price = _money(price_per_share, field="price_per_share", label="price per share")
-    debt_reference = _text(debt_reference, field="debt_reference", label="debt reference", max_length=200)
-    notes = _text(notes, field="notes", label="notes", max_length=10_000)
     fresh = BoardDesignation.objects.select_related("participant").get(pk=designation.pk)
-
-    if kind == Issuance.Kind.DEBT_SETTLEMENT:
-        if debt_amount in (None, ""):
-            raise InvalidInput("A debt settlement needs the amount of debt settled.", field="debt_amount")
-        debt_amount = _money(debt_amount, field="debt_amount", label="debt amount")
-        if debt_amount == 0:
-            raise InvalidInput("The debt settled must be more than $0.", field="debt_amount")
-        if not debt_reference:
-            raise InvalidInput("A debt settlement needs a reference to the debt (invoice, note).", field="debt_reference")
-    elif kind == Issuance.Kind.COMPENSATION:
-        if debt_amount not in (None, ""):
-            raise InvalidInput("Only a debt settlement records a debt amount.", field="debt_amount")
-        debt_amount = None
-    else:
-        raise InvalidInput("Choose compensation or debt settlement.", field="kind")
-
-    if fresh.status != BoardDesignation.Status.APPROVED:
-        raise DesignationNotApproved(
-            f"The {fresh.year} designation of {fresh.participant} is {fresh.get_status_display().lower()}, not "
-            "approved: no shares may be issued against it.",
-            field="designation",
-        )
-    _check_within_term(locked_plan, issue_date, what="shares may be issued")
-    if issue_date.year != fresh.year:
-        raise DesignationNotApproved(
-            f"This designation is for {fresh.year}; shares issued on {fmt.day(issue_date)} need a designation for "
-            f"{issue_date.year}.",
-            field="issue_date",
-        )
-    if price < locked_plan.par_value:
-        raise PriceBelowPar(
-            f"The price of {fmt.money(price)} per share is below the par value of {fmt.money(locked_plan.par_value)}.",
-            field="price_per_share",
-        )
-    designation_left = fresh.shares - fresh.issued_shares
-    if shares > designation_left:
-        raise DesignationLimitExceeded(
-            f"This issuance of {fmt.shares(shares)} shares would exceed {fresh.participant}'s {fresh.year} designation "
-            f"of {fmt.shares(fresh.shares)} shares: {fmt.shares(fresh.issued_shares)} are issued, "
-            f"{fmt.shares(designation_left)} remain.",
-            field="shares",
-        )
-    plan_left = locked_plan.authorized_shares - locked_plan.issued_shares
-    if shares > plan_left:
-        raise ShareLimitExceeded(
-            f"This issuance of {fmt.shares(shares)} shares would exceed the {fmt.shares(locked_plan.authorized_shares)} "
-            f"authorized shares: {fmt.shares(locked_plan.issued_shares)} are issued, {fmt.shares(plan_left)} remain.",
-            field="shares",
-        )
-
-    issuance = Issuance(
+    values = _check_issuance(
+        plan=locked_plan,
         designation=fresh,
+        designation_issued=fresh.issued_shares,
+        plan_issued=locked_plan.issued_shares,
         issue_date=issue_date,
         shares=shares,
+        price=price_per_share,
         kind=kind,
-        price_per_share=price,
         debt_amount=debt_amount,
         debt_reference=debt_reference,
         notes=notes,
-        submission_key=submission_key,
-        recorded_by=by,
     )
+    issuance = Issuance(designation=fresh, submission_key=submission_key, recorded_by=by, **values)
     _save(issuance, by=by)
-    _add_to_issued(plan=locked_plan, designation=fresh, shares=shares)
+    _add_to_issued(plan=locked_plan, designation=fresh, shares=values["shares"])
     return issuance
+
+
+BULK_BATCH_SIZE = 2000
+
+
+@transaction.atomic
+def issuance_record_many(
+    *, rows: list[dict], by: AbstractBaseUser | None, plan: Plan | None = None
+) -> list[Issuance]:
+    """Record a batch of issuances all or nothing, with the same rules and messages as issuance_record.
+
+    Each row is a dict of issuance_record's arguments: `designation` (a BoardDesignation or its pk),
+    `issue_date`, `shares`, `price_per_share`, and optionally `kind`, `debt_amount`, `debt_reference`, `notes`.
+    `plan`, when given, is the plan every row's designation must belong to.
+
+    Locks every involved Plan row once, in ascending pk order (one SELECT ... FOR UPDATE), then reads the involved
+    designations in one query. Every row is checked by _check_issuance against RUNNING totals: the plan's and the
+    designation's issued shares plus the rows before it in the batch that passed. When any row fails, raises
+    BatchRefused, whose `row_errors` name every bad row (its index in `rows`) with the message issuance_record
+    would give, before anything is written. Otherwise bulk-inserts the issuances and their history rows (with
+    `by` as history_user) and moves each involved designation's counter and each plan's counter once (F()
+    updates). The query count does not grow with the rows beyond the insert batches of BULK_BATCH_SIZE rows.
+    """
+    if not rows:
+        return []
+    designation_ids = []
+    known_plan_ids: dict[int, int] = {}
+    for row in rows:
+        designation = row["designation"]
+        designation_id = designation.pk if isinstance(designation, BoardDesignation) else designation
+        designation_ids.append(designation_id)
+        if isinstance(designation, BoardDesignation):
+            known_plan_ids[designation_id] = designation.plan_id
+    unknown = set(designation_ids) - set(known_plan_ids)
+    if unknown and plan is None:
+        # A designation's plan never changes, so reading it before the lock is safe.
+        known_plan_ids.update(BoardDesignation.objects.filter(pk__in=unknown).values_list("pk", "plan_id"))
+    plan_ids = {plan.pk} if plan is not None else set(known_plan_ids.values())
+    plans = {locked.pk: locked for locked in Plan.objects.select_for_update().filter(pk__in=plan_ids).order_by("pk")}
+    designations = BoardDesignation.objects.select_related("participant").in_bulk(set(designation_ids))
+
+    plan_issued = {pk: locked.issued_shares for pk, locked in plans.items()}
+    designation_issued = {pk: designation.issued_shares for pk, designation in designations.items()}
+    errors: list[tuple[int, str]] = []
+    issuances: list[Issuance] = []
+    for index, (row, designation_id) in enumerate(zip(rows, designation_ids)):
+        try:
+            fresh = designations.get(designation_id)
+            if fresh is None:
+                raise DesignationNotApproved("That designation does not exist.", field="designation")
+            _check_designation_plan(designation_plan_id=fresh.plan_id, plan=plan)
+            locked_plan = plans[fresh.plan_id]
+            values = _check_issuance(
+                plan=locked_plan,
+                designation=fresh,
+                designation_issued=designation_issued[fresh.pk],
+                plan_issued=plan_issued[locked_plan.pk],
+                issue_date=row["issue_date"],
+                shares=row["shares"],
+                price=row["price_per_share"],
+                kind=row.get("kind", Issuance.Kind.COMPENSATION),
+                debt_amount=row.get("debt_amount"),
+                debt_reference=row.get("debt_reference", ""),
+                notes=row.get("notes", ""),
+            )
+        except PlanRuleViolation as error:
+            errors.append((index, " ".join(error.messages)))
+            continue
+        designation_issued[fresh.pk] += values["shares"]
+        plan_issued[locked_plan.pk] += values["shares"]
+        issuance = Issuance(designation=fresh, recorded_by=by, **values)
+        issuance._history_user = by
+        issuances.append(issuance)
+    if errors:
+        raise BatchRefused(errors, rows=len(rows))
+
+    Issuance.objects.bulk_create(issuances, batch_size=BULK_BATCH_SIZE)
+    Issuance.history.bulk_history_create(
+        issuances, batch_size=BULK_BATCH_SIZE, default_user=by, default_date=timezone.now()
+    )
+    for pk, designation in designations.items():
+        added = designation_issued[pk] - designation.issued_shares
+        if added:
+            BoardDesignation.objects.filter(pk=pk).update(issued_shares=F("issued_shares") + added)
+            designation.issued_shares += added
+    for pk, locked_plan in plans.items():
+        added = plan_issued[pk] - locked_plan.issued_shares
+        if added:
+            Plan.objects.filter(pk=pk).update(issued_shares=F("issued_shares") + added)
+            locked_plan.issued_shares += added
+            if plan is not None and plan.pk == pk:
+                plan.issued_shares = locked_plan.issued_shares
+    return issuances
 
 
 @transaction.atomic

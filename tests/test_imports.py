@@ -386,3 +386,22 @@ def test_a_refused_confirmation_cannot_be_retried_with_the_same_preview(client, 
     response = client.post(url, {"action": "confirm", "token": token}, follow=True)
     assert "expired or was already imported" in response.content.decode()
     assert factories.ledger_snapshot() == before
+
+
+def test_issuance_import_looks_up_each_value_once(small_pool, staff_user):
+    """Plan, participant and designation are looked up once per distinct value, and the rows are recorded in one
+    batch: the import's queries do not grow with its rows (beyond the bulk inserts)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def import_queries(count: int) -> int:
+        rows = [ISSUANCE_HEADER] + [
+            [small_pool.name, name, "", f"{year}-05-0{1 + i % 5}", 1, "0.10"]
+            for i in range(count) for name, year in [("Dana Whitfield", 2023), ("Lee Chen", 2024)]
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            report = run_import("issuances", csv_file(rows), by=staff_user, commit=False)
+        assert report.ok and len(report.done) == 2 * count, report.errors
+        return sum(1 for query in queries if not query["sql"].lstrip().upper().startswith("INSERT"))
+
+    assert import_queries(3) == import_queries(60)

@@ -494,3 +494,181 @@ def test_plan_create_records_initial_reserve_row(superuser):
     assert (change.shares, change.note, change.recorded_by) == (10_000_000, "Initial authorization", superuser)
     assert plan.authorized_shares == 10_000_000
     assert plan.effective_date is None
+
+
+# --- issuance_record_many: a batch, all or nothing, checked against running totals ------------------------------
+
+
+def batch_row(designation, shares, *, on=None, price=Decimal("0.15"), **extra):
+    return {"designation": designation, "issue_date": on or datetime.date(designation.year, 6, 30),
+            "shares": shares, "price_per_share": price, **extra}
+
+
+def refuse_batch(rows, *, by, **kwargs) -> exceptions.BatchRefused:
+    """Run issuance_record_many expecting BatchRefused, and prove nothing was written."""
+    before = factories.ledger_snapshot()
+    with pytest.raises(exceptions.BatchRefused) as caught:
+        services.issuance_record_many(rows=rows, by=by, **kwargs)
+    assert factories.ledger_snapshot() == before
+    return caught.value
+
+
+def test_batch_crossing_the_plan_limit_is_refused_naming_every_bad_row(plan, participant, staff_user, board_member):
+    services.reserve_change_record(plan=plan, shares=-9_000_000, board_approval_date=datetime.date(2003, 1, 1),
+                                   by=staff_user)
+    first = factories.make_designation(plan=plan, participant=participant, year=2024, shares=600_000,
+                                       staff=staff_user, approver=board_member)
+    second = factories.make_designation(plan=plan, participant=participant, year=2025, shares=600_000,
+                                        staff=staff_user, approver=board_member)
+    factories.issue(first, by=staff_user, shares=100_000)
+    rows = [
+        batch_row(first, 200_000),  # 300,000 issued
+        batch_row(second, 300_000),  # 600,000
+        batch_row(first, 200_000),  # 800,000
+        batch_row(second, 300_000),  # row 3: over the pool (200,000 remain)
+        batch_row(first, 10, price=Decimal("0.0009")),  # row 4: below par
+        batch_row(second, 200_000),  # exactly what is left: refused rows do not count in the running total
+        batch_row(second, 1),  # row 6: one share over
+    ]
+    refused = refuse_batch(rows, by=staff_user)
+
+    assert refused.row_errors == [
+        (3, "This issuance of 300,000 shares would exceed the 1,000,000 authorized shares: 800,000 are issued, "
+            "200,000 remain."),
+        (4, "The price of $0.0009 per share is below the par value of $0.001."),
+        (6, "This issuance of 1 shares would exceed the 1,000,000 authorized shares: 1,000,000 are issued, "
+            "0 remain."),
+    ]
+    assert isinstance(refused, exceptions.PlanRuleViolation)
+    assert refused.messages[0].startswith("3 of 7 issuances cannot be recorded, so none was: row 4: This issuance")
+
+
+def test_same_messages_as_the_single_row_service(plan, participant, approved_designation, staff_user, superuser):
+    # Each bad row alone, through issuance_record and through a batch: the same refusal, word for word.
+    other_plan = factories.make_plan(by=superuser, name="2010 Equity Plan")
+    bad_rows = [
+        batch_row(approved_designation, 0),
+        batch_row(approved_designation, 10, on=datetime.date(2025, 1, 2)),
+        batch_row(approved_designation, 10, kind="debt_settlement"),
+        batch_row(approved_designation, 10, debt_amount=Decimal("5")),
+        batch_row(approved_designation, 10, kind="gift"),
+        batch_row(approved_designation, 10, notes="x" * 10_001),
+        batch_row(approved_designation, 1_000_001),
+    ]
+    for row in bad_rows:
+        with pytest.raises(exceptions.PlanRuleViolation) as single:
+            services.issuance_record(by=staff_user, **row)
+        refused = refuse_batch([row], by=staff_user)
+        assert refused.row_errors == [(0, single.value.messages[0])]
+    with pytest.raises(exceptions.DesignationNotApproved) as single:
+        services.issuance_record(by=staff_user, plan=other_plan, **bad_rows[0])
+    refused = refuse_batch([batch_row(approved_designation, 10)], by=staff_user, plan=other_plan)
+    assert refused.row_errors == [(0, single.value.messages[0])] == [(0, "That designation belongs to another plan.")]
+
+
+def test_batch_exceeding_a_designation_across_two_rows_is_refused(approved_designation, staff_user):
+    factories.issue(approved_designation, by=staff_user, shares=100_000)
+    refused = refuse_batch(
+        [batch_row(approved_designation, 500_000), batch_row(approved_designation, 500_000)], by=staff_user
+    )
+    assert refused.row_errors == [
+        (1, "This issuance of 500,000 shares would exceed Dana Whitfield's 2024 designation of 1,000,000 shares: "
+            "600,000 are issued, 400,000 remain."),
+    ]
+
+
+def test_valid_batch_writes_every_row_history_and_counters(plan, participant, approved_designation, staff_user,
+                                                           board_member):
+    from plan_admin.models import Plan
+
+    lee = factories.make_participant("Lee Chen", by=staff_user)
+    lee_2024 = factories.make_designation(plan=plan, participant=lee, year=2024, shares=50_000, staff=staff_user,
+                                          approver=board_member)
+    factories.issue(approved_designation, by=staff_user, shares=1_000)
+    rows = [
+        batch_row(approved_designation, 400_000),
+        batch_row(lee_2024, 20_000, notes="by primary key") | {"designation": lee_2024.pk},
+        batch_row(approved_designation, 599_000, price=Decimal("0.001")),  # fills Dana's designation exactly
+        batch_row(lee_2024, 30_000, kind="debt_settlement", debt_amount=Decimal("4500.00"), debt_reference="INV-7"),
+    ]
+    issuances = services.issuance_record_many(rows=rows, by=staff_user, plan=plan)
+
+    assert [issuance.shares for issuance in issuances] == [400_000, 20_000, 599_000, 30_000]
+    assert all(issuance.pk for issuance in issuances)
+    stored = Issuance.objects.filter(pk__in=[issuance.pk for issuance in issuances])
+    assert stored.count() == 4
+    assert set(stored.values_list("recorded_by", flat=True)) == {staff_user.pk}
+    debt = stored.get(kind="debt_settlement")
+    assert (debt.debt_amount, debt.debt_reference, debt.designation_id) == (Decimal("4500.00"), "INV-7", lee_2024.pk)
+    assert stored.get(shares=20_000).notes == "by primary key"
+    history = Issuance.history.filter(id__in=[issuance.pk for issuance in issuances])
+    assert history.count() == 4
+    assert {(row.history_type, row.history_user_id) for row in history} == {("+", staff_user.pk)}
+
+    plan_row = Plan.objects.get(pk=plan.pk)
+    approved_designation.refresh_from_db()
+    lee_2024.refresh_from_db()
+    ledger = {d: sum(Issuance.objects.filter(designation=d).values_list("shares", flat=True))
+              for d in (approved_designation, lee_2024)}
+    assert approved_designation.issued_shares == ledger[approved_designation] == 1_000_000
+    assert lee_2024.issued_shares == ledger[lee_2024] == 50_000
+    assert plan_row.issued_shares == sum(Issuance.objects.values_list("shares", flat=True)) == 1_050_000
+    assert plan.issued_shares == 1_050_000, "the caller's plan object is kept in step"
+
+
+def test_batch_over_two_plans_locks_and_counts_both(approved_designation, staff_user, superuser, board_member,
+                                                    participant):
+    from plan_admin.models import Plan
+
+    other_plan = factories.make_plan(by=superuser, name="2010 Equity Plan")
+    other = factories.make_designation(plan=other_plan, participant=participant, year=2024, shares=5_000,
+                                       staff=staff_user, approver=board_member)
+    services.issuance_record_many(rows=[batch_row(other, 5_000), batch_row(approved_designation, 7)], by=staff_user)
+    assert dict(Plan.objects.values_list("pk", "issued_shares")) == {approved_designation.plan_id: 7,
+                                                                     other_plan.pk: 5_000}
+
+
+def test_empty_batch_writes_nothing(staff_user, plan):
+    before = factories.ledger_snapshot()
+    assert services.issuance_record_many(rows=[], by=staff_user) == []
+    assert factories.ledger_snapshot() == before
+
+
+def test_batch_query_count_does_not_grow_with_rows(plan, participant, approved_designation, staff_user,
+                                                   board_member, monkeypatch):
+    import math
+
+    from django.db import connection, models
+    from django.test.utils import CaptureQueriesContext
+
+    lee = factories.make_participant("Lee Chen", by=staff_user)
+    lee_2024 = factories.make_designation(plan=plan, participant=lee, year=2024, shares=50_000, staff=staff_user,
+                                          approver=board_member)
+
+    def insert_batches(count: int) -> int:
+        """INSERT statements bulk_create sends for `count` rows of issuances and of their history (the database's
+        own parameter limit may cut the batches smaller than BULK_BATCH_SIZE: SQLite's does)."""
+        total = 0
+        for model in (Issuance, Issuance.history.model):
+            fields = [field for field in model._meta.concrete_fields if not isinstance(field, models.AutoField)]
+            size = min(services.BULK_BATCH_SIZE, max(connection.ops.bulk_batch_size(fields, [None] * count), 1))
+            total += math.ceil(count / size)
+        return total
+
+    def record(count: int) -> tuple[int, int]:
+        rows = [batch_row(approved_designation if i % 2 else lee_2024, 1) for i in range(count)]
+        with CaptureQueriesContext(connection) as queries:
+            services.issuance_record_many(rows=rows, by=staff_user)
+        inserts = sum(1 for query in queries if query["sql"].lstrip().upper().startswith("INSERT"))
+        return len(queries) - inserts, inserts
+
+    ten, two_hundred = record(10), record(200)
+    # Lock, designations, two designation counters, plan counter (+ the savepoint): the same for 10 or 200 rows.
+    assert ten[0] == two_hundred[0] <= 7
+    assert ten[1] == insert_batches(10) == 2
+    assert two_hundred[1] == insert_batches(200)
+    monkeypatch.setattr(services, "BULK_BATCH_SIZE", 50)
+    assert record(200) == (ten[0], insert_batches(200)), "only the insert batches add queries"
+    assert insert_batches(200) >= 8
+    plan.refresh_from_db()
+    assert plan.issued_shares == 410 == Issuance.objects.count()
