@@ -82,7 +82,8 @@ class BatchRefused(PlanRuleViolation):
     def __init__(self, row_errors: list[tuple[int, str]], *, rows: int):
         self.row_errors = list(row_errors)
         self.rows = rows
-        shown = "; ".join(f"row {index + 1}: {message}" for index, message in self.row_errors[: self.MAX_ROWS_IN_MESSAGE])
+        first = self.row_errors[: self.MAX_ROWS_IN_MESSAGE]
+        shown = "; ".join(f"row {index + 1}: {message}" for index, message in first)
         more = len(self.row_errors) - self.MAX_ROWS_IN_MESSAGE
         if more > 0:
             shown += f"; and {more:,} more"
