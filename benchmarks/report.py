@@ -24,8 +24,8 @@ def write_markdown(results: dict) -> str:
         f"**Machine:** {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM; {m['postgresql']}; "
         f"Python {m['python']}, Django {m['django']}; {m['date']}. "
         f"Load average at start {results['load_average']['start']}, at end {results['load_average'].get('end')}: "
-        "the machine was shared with other agents running tests, so absolute timings are noisy: read the ratios "
-        "to the same-run baselines.",
+        "a load average above 1 means something else was running on the 2 cores, so absolute timings are noisy: "
+        "read the ratios to the same-run baselines.",
         f"Whole run: {results.get('total_seconds', 0):.0f} s.",
         "",
         "## Goals",

@@ -115,7 +115,7 @@ def machine(url: str) -> dict:
         "python": platform.python_version(),
         "django": django.get_version(),
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "note": "shared with other agents running tests: timings are noisy; compare ratios to same-run baselines",
+        "note": "a shared 2-core virtual machine: timings are noisy; compare ratios to same-run baselines",
     }
 
 
