@@ -275,6 +275,7 @@ class BoardDesignationAdmin(SpreadsheetAdminMixin, LedgerAdmin):
     change_form_template = "admin/plan_admin/boarddesignation/change_form.html"
     list_display = ["participant", "category", "year", "designated", "issued", "status", "plan", "proposed_by"]
     ordering = ["-year", "-id"]  # served by an index; sorting 30,000 designations by participant name is not
+    list_per_page = 50
     list_filter = ["status", "year", "participant__category", "plan"]
     list_select_related = ["participant", "plan", "proposed_by"]
     search_fields = ["participant__name", "factors_considered"]
