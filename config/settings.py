@@ -87,6 +87,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # select_for_update serializes them on PostgreSQL. The test database is a file, not shared-cache memory,
     # so that threads in the concurrency tests wait on the lock instead of failing with "table is locked".
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 30}
+    # Django's SQLite backend with a flush that keeps the append-only triggers (plan_admin/db/append_only.py).
+    DATABASES["default"]["ENGINE"] = "plan_admin.db.sqlite3"
     # One file per test process, so that test runs side by side never share (or delete) each other's database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
 

@@ -1,4 +1,14 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _reinstall_append_only_triggers(sender, using, **kwargs) -> None:
+    """A migration that rebuilds a table (SQLite does for most ALTERs) drops its triggers: put them back."""
+    from django.db import connections
+
+    from .db import append_only
+
+    append_only.install(connections[using])
 
 
 class PlanAdminConfig(AppConfig):
@@ -8,3 +18,5 @@ class PlanAdminConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the deploy checks)
+
+        post_migrate.connect(_reinstall_append_only_triggers, sender=self, dispatch_uid="plan_admin_append_only")

@@ -8,10 +8,24 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from django.db.models import F, Prefetch, Sum
+from django.db.models import Prefetch, Q, Sum
+from django.utils import timezone
 
-from .models import BoardDesignation, DesignationVote, Issuance, IssuanceCancellation, Participant, Plan
-from .selectors import designations_awaiting_vote
+from . import roles
+from .models import (
+    BoardDesignation,
+    DesignationLapse,
+    DesignationVote,
+    Issuance,
+    IssuanceCancellation,
+    Participant,
+    Plan,
+    PlanProposal,
+    PlanProposalVote,
+    RecordConfirmation,
+    VoteDecision,
+)
+from .selectors import designations_awaiting_vote, plans_with_pool, proposals_awaiting_vote, unconfirmed_count
 
 RECENT_DECISIONS = 10
 
@@ -33,17 +47,6 @@ def bars(rows: list[tuple[str, int]]) -> list[Bar]:
 
 def votes_prefetch() -> Prefetch:
     return Prefetch("votes", queryset=DesignationVote.objects.select_related("voter").order_by("cast_at", "pk"))
-
-
-def committed_by_plan_year() -> dict[tuple[int, int], int]:
-    """Unissued balance of approved designations per (plan id, year), in one query."""
-    rows = (
-        BoardDesignation.objects.filter(status=BoardDesignation.Status.APPROVED)
-        .values("plan_id", "year")
-        .annotate(total=Sum(F("shares") - F("issued_shares")))
-        .order_by()
-    )
-    return {(row["plan_id"], row["year"]): row["total"] or 0 for row in rows}
 
 
 def designations_with_issued_shares():
@@ -89,17 +92,29 @@ def issued_by_plan_category() -> dict[int, list[Bar]]:
 
 @dataclass
 class PendingDesignation:
-    """A proposed designation and what approving it would do to its plan's pool for its year."""
+    """A proposed designation and what approving it would do to its plan's pool (commitments of all years)."""
 
     designation: BoardDesignation
     approvals: int
     rejections: int
     available_now: int
     available_after: int
+    why_not: str = ""  # for a member who may not vote on it, why, in one sentence
 
     @property
     def over_commits(self) -> bool:
         return self.available_after < 0
+
+
+@dataclass
+class PendingProposal:
+    """A proposal to change a plan, with what approving it would do."""
+
+    proposal: PlanProposal
+    approvals: int
+    rejections: int
+    effect: "ProposalEffect"
+    why_not: str = ""
 
 
 @dataclass
@@ -108,21 +123,88 @@ class YearGroup:
     items: list = field(default_factory=list)
 
 
-def _pending(designations, committed: dict[tuple[int, int], int]) -> list[PendingDesignation]:
+@dataclass(frozen=True)
+class Eligibility:
+    may_vote: bool
+    why_not: str = ""  # empty when the user may vote, or when there is nothing to say (decided, not a member)
+
+
+def vote_eligibility(user, subject: BoardDesignation | PlanProposal, votes) -> Eligibility:
+    """Whether to offer `user` a vote on `subject`, and if not, why in one plain sentence.
+
+    The services decide when the vote is cast; this only words the page. `votes` are the subject's votes.
+    """
+    if subject.status != "proposed" or not roles.is_board_member(user):
+        return Eligibility(False)
+    noun = "designation" if isinstance(subject, BoardDesignation) else "proposal"
+    if subject.proposed_by_id == user.pk:
+        return Eligibility(False, f"You proposed this {noun}, so the other members decide it.")
+    if isinstance(subject, BoardDesignation) and subject.designated_user_id == user.pk:
+        return Eligibility(False, "This designation is of you, so you may not vote on it: the other members decide "
+                                  "it.")
+    mine = next((vote for vote in votes if vote.voter_id == user.pk), None)
+    if mine is not None:
+        return Eligibility(False, f"You voted to {mine.get_decision_display().lower()} on "
+                                  f"{timezone.localtime(mine.cast_at):%B %-d, %Y}; it waits for the other members.")
+    return Eligibility(True)
+
+
+@dataclass(frozen=True)
+class ProposalEffect:
+    """What approving a proposal to change a plan would do, in figures and one sentence."""
+
+    sentence: str
+    authorized_after: int | None = None
+    available_after: int | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.available_after is not None and self.available_after < 0
+
+
+def proposal_effect(proposal: PlanProposal, pool) -> ProposalEffect:
+    if proposal.kind == PlanProposal.Kind.TERMINATION:
+        return ProposalEffect(
+            f"The plan would end on {proposal.termination_date:%B %-d, %Y}: no shares could be issued on or after "
+            "that date."
+        )
+    after = pool.authorized + proposal.shares
+    available_after = pool.available + proposal.shares
+    sentence = f"Authorized shares {pool.authorized:,} → {after:,}; available {pool.available:,} → {available_after:,}."
+    if available_after < 0:
+        sentence += " That is below what is issued and committed: approval will be refused."
+    return ProposalEffect(sentence, authorized_after=after, available_after=available_after)
+
+
+def _pending(designations, user) -> list[PendingDesignation]:
     pending = []
     for designation in designations:
-        plan = designation.plan
-        available = plan.authorized_shares - plan.issued_shares - committed.get((plan.pk, designation.year), 0)
+        available = designation.plan.available_shares
         votes = list(designation.votes.all())
         pending.append(
             PendingDesignation(
                 designation=designation,
-                approvals=sum(1 for vote in votes if vote.decision == DesignationVote.Decision.APPROVE),
-                rejections=sum(1 for vote in votes if vote.decision == DesignationVote.Decision.REJECT),
+                approvals=sum(1 for vote in votes if vote.decision == VoteDecision.APPROVE),
+                rejections=sum(1 for vote in votes if vote.decision == VoteDecision.REJECT),
                 available_now=available,
                 available_after=available - designation.shares,
+                why_not=vote_eligibility(user, designation, votes).why_not,
             )
         )
+    return pending
+
+
+def _pending_proposals(proposals, user, pools: dict) -> list[PendingProposal]:
+    pending = []
+    for proposal in proposals:
+        votes = list(proposal.votes.all())
+        pending.append(PendingProposal(
+            proposal=proposal,
+            approvals=sum(1 for vote in votes if vote.decision == VoteDecision.APPROVE),
+            rejections=sum(1 for vote in votes if vote.decision == VoteDecision.REJECT),
+            effect=proposal_effect(proposal, pools[proposal.plan_id]),
+            why_not=vote_eligibility(user, proposal, votes).why_not,
+        ))
     return pending
 
 
@@ -133,21 +215,36 @@ def _by_year(pending: list[PendingDesignation]) -> list[YearGroup]:
             for year, items in groupby(ordered, key=lambda item: item.designation.year)]
 
 
+def proposal_votes_prefetch() -> Prefetch:
+    return Prefetch("votes", queryset=PlanProposalVote.objects.select_related("voter").order_by("cast_at", "pk"))
+
+
 def board_dashboard(*, user, can_vote: bool) -> dict:
     """Everything the board dashboard shows, in a constant number of queries.
 
-    `awaiting` holds the proposals this user may vote on (grouped by year); `before_board` the other proposals
-    (already voted on by this user, their own, or every proposal for a user who does not vote).
+    `awaiting` holds the proposals this user may vote on (designations grouped by year, and proposals to change a
+    plan); `before_board` the other open proposals (already voted on by this user, their own, or every proposal
+    for a user who does not vote), each saying why this user does not vote on it.
     """
-    committed = committed_by_plan_year()
-    awaiting_qs = designations_awaiting_vote(user=user).prefetch_related(votes_prefetch()) if can_vote else None
-    awaiting = _pending(awaiting_qs, committed) if can_vote else []
-    awaiting_ids = [item.designation.pk for item in awaiting]
+    pools = {plan.pk: pool for plan, pool in plans_with_pool()}
+    awaiting = []
+    awaiting_proposals = []
+    if can_vote:
+        awaiting = _pending(designations_awaiting_vote(user=user).prefetch_related(votes_prefetch()), user)
+        awaiting_proposals = _pending_proposals(
+            proposals_awaiting_vote(user=user).prefetch_related(proposal_votes_prefetch()), user, pools)
     others = (
         BoardDesignation.objects.filter(status=BoardDesignation.Status.PROPOSED)
-        .exclude(pk__in=awaiting_ids)
+        .exclude(pk__in=[item.designation.pk for item in awaiting])
         .select_related("plan", "participant", "proposed_by")
         .prefetch_related(votes_prefetch())
+    )
+    other_proposals = (
+        PlanProposal.objects.filter(status=PlanProposal.Status.PROPOSED)
+        .exclude(pk__in=[item.proposal.pk for item in awaiting_proposals])
+        .select_related("plan", "proposed_by")
+        .prefetch_related(proposal_votes_prefetch())
+        .order_by("plan_id", "proposed_at", "pk")
     )
     recent = (
         BoardDesignation.objects.filter(
@@ -159,30 +256,48 @@ def board_dashboard(*, user, can_vote: bool) -> dict:
     )
     return {
         "awaiting_by_year": _by_year(awaiting),
-        "awaiting_count": len(awaiting),
-        "before_board": _by_year(_pending(others, committed)),
+        "awaiting_proposals": awaiting_proposals,
+        "awaiting_count": len(awaiting) + len(awaiting_proposals),
+        "before_board": _by_year(_pending(others, user)),
+        "other_proposals": _pending_proposals(other_proposals, user, pools),
         "recent_decisions": list(recent),
+        "unconfirmed_records": unconfirmed_count(),
         "issued_by_year": issued_by_plan_year(),
         "issued_by_category": issued_by_plan_category(),
     }
+
+
+def _decision_sentence(record) -> str:
+    """How the board's decision reads in a history: its status, the date the board acted, the reference."""
+    said = f"Status changed to {record.get_status_display().lower()}"
+    if record.status in ("approved", "rejected") and record.decided_on:
+        said = f"{record.get_status_display()} by the board on {record.decided_on:%B %-d, %Y}"
+        if record.decision_reference:
+            said += f" ({record.decision_reference})"
+    return said
 
 
 def designation_history(designation: BoardDesignation) -> list[dict]:
     """The designation's audit trail, oldest first, from simple-history records and the ledger rows.
 
     Each entry: when, who (a user or None), what (a sentence), kind (proposed, vote, status, issuance,
-    cancellation, change).
+    cancellation, lapse, confirmation, change).
     """
     entries: list[dict] = []
     previous = None
     for record in designation.history.select_related("history_user").order_by("history_date", "history_id"):
         who = record.history_user
         if record.history_type == "+":
+            if record.decision_source == "records":
+                what = (f"Entered from records: {record.shares:,} shares for {record.year}, "
+                        f"{_decision_sentence(record).lower()}")
+            else:
+                what = f"Proposed {record.shares:,} shares for {record.year}"
             entries.append({"when": record.history_date, "who": who or designation.proposed_by, "kind": "proposed",
-                            "what": f"Proposed {record.shares:,} shares for {record.year}"})
+                            "what": what})
         elif record.history_type == "~" and previous is not None and previous.status != record.status:
             entries.append({"when": record.history_date, "who": who, "kind": "status",
-                            "what": f"Status changed to {record.get_status_display().lower()}"})
+                            "what": _decision_sentence(record)})
         elif record.history_type == "~":
             entries.append({"when": record.history_date, "who": who, "kind": "change", "what": "Record changed"})
         previous = record
@@ -196,16 +311,37 @@ def designation_history(designation: BoardDesignation) -> list[dict]:
     for record in (Issuance.history.filter(designation_id=designation.pk, history_type="+")
                    .select_related("history_user").order_by("history_date", "history_id")):
         issuance_ids.append(record.id)
+        source = f", entered from records ({record.source_reference})" if record.entered_from_records else ""
         entries.append({"when": record.history_date, "who": record.history_user, "kind": "issuance",
                         "what": f"Recorded issuance #{record.id}: {record.shares:,} shares on "
-                                f"{record.issue_date:%B %-d, %Y} ({record.get_kind_display().lower()})"})
+                                f"{record.issue_date:%B %-d, %Y} ({record.get_kind_display().lower()}){source}"})
     for record in (IssuanceCancellation.history.filter(issuance_id__in=issuance_ids, history_type="+")
                    .select_related("history_user").order_by("history_date", "history_id")):
         entries.append({"when": record.history_date, "who": record.history_user, "kind": "cancellation",
                         "what": f"Cancelled issuance #{record.issuance_id} as of "
                                 f"{record.cancelled_on:%B %-d, %Y}: {record.reason}"})
+    lapse = DesignationLapse.objects.filter(designation=designation).select_related("recorded_by").first()
+    if lapse is not None:
+        entries.append({"when": lapse.recorded_at, "who": lapse.recorded_by, "kind": "lapse",
+                        "what": f"Lapsed as of {lapse.lapsed_on:%B %-d, %Y}, releasing {lapse.released_shares:,} "
+                                f"unissued shares: {lapse.reason}"})
+    for confirmation in RecordConfirmation.objects.filter(
+        Q(designation=designation) | Q(issuance_id__in=issuance_ids)
+        | Q(cancellation__issuance_id__in=issuance_ids)
+    ).select_related("confirmed_by"):
+        entries.append({"when": confirmation.confirmed_at, "who": confirmation.confirmed_by, "kind": "confirmation",
+                        "what": f"Confirmed the {_confirmed_what(confirmation)} entered from records"
+                                + (f": “{confirmation.comment}”" if confirmation.comment else "")})
     entries.sort(key=lambda entry: entry["when"])
     return entries
+
+
+def _confirmed_what(confirmation: RecordConfirmation) -> str:
+    if confirmation.designation_id:
+        return "designation"
+    if confirmation.issuance_id:
+        return f"issuance #{confirmation.issuance_id}"
+    return "cancellation"
 
 
 def participant_years(participant: Participant) -> list[dict]:

@@ -1,8 +1,9 @@
 """Check the ledger's counters against its rows. Reads only; nothing here writes.
 
-The services keep three counters in step with the ledger: Plan.authorized_shares (the sum of the plan's share
+The services keep four counters in step with the ledger: Plan.authorized_shares (the sum of the plan's share
 reserve changes), Plan.issued_shares and BoardDesignation.issued_shares (the shares of issuances that have no
-cancellation). `reconcile()` recomputes each of them from the rows with aggregate queries (a constant number of
+cancellation), and Plan.committed_shares (the unissued balance of every approved designation that has not lapsed,
+of any year). `reconcile()` recomputes each of them from the rows with aggregate queries (a constant number of
 queries whatever the size of the ledger: the database sums the issuances per designation in one pass, and Python
 compares one grouped row per designation) and checks the rules that must hold between them. Each problem found is one sentence in plain words.
 """
@@ -14,7 +15,7 @@ from django.db.models import Count, IntegerField, Max, Min, Sum, Value
 from django.db.models.functions import Coalesce
 
 from . import formatting as fmt
-from .models import BoardDesignation, Issuance, IssuanceCancellation, Plan
+from .models import BoardDesignation, DesignationLapse, Issuance, IssuanceCancellation, Plan
 
 # More problems of one kind than this are summarised in one line rather than listed.
 MAX_LISTED = 20
@@ -61,8 +62,8 @@ class _Standing:
 def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
     """Recompute every counter of `plan` (default: every plan) from the ledger rows and report any drift.
 
-    Five queries whatever the ledger's size: the reserve summed per plan, the standing issuances summed per
-    designation (one grouped pass over the issuance table), the designations' counters, the number of
+    Six queries whatever the ledger's size: the reserve summed per plan, the standing issuances summed per
+    designation (one grouped pass over the issuance table), the designations' counters, the lapses, the number of
     cancellations, and the names of the designations with a problem.
     """
     plans = Plan.objects.order_by("pk") if plan is None else Plan.objects.filter(pk=plan.pk)
@@ -72,7 +73,8 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
     plan_rows = list(
         plans.annotate(
             ledger_authorized=Coalesce(Sum("reserve_changes__shares"), Value(0), output_field=IntegerField())
-        ).values("pk", "company_name", "name", "authorized_shares", "issued_shares", "ledger_authorized")
+        ).values("pk", "company_name", "name", "authorized_shares", "issued_shares", "committed_shares",
+                 "ledger_authorized")
     )
     plan_ids = [row["pk"] for row in plan_rows]
     report.plans = len(plan_rows)
@@ -91,7 +93,11 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
     report.issuances = sum(s.count for s in standing.values()) + report.cancellations
 
     ledger_issued: dict[int, int] = defaultdict(int)
-    drifted, over, not_approved, wrong_year = [], [], [], []
+    ledger_committed: dict[int, int] = defaultdict(int)
+    lapsed_ids = set(
+        DesignationLapse.objects.filter(designation__plan_id__in=plan_ids).values_list("designation_id", flat=True)
+    )
+    drifted, over, not_approved, wrong_year, lapse_mismatch = [], [], [], [], []
     designations = BoardDesignation.objects.filter(plan_id__in=plan_ids).values_list(
         "pk", "plan_id", "year", "shares", "status", "issued_shares"
     ).order_by("pk")
@@ -103,7 +109,11 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
             drifted.append((pk, plan_id, year, counter, rows.total))
         if max(counter, rows.total) > shares:
             over.append((pk, plan_id, year, max(counter, rows.total), shares))
-        if rows.count and status != BoardDesignation.Status.APPROVED:
+        if status == BoardDesignation.Status.APPROVED:
+            ledger_committed[plan_id] += shares - rows.total
+        if (status == BoardDesignation.Status.LAPSED) != (pk in lapsed_ids):
+            lapse_mismatch.append((pk, plan_id, year, status))
+        if rows.count and status not in (BoardDesignation.Status.APPROVED, BoardDesignation.Status.LAPSED):
             not_approved.append((pk, plan_id, year, status, rows.count, rows.total))
         if rows.count and not (rows.first.year == rows.last.year == year):
             wrong_year.append((pk, plan_id, year))
@@ -122,6 +132,18 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
                 f"{name}: the issued-shares counter says {fmt.shares(issued)} but its issuances not cancelled add up "
                 f"to {fmt.shares(rows_issued)} (off by {issued - rows_issued:+,})."
             )
+        committed, rows_committed = row["committed_shares"], ledger_committed[row["pk"]]
+        if committed != rows_committed:
+            problems.append(
+                f"{name}: the committed-shares counter says {fmt.shares(committed)} but the unissued balance of its "
+                f"approved designations that have not lapsed adds up to {fmt.shares(rows_committed)} (off by "
+                f"{committed - rows_committed:+,})."
+            )
+        if rows_issued + rows_committed > rows_authorized:
+            problems.append(
+                f"{name}: {fmt.shares(rows_issued)} shares issued and {fmt.shares(rows_committed)} committed to "
+                f"approved designations are more than the {fmt.shares(rows_authorized)} authorized (rule 3)."
+            )
         if rows_issued > rows_authorized:
             problems.append(
                 f"{name}: {fmt.shares(rows_issued)} shares are issued (net of cancellations), more than the "
@@ -133,7 +155,8 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
                 f"{fmt.shares(authorized)} authorized."
             )
 
-    listed = {item[0] for found in (drifted, over, not_approved, wrong_year) for item in found[:MAX_LISTED]}
+    listed = {item[0] for found in (drifted, over, not_approved, wrong_year, lapse_mismatch)
+              for item in found[:MAX_LISTED]}
     names = dict(
         BoardDesignation.objects.filter(pk__in=listed).values_list("pk", "participant__name")
     ) if listed else {}
@@ -155,4 +178,7 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
     _limited(problems, wrong_year, lambda d: (
         f"{who(*d[:3])} has issuances not cancelled dated outside {d[2]}."
     ), "designations with issuances outside their year")
+    _limited(problems, lapse_mismatch, lambda d: (
+        f"{who(*d[:3])} is {d[3]}, but its lapse record {'is missing' if d[3] == 'lapsed' else 'exists'}."
+    ), "designations whose lapse record disagrees with their status")
     return report

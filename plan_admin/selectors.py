@@ -1,22 +1,32 @@
-"""Reads of the ledger: pool status and committed shares. Nothing here writes."""
+"""Reads of the ledger: the pool's status, commitments by year, what awaits the board. Nothing here writes."""
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 
-from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.db.models import F, Q, QuerySet, Sum
 
-from .models import BoardDesignation, Plan
+from .models import (
+    BoardDesignation,
+    DecisionSource,
+    Issuance,
+    IssuanceCancellation,
+    Plan,
+    PlanProposal,
+    ShareReserveChange,
+)
+
+# Below this share of the authorized shares left available, pages say the pool is running low.
+LOW_POOL_FRACTION = 0.05
 
 
 @dataclass(frozen=True)
 class PoolStatus:
-    """The share pool of one plan as seen for one designation year."""
+    """The share pool of one plan: authorized, issued, and committed to approved designations of every year."""
 
-    year: int
     authorized: int
     issued: int
     committed: int
+    committed_by_year: tuple[tuple[int, int], ...] = field(default=())  # (year, unissued approved shares), oldest first
 
     @property
     def available(self) -> int:
@@ -30,47 +40,79 @@ class PoolStatus:
     def committed_percent(self) -> float:
         return 100.0 * self.committed / self.authorized if self.authorized else 0.0
 
+    @property
+    def fully_committed(self) -> bool:
+        return self.available <= 0
 
-def committed_shares(*, plan: Plan, year: int, exclude_designation_id: int | None = None) -> int:
-    """Unissued balance of the plan's approved designations of `year` (one aggregate query)."""
-    designations = BoardDesignation.objects.filter(
-        plan=plan, year=year, status=BoardDesignation.Status.APPROVED
+    @property
+    def low(self) -> bool:
+        return not self.fully_committed and self.available < LOW_POOL_FRACTION * self.authorized
+
+
+def committed_by_year(*, plan_id: int) -> list[tuple[int, int]]:
+    """(year, unissued balance of approved designations) for one plan, oldest first, in one query."""
+    rows = (
+        BoardDesignation.objects.filter(plan_id=plan_id, status=BoardDesignation.Status.APPROVED)
+        .values("year")
+        .annotate(total=Sum(F("shares") - F("issued_shares")))
+        .order_by("year")
     )
-    if exclude_designation_id is not None:
-        designations = designations.exclude(pk=exclude_designation_id)
-    total = designations.aggregate(total=Sum(F("shares") - F("issued_shares")))["total"]
-    return total or 0
+    return [(row["year"], row["total"]) for row in rows if row["total"]]
 
 
-def largest_yearly_commitment(*, plan: Plan, from_year: int | None = None) -> int:
-    """The largest unissued balance of approved designations in any one year (optionally from `from_year` on)."""
-    designations = BoardDesignation.objects.filter(plan=plan, status=BoardDesignation.Status.APPROVED)
-    if from_year is not None:
-        designations = designations.filter(year__gte=from_year)
-    per_year = designations.values("year").annotate(total=Sum(F("shares") - F("issued_shares")))
-    return max((row["total"] for row in per_year), default=0)
-
-
-def pool_status(*, plan: Plan, year: int | None = None) -> PoolStatus:
-    """Authorized, issued and committed shares of `plan` for `year` (default: the current year)."""
-    year = year or timezone.localdate().year
-    return PoolStatus(
-        year=year,
-        authorized=plan.authorized_shares,
-        issued=plan.issued_shares,
-        committed=committed_shares(plan=plan, year=year),
+def committed_by_plan_year() -> dict[int, list[tuple[int, int]]]:
+    """committed_by_year for every plan, in one query."""
+    rows = (
+        BoardDesignation.objects.filter(status=BoardDesignation.Status.APPROVED)
+        .values("plan_id", "year")
+        .annotate(total=Sum(F("shares") - F("issued_shares")))
+        .order_by("plan_id", "year")
     )
+    by_plan: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for row in rows:
+        if row["total"]:
+            by_plan[row["plan_id"]].append((row["year"], row["total"]))
+    return by_plan
 
 
-def designations_awaiting_vote(*, user) -> "models.QuerySet[BoardDesignation]":  # noqa: F821
+def pool_of(plan: Plan, by_year: list[tuple[int, int]] | None = None) -> PoolStatus:
+    """The pool from the plan's counters (read with the plan), with its commitments by year."""
+    if by_year is None:
+        by_year = committed_by_year(plan_id=plan.pk)
+    return PoolStatus(authorized=plan.authorized_shares, issued=plan.issued_shares, committed=plan.committed_shares,
+                      committed_by_year=tuple(by_year))
+
+
+def pool_status(*, plan: Plan) -> PoolStatus:
+    return pool_of(plan)
+
+
+def plans_with_pool() -> list[tuple[Plan, PoolStatus]]:
+    """Every plan with its pool, in two queries."""
+    by_plan = committed_by_plan_year()
+    return [(plan, pool_of(plan, by_plan.get(plan.pk, []))) for plan in Plan.objects.all()]
+
+
+def designations_awaiting_vote(*, user) -> QuerySet[BoardDesignation]:
     """Proposed designations this user may still vote on: not their own proposal, not themselves, not voted."""
     return (
         BoardDesignation.objects.filter(status=BoardDesignation.Status.PROPOSED)
         .exclude(proposed_by=user)
-        .exclude(participant__user=user)
+        .exclude(designated_user=user)
         .exclude(votes__voter=user)
         .select_related("plan", "participant", "proposed_by")
         .order_by("plan_id", "-year", "participant__name")
+    )
+
+
+def proposals_awaiting_vote(*, user) -> QuerySet[PlanProposal]:
+    """Proposals to change a plan that this user may still vote on."""
+    return (
+        PlanProposal.objects.filter(status=PlanProposal.Status.PROPOSED)
+        .exclude(proposed_by=user)
+        .exclude(votes__voter=user)
+        .select_related("plan", "proposed_by")
+        .order_by("plan_id", "proposed_at", "pk")
     )
 
 
@@ -78,18 +120,47 @@ def open_designations_query() -> Q:
     return Q(status__in=[BoardDesignation.Status.PROPOSED, BoardDesignation.Status.APPROVED])
 
 
-def plans_with_pool(*, year: int | None = None) -> list[tuple[Plan, PoolStatus]]:
-    """Every plan with its pool status for `year`, in one query."""
-    year = year or timezone.localdate().year
-    committed = (
-        BoardDesignation.objects.filter(plan=OuterRef("pk"), year=year, status=BoardDesignation.Status.APPROVED)
-        .values("plan")
-        .annotate(total=Sum(F("shares") - F("issued_shares")))
-        .values("total")
+@dataclass
+class UnconfirmedRecords:
+    """History entered from records that no board member has confirmed yet."""
+
+    designations: list = field(default_factory=list)
+    reserve_changes: list = field(default_factory=list)
+    issuances: list = field(default_factory=list)
+    cancellations: list = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.designations) + len(self.reserve_changes) + len(self.issuances) + len(self.cancellations)
+
+
+def unconfirmed_records(*, plan: Plan | None = None, limit: int = 200) -> UnconfirmedRecords:
+    """Rows entered from records and not yet confirmed, oldest first (at most `limit` of each kind)."""
+    designations = BoardDesignation.objects.filter(decision_source=DecisionSource.RECORDS, confirmation__isnull=True)
+    reserve = ShareReserveChange.objects.filter(entered_from_records=True, confirmation__isnull=True)
+    issuances = Issuance.objects.filter(entered_from_records=True, confirmation__isnull=True)
+    cancellations = IssuanceCancellation.objects.filter(entered_from_records=True, confirmation__isnull=True)
+    if plan is not None:
+        designations = designations.filter(plan=plan)
+        reserve = reserve.filter(plan=plan)
+        issuances = issuances.filter(designation__plan=plan)
+        cancellations = cancellations.filter(issuance__designation__plan=plan)
+    return UnconfirmedRecords(
+        designations=list(designations.select_related("plan", "participant", "proposed_by")
+                          .order_by("decided_on", "pk")[:limit]),
+        reserve_changes=list(reserve.select_related("plan", "recorded_by").order_by("board_approval_date", "pk")[:limit]),
+        issuances=list(issuances.select_related("designation__plan", "designation__participant", "recorded_by")
+                       .order_by("issue_date", "pk")[:limit]),
+        cancellations=list(cancellations.select_related("issuance__designation__participant", "recorded_by")
+                           .order_by("cancelled_on", "pk")[:limit]),
     )
-    plans = Plan.objects.annotate(committed=Coalesce(Subquery(committed), Value(0)))
-    return [
-        (plan, PoolStatus(year=year, authorized=plan.authorized_shares, issued=plan.issued_shares,
-                          committed=plan.committed))
-        for plan in plans
-    ]
+
+
+def unconfirmed_count() -> int:
+    """How many rows entered from records await a board member's confirmation (four small counts)."""
+    return (
+        BoardDesignation.objects.filter(decision_source=DecisionSource.RECORDS, confirmation__isnull=True).count()
+        + ShareReserveChange.objects.filter(entered_from_records=True, confirmation__isnull=True).count()
+        + Issuance.objects.filter(entered_from_records=True, confirmation__isnull=True).count()
+        + IssuanceCancellation.objects.filter(entered_from_records=True, confirmation__isnull=True).count()
+    )

@@ -1,14 +1,18 @@
-"""Pages outside the admin. Each checks its permission; writes go through plan_admin.forms and services.
+"""The board's pages. Each checks its permission; writes go through plan_admin.forms and services.
 
 Logging in is enforced for every page by LoginRequiredMiddleware; each view below also requires a model
-permission, so a logged-in user without it gets 403. Nothing here decides a rule of the plan: the vote
-endpoint hands the vote to services.designation_vote (through forms.VoteForm) and shows its refusal as is.
+permission, so a logged-in user without it gets 403. Deciding (votes, confirmations) additionally requires
+membership of the board group, superuser or not (roles.is_board_member); the services check it again. Nothing here
+decides a rule of the plan: refusals come from the services and are shown as they are.
 """
+
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,12 +20,33 @@ from django.views.decorators.http import require_POST, require_safe
 
 from . import dashboard, roles
 from .exceptions import PlanRuleViolation
-from .forms import VoteForm
-from .models import BoardDesignation, DesignationVote, Participant, Plan
-from .selectors import plans_with_pool, pool_status
+from .forms import ConfirmationForm, ProposalVoteForm, VoteForm
+from .models import (
+    BoardDesignation,
+    DesignationVote,
+    Issuance,
+    IssuanceCancellation,
+    Participant,
+    Plan,
+    PlanProposal,
+    ShareReserveChange,
+    VoteDecision,
+)
+from .selectors import plans_with_pool, pool_status, unconfirmed_records
 
 VIEW_DESIGNATIONS = "plan_admin.view_boarddesignation"
-VOTE = "plan_admin.vote_boarddesignation"
+
+
+def board_member_required(view):
+    """403 for anyone outside the board group, whatever permissions they hold (a superuser holds them all)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not roles.is_board_member(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -31,21 +56,32 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("admin:index")
 
 
-def _may_vote_on(user, designation: BoardDesignation, votes) -> bool:
-    """Whether to offer this user a vote form; services.designation_vote makes the decision when they use it."""
-    return (
-        user.has_perm(VOTE)
-        and designation.status == BoardDesignation.Status.PROPOSED
-        and designation.proposed_by_id != user.pk
-        and designation.participant.user_id != user.pk
-        and all(vote.voter_id != user.pk for vote in votes)
-    )
+def _next_url(request: HttpRequest, *, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+def _submit(request, form, *, success, not_done: str = "Nothing was recorded") -> None:
+    """Validate and submit a board form; show its refusal or errors as a message. Nothing is written on refusal."""
+    if form.is_valid():
+        try:
+            written = form.submit(by=request.user)
+        except PlanRuleViolation as refusal:
+            messages.error(request, " ".join(refusal.messages))
+        else:
+            messages.success(request, success(written))
+    else:
+        errors = [error for field_errors in form.errors.values() for error in field_errors]
+        messages.error(request, f"{not_done}: " + " ".join(errors))
 
 
 @require_safe
 @permission_required(VIEW_DESIGNATIONS, raise_exception=True)
 def board_dashboard(request: HttpRequest) -> HttpResponse:
-    can_vote = request.user.has_perm(VOTE)
+    can_vote = roles.is_board_member(request.user)
     context = dashboard.board_dashboard(user=request.user, can_vote=can_vote)
     issued_by_year = context.pop("issued_by_year")
     issued_by_category = context.pop("issued_by_category")
@@ -62,95 +98,157 @@ def board_dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "plan_admin/board_dashboard.html", context)
 
 
+# --- designations ----------------------------------------------------------------------------------------------
+
+
 @require_POST
-@permission_required(VOTE, raise_exception=True)
+@permission_required(VIEW_DESIGNATIONS, raise_exception=True)
+@board_member_required
 def designation_vote(request: HttpRequest, pk: int) -> HttpResponse:
     """Cast the user's vote through services.designation_vote; a refusal is shown as a message, nothing written."""
     designation = get_object_or_404(BoardDesignation.objects.select_related("participant", "plan"), pk=pk)
-    form = VoteForm(request.POST, designation=designation)
-    if form.is_valid():
-        try:
-            vote = form.submit(by=request.user)
-        except PlanRuleViolation as refusal:
-            messages.error(request, " ".join(refusal.messages))
-        else:
-            messages.success(request, _vote_outcome(vote, designation))
-    else:
-        errors = [error for field_errors in form.errors.values() for error in field_errors]
-        messages.error(request, "Your vote was not recorded: " + " ".join(errors))
+
+    def outcome(vote: DesignationVote) -> str:
+        said = (f"You voted to {vote.get_decision_display().lower()} the {designation.year} designation of "
+                f"{designation.participant} ({designation.shares:,} shares).")
+        if designation.status == BoardDesignation.Status.PROPOSED:
+            approvals = designation.votes.filter(decision=VoteDecision.APPROVE).count()
+            return f"{said} It stays pending: {approvals:,} of {designation.plan.required_approvals:,} required " \
+                   "approvals."
+        return f"{said} The designation is now {designation.get_status_display().lower()}, decided today."
+
+    _submit(request, VoteForm(request.POST, designation=designation), success=outcome,
+            not_done="Your vote was not recorded")
     return redirect(_next_url(request, fallback=reverse("board-dashboard")))
-
-
-def _vote_outcome(vote: DesignationVote, designation: BoardDesignation) -> str:
-    said = f"You voted to {vote.get_decision_display().lower()} the {designation.year} designation of " \
-           f"{designation.participant} ({designation.shares:,} shares)."
-    if designation.status == BoardDesignation.Status.PROPOSED:
-        approvals = designation.votes.filter(decision=DesignationVote.Decision.APPROVE).count()
-        needed = designation.plan.required_approvals
-        return f"{said} It stays pending: {approvals:,} of {needed:,} required approvals."
-    return f"{said} The designation is now {designation.get_status_display().lower()}."
-
-
-def _next_url(request: HttpRequest, *, fallback: str) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return fallback
 
 
 @require_safe
 @permission_required(VIEW_DESIGNATIONS, raise_exception=True)
 def designation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     designation = get_object_or_404(
-        BoardDesignation.objects.select_related("plan", "participant", "proposed_by"), pk=pk
+        BoardDesignation.objects.select_related("plan", "participant", "proposed_by", "confirmation__confirmed_by",
+                                                "lapse__recorded_by"),
+        pk=pk,
     )
     votes = list(designation.votes.select_related("voter").order_by("cast_at", "pk"))
     issuances = list(
         designation.issuances.select_related("recorded_by", "cancellation__recorded_by").order_by("issue_date", "pk")
     )
-    may_vote = _may_vote_on(request.user, designation, votes)
-    pool = pool_status(plan=designation.plan, year=designation.year)
+    eligibility = dashboard.vote_eligibility(request.user, designation, votes)
+    pool = pool_status(plan=designation.plan)
     context = {
         "designation": designation,
         "plan": designation.plan,
         "pool": pool,
         "votes": votes,
-        "approvals": sum(1 for vote in votes if vote.decision == DesignationVote.Decision.APPROVE),
+        "approvals": sum(1 for vote in votes if vote.decision == VoteDecision.APPROVE),
         "issuances": issuances,
         "history": dashboard.designation_history(designation),
-        "may_vote": may_vote,
-        "vote_form": VoteForm(designation=designation) if may_vote else None,
+        "may_vote": eligibility.may_vote,
+        "why_not": eligibility.why_not,
+        "vote_form": VoteForm(designation=designation) if eligibility.may_vote else None,
         "available_after": pool.available - designation.shares,
     }
     return render(request, "plan_admin/designation_detail.html", context)
+
+
+# --- proposals to change a plan ------------------------------------------------------------------------------------
+
+
+@require_safe
+@permission_required("plan_admin.view_planproposal", raise_exception=True)
+def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = get_object_or_404(PlanProposal.objects.select_related("plan", "proposed_by"), pk=pk)
+    votes = list(proposal.votes.select_related("voter").order_by("cast_at", "pk"))
+    eligibility = dashboard.vote_eligibility(request.user, proposal, votes)
+    pool = pool_status(plan=proposal.plan)
+    context = {
+        "proposal": proposal,
+        "plan": proposal.plan,
+        "pool": pool,
+        "votes": votes,
+        "effect": dashboard.proposal_effect(proposal, pool),
+        "approvals": sum(1 for vote in votes if vote.decision == VoteDecision.APPROVE),
+        "may_vote": eligibility.may_vote,
+        "why_not": eligibility.why_not,
+        "reserve_change": ShareReserveChange.objects.filter(proposal=proposal).first(),
+    }
+    return render(request, "plan_admin/proposal_detail.html", context)
+
+
+@require_POST
+@permission_required("plan_admin.view_planproposal", raise_exception=True)
+@board_member_required
+def proposal_vote(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = get_object_or_404(PlanProposal.objects.select_related("plan"), pk=pk)
+
+    def outcome(vote) -> str:
+        said = f"You voted to {vote.get_decision_display().lower()}: {proposal}."
+        if proposal.status == PlanProposal.Status.PROPOSED:
+            approvals = proposal.votes.filter(decision=VoteDecision.APPROVE).count()
+            return f"{said} It stays pending: {approvals:,} of {proposal.plan.required_approvals:,} required approvals."
+        return f"{said} The proposal is now {proposal.get_status_display().lower()}, decided today."
+
+    _submit(request, ProposalVoteForm(request.POST, proposal=proposal), success=outcome,
+            not_done="Your vote was not recorded")
+    return redirect(_next_url(request, fallback=reverse("proposal-detail", args=[proposal.pk])))
+
+
+# --- history entered from records ---------------------------------------------------------------------------------
+
+RECORD_KINDS = {
+    "designation": BoardDesignation.objects.select_related("plan", "participant"),
+    "reserve-change": ShareReserveChange.objects.select_related("plan"),
+    "issuance": Issuance.objects.select_related("designation__participant"),
+    "cancellation": IssuanceCancellation.objects.select_related("issuance__designation__participant"),
+}
+
+
+@require_safe
+@permission_required("plan_admin.view_recordconfirmation", raise_exception=True)
+def past_records(request: HttpRequest) -> HttpResponse:
+    return render(request, "plan_admin/past_records.html", {
+        "records": unconfirmed_records(),
+        "may_confirm": roles.is_board_member(request.user),
+    })
+
+
+@require_POST
+@permission_required("plan_admin.confirm_past_records", raise_exception=True)
+@board_member_required
+def past_record_confirm(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    queryset = RECORD_KINDS.get(kind)
+    if queryset is None:
+        raise Http404("There is no such kind of record.")
+    record = get_object_or_404(queryset, pk=pk)
+    _submit(request, ConfirmationForm(request.POST, record=record),
+            success=lambda confirmation: f"Confirmed: {record}.")
+    return redirect(_next_url(request, fallback=reverse("past-records")))
+
+
+# --- plans and participants -----------------------------------------------------------------------------------------
 
 
 @require_safe
 @permission_required("plan_admin.view_plan", raise_exception=True)
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     plan = get_object_or_404(Plan, pk=pk)
-    reserve_changes = list(plan.reserve_changes.select_related("recorded_by").order_by("board_approval_date", "pk"))
+    reserve_changes = list(
+        plan.reserve_changes.select_related("recorded_by", "confirmation").order_by("board_approval_date", "pk")
+    )
     running = 0
     for change in reserve_changes:
         running += change.shares
         change.running_total = running
     counts = plan.designations.aggregate(
-        proposed=Count("pk", filter=Q(status=BoardDesignation.Status.PROPOSED)),
-        approved=Count("pk", filter=Q(status=BoardDesignation.Status.APPROVED)),
-        rejected=Count("pk", filter=Q(status=BoardDesignation.Status.REJECTED)),
-        withdrawn=Count("pk", filter=Q(status=BoardDesignation.Status.WITHDRAWN)),
+        **{status: Count("pk", filter=Q(status=status)) for status in BoardDesignation.Status.values}
     )
-    open_years = [
-        {"year": year, "committed": committed, "available": plan.authorized_shares - plan.issued_shares - committed}
-        for (plan_id, year), committed in sorted(dashboard.committed_by_plan_year().items(), reverse=True)
-        if plan_id == plan.pk and committed
-    ]
     context = {
         "plan": plan,
         "pool": pool_status(plan=plan),
-        "open_years": open_years,
         "reserve_changes": reserve_changes,
+        "proposals": list(plan.proposals.select_related("proposed_by").order_by("-proposed_at", "-pk")[:20]),
+        "year_closings": list(plan.year_closings.order_by("-year")),
         "issued_by_year": dashboard.plan_issued_by_year(plan),
         "designation_counts": counts,
     }

@@ -1,7 +1,10 @@
 """Builders for test data. They write through the services, as users do, so fixtures obey the rules too."""
 
+import contextlib
 import datetime
 from decimal import Decimal
+
+import time_machine
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -42,15 +45,41 @@ def make_participant(name: str, *, by, category: str = Participant.Category.KEY_
     return services.participant_create(name=name, category=category, user=user, by=by)
 
 
+@contextlib.contextmanager
+def on_day(day: datetime.date | None, hour: int = 10):
+    """Run the block as if it were `day` (the services date the board's decisions today); None: the real today."""
+    if day is None:
+        yield
+        return
+    moment = datetime.datetime.combine(day, datetime.time(hour), tzinfo=datetime.UTC)
+    with time_machine.travel(moment, tick=True):
+        yield
+
+
+def default_decision_day(year: int) -> datetime.date | None:
+    """When the board decides a test designation of `year`: January 2 of that year, or today for this year."""
+    today = datetime.date.today()
+    return None if year >= today.year else datetime.date(year, 1, 2)
+
+
+_DEFAULT = object()
+
+
 def make_designation(*, plan, participant, year: int, shares: int, staff, approver=None,
-                     factors: str = "Performance and retention."):
-    """Propose as `staff`; when `approver` is given, approve with their vote (plans needing one approval)."""
-    designation = services.designation_propose(
-        plan=plan, participant=participant, year=year, shares=shares, factors_considered=factors, by=staff
-    )
-    if approver is not None:
-        services.designation_vote(designation=designation, voter=approver, decision="approve")
-        designation.refresh_from_db()
+                     factors: str = "Performance and retention.", decided_on=_DEFAULT):
+    """Propose as `staff`; when `approver` is given, approve with their vote (plans needing one approval).
+
+    The proposal and the vote happen on `decided_on` (default: January 2 of the designation's year, or today for
+    this year's), so that issuances dated later in the year follow the board's decision, as the rules require.
+    """
+    day = default_decision_day(year) if decided_on is _DEFAULT else decided_on
+    with on_day(day):
+        designation = services.designation_propose(
+            plan=plan, participant=participant, year=year, shares=shares, factors_considered=factors, by=staff
+        )
+        if approver is not None:
+            services.designation_vote(designation=designation, voter=approver, decision="approve")
+            designation.refresh_from_db()
     return designation
 
 
@@ -71,14 +100,38 @@ def ledger_snapshot() -> dict:
 
     snapshot = {}
     for model in (models.Plan, models.ShareReserveChange, models.Participant, models.BoardDesignation,
-                  models.DesignationVote, models.Issuance, models.IssuanceCancellation):
+                  models.DesignationVote, models.Issuance, models.IssuanceCancellation, models.PlanProposal,
+                  models.PlanProposalVote, models.DesignationLapse, models.PlanYearClosing,
+                  models.RecordConfirmation):
         snapshot[model.__name__] = model.objects.count()
-        snapshot[f"{model.__name__} history"] = model.history.count()
+        if hasattr(model, "history"):
+            snapshot[f"{model.__name__} history"] = model.history.count()
     snapshot["plans"] = list(
-        models.Plan.objects.order_by("pk").values_list("pk", "authorized_shares", "issued_shares", "effective_date",
-                                                       "termination_date")
+        models.Plan.objects.order_by("pk").values_list("pk", "authorized_shares", "issued_shares", "committed_shares",
+                                                       "effective_date", "termination_date", "ledger_start_date")
     )
     snapshot["designations"] = list(
-        models.BoardDesignation.objects.order_by("pk").values_list("pk", "status", "issued_shares")
+        models.BoardDesignation.objects.order_by("pk").values_list("pk", "status", "issued_shares", "decided_on")
     )
+    snapshot["proposals"] = list(models.PlanProposal.objects.order_by("pk").values_list("pk", "status"))
     return snapshot
+
+
+def change_reserve(plan, *, shares: int, staff, approver, on: datetime.date | None = None,
+                   explanation: str = "The board is asked to change the reserve."):
+    """Staff propose a reserve change and `approver` approves it by vote on `on`; returns the ShareReserveChange."""
+    with on_day(on):
+        proposal = services.reserve_change_propose(plan=plan, shares=shares, explanation=explanation, by=staff)
+        services.plan_proposal_vote(proposal=proposal, voter=approver, decision="approve")
+    plan.refresh_from_db()
+    return proposal.reserve_change
+
+
+def terminate(plan, *, termination_date: datetime.date, staff, approver, on: datetime.date | None = None):
+    """Staff propose the plan's termination and `approver` approves it by vote on `on` (default: the real today)."""
+    with on_day(on):
+        proposal = services.termination_propose(plan=plan, termination_date=termination_date,
+                                                explanation="The board is asked to end the plan.", by=staff)
+        services.plan_proposal_vote(proposal=proposal, voter=approver, decision="approve")
+    plan.refresh_from_db()
+    return proposal

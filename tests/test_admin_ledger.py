@@ -4,15 +4,17 @@ Refusals show as form errors and write nothing; a valid issuance moves the pool 
 """
 
 import datetime
+import html
 import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from plan_admin import services
-from plan_admin.models import BoardDesignation, Issuance, Plan, ShareReserveChange
+from plan_admin.models import BoardDesignation, Issuance, Plan, PlanProposal, ShareReserveChange
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -64,15 +66,13 @@ def test_valid_issuance_is_recorded_and_pool_figures_change(staff_client, approv
     assert "recorded" in response.content.decode()
     page = staff_client.get(ADD_ISSUANCE)
     assert pool_figure(page, "issued") == 250_000
-    assert pool_figure(page, "available") == 10_000_000 - 250_000  # the panel commits the current year only
+    # The designation reserves all of its 1,000,000 shares: 250,000 are now issued, 750,000 still committed.
+    assert pool_figure(page, "available") == 10_000_000 - 1_000_000
 
 
 @pytest.mark.parametrize(
     ("setup", "overrides", "message"),
     [
-        ("shrink_pool", {"shares": "1000"},
-         "This issuance of 1,000 shares would exceed the 1,000,000 authorized shares: 999,500 are issued, 500 "
-         "remain."),
         (None, {"shares": "1000001"},
          "This issuance of 1,000,001 shares would exceed Dana Whitfield&#x27;s 2024 designation of 1,000,000 shares: "
          "0 are issued, 1,000,000 remain."),
@@ -84,22 +84,15 @@ def test_valid_issuance_is_recorded_and_pool_figures_change(staff_client, approv
          "The plan&#x27;s effective date is not yet recorded: no shares may be issued until it is."),
         (None, {"price_per_share": "0.0005"}, "The price of $0.0005 per share is below the par value of $0.001."),
     ],
-    ids=["exceeds-pool", "exceeds-designation", "wrong-year", "after-termination", "effective-date-unknown",
+    ids=["exceeds-designation", "wrong-year", "after-termination", "effective-date-unknown",
          "below-par"],
 )
 def test_refused_issuance_shows_the_error_and_writes_nothing(
     staff_client, approved_designation, staff_user, board_member, setup, overrides, message
 ):
     plan = approved_designation.plan
-    if setup == "shrink_pool":
-        # Another year's designation used most of a smaller pool.
-        services.reserve_change_record(plan=plan, shares=-9_000_000, board_approval_date=datetime.date(2020, 1, 1),
-                                       by=staff_user)
-        other = factories.make_designation(plan=plan, participant=approved_designation.participant, year=2023,
-                                           shares=999_500, staff=staff_user, approver=board_member)
-        factories.issue(other, by=staff_user, shares=999_500)
-    elif setup == "terminate":
-        services.plan_terminate(plan=plan, termination_date=datetime.date(2024, 6, 1), by=staff_user)
+    if setup == "terminate":
+        factories.terminate(plan, termination_date=datetime.date(2024, 6, 1), staff=staff_user, approver=board_member)
     elif setup == "unknown_effective_date":
         services.plan_set_effective_date(plan=plan, effective_date=None, by=staff_user)
     before = factories.ledger_snapshot()
@@ -190,19 +183,45 @@ def test_staff_withdraws_a_proposal(staff_client, plan, participant, staff_user)
     assert proposal.status == "withdrawn"
 
 
-def test_reserve_change_through_admin_and_refusal(staff_client, approved_designation):
-    url = reverse("admin:plan_admin_sharereservechange_add")
+def test_reserve_change_is_proposed_by_staff_and_decided_by_the_board(staff_client, approved_designation,
+                                                                     board_member):
     plan = approved_designation.plan
+    url = reverse("admin:plan_admin_planproposal_add")
+    staff_client.post(url, {"plan": plan.pk, "shares": "-9,500,000", "explanation": "Return unneeded shares."})
+    proposal = PlanProposal.objects.get()
+    plan.refresh_from_db()
+    assert (proposal.status, proposal.shares, plan.authorized_shares) == ("proposed", -9_500_000, 10_000_000)
+
+    # The board's vote is refused: 1,000,000 shares are committed to the approved 2024 designation.
     before = factories.ledger_snapshot()
-    response = staff_client.post(url, {"plan": plan.pk, "shares": "-9500000", "board_approval_date": "2024-08-01"})
-    assert "would leave it below the 1,000,000 shares already issued (0) or committed" in response.content.decode()
+    client = Client()
+    client.force_login(board_member)
+    response = client.post(reverse("proposal-vote", args=[proposal.pk]), {"decision": "approve"}, follow=True)
+    assert ("Reducing the reserve by 9,500,000 shares to 500,000 would leave it below the 1,000,000 shares already "
+            "issued (0) or committed to approved designations (1,000,000: 2024: 1,000,000).") in html.unescape(
+        response.content.decode())
     assert factories.ledger_snapshot() == before
 
-    staff_client.post(url, {"plan": plan.pk, "shares": "2500000", "board_approval_date": "2024-08-01",
-                            "resolution_reference": "Res. 2024-08"})
+    staff_client.post(reverse("admin:plan_admin_planproposal_withdraw", args=[proposal.pk]))
+    staff_client.post(url, {"plan": plan.pk, "shares": "2,500,000", "explanation": "Room for next year."})
+    increase = PlanProposal.objects.get(status="proposed")
+    client.post(reverse("proposal-vote", args=[increase.pk]), {"decision": "approve"})
     plan.refresh_from_db()
     assert plan.authorized_shares == 12_500_000
-    assert ShareReserveChange.objects.filter(plan=plan).count() == 2
+    change = ShareReserveChange.objects.get(proposal=increase)
+    assert (change.shares, change.board_approval_date, change.recorded_by) == (
+        2_500_000, datetime.date.today(), board_member)
+
+
+def test_staff_cannot_record_a_reserve_change_without_the_board(staff_client, approved_designation):
+    """The reserve's add page is for history entered from records only: before a ledger start date, never now."""
+    before = factories.ledger_snapshot()
+    response = staff_client.post(reverse("admin:plan_admin_sharereservechange_add"), {
+        "plan": approved_designation.plan_id, "shares": "2500000", "board_approval_date": "2024-08-01",
+        "resolution_reference": "Res. 2024-08"})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()  # the plan has no ledger start date
+    assert factories.ledger_snapshot() == before
 
 
 def test_plan_page_shows_pool_and_term_buttons(client, superuser, approved_designation, staff_user):
@@ -211,10 +230,10 @@ def test_plan_page_shows_pool_and_term_buttons(client, superuser, approved_desig
     page = client.get(reverse("admin:plan_admin_plan_change", args=[approved_designation.plan_id]))
     assert page.status_code == 200
     assert pool_figure(page, "issued") == 1_234
-    assert pool_figure(page, "committed") == 0  # committed counts the current year; the designation is 2024
+    assert pool_figure(page, "committed") == 1_000_000 - 1_234  # every year's approved, unissued shares
     content = page.content.decode()
     assert "American Technologies Group, Inc. · 2002 Stock Incentive Plan" in content
-    assert reverse("admin:plan_admin_plan_terminate", args=[approved_designation.plan_id]) in content
+    assert reverse("admin:plan_admin_plan_propose_termination", args=[approved_designation.plan_id]) in content
     assert "10,000,000" in content
 
 

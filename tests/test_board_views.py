@@ -66,14 +66,15 @@ def test_dashboard_shows_the_pool_and_the_proposal_awaiting_this_member(client, 
     assert "Key employee" in card
     assert "250,000" in card
     assert "Led the 2024 debt restructuring." in card
-    assert "10,000,000 → <strong>9,750,000</strong>" in card
+    # The approved 2024 designation already commits 1,000,000 shares, whatever the year of this proposal.
+    assert "9,000,000 → <strong>8,750,000</strong>" in card
     assert f'action="{reverse("designation-vote", args=[proposal.pk])}"' in card
     assert 'value="approve"' in card and 'value="reject"' in card
     assert "csrfmiddlewaretoken" in card
     # Grouped by year, under the member's own heading.
     awaiting = html.split('id="awaiting"')[1].split('id="before-board"')[0]
     assert '<h3 class="year-heading">2025</h3>' in awaiting
-    assert "1 designation awaits your vote." in html
+    assert "1 proposal awaits your vote." in html
     # The approved 2024 designation is a recent decision with its vote.
     row = re.search(rf'<tr id="decision-{approved_designation.pk}".*?</tr>', html, re.S).group(0)
     assert "Approved" in row and "<strong>board</strong>" in row and "1,000,000" in row
@@ -213,7 +214,7 @@ def test_refused_when_approval_would_over_commit_the_pool(client, board_member, 
     assert "approval will be refused" in card
     _refused(client, designation, "approve",
              "Approving 300,000 shares for Dana Whitfield in 2025 would over-commit the plan: of 1,000,000 "
-             "authorized shares, 0 are issued and 800,000 are committed to other approved 2025 designations, so "
+             "authorized shares, 0 are issued and 800,000 are committed to approved designations (2025: 800,000), so "
              "200,000 remain.")
 
 
@@ -252,13 +253,14 @@ def test_designation_page_shows_votes_issuances_and_vote_form(client, board_memb
     assert reverse("designation-vote", args=[proposal.pk]) in html  # proposed: may vote
 
 
-def test_plan_page_shows_terms_pool_and_reserve_history(client, auditor, superuser, plan):
-    services.reserve_change_record(plan=plan, shares=5_000_000, board_approval_date=datetime.date(2004, 6, 1),
-                                   resolution_reference="BR-2004-07", by=superuser)
+def test_plan_page_shows_terms_pool_and_reserve_history(client, auditor, staff_user, board_member, plan):
+    factories.change_reserve(plan, shares=5_000_000, staff=staff_user, approver=board_member,
+                             on=datetime.date(2004, 6, 1))
     html = login(client, auditor).get(reverse("plan-detail", args=[plan.pk])).content.decode()
     for text in ["American Technologies Group, Inc.", "Common Stock", "$0.001 per share", "January 15, 2002",
                  "March 1, 2002", "In effect until terminated by action of the Board.",
-                 "1 approving board vote per designation", "BR-2004-07", "+5,000,000", "15,000,000"]:
+                 "1 approving board vote per decision", "June 1, 2004", "Votes of the board in plan-admin",
+                 "+5,000,000", "15,000,000"]:
         assert text in html, text
 
 
@@ -268,12 +270,13 @@ def test_plan_page_says_plainly_when_the_effective_date_is_unknown(client, board
     assert "Not yet recorded" in html and "no shares can be issued until it is" in html
 
 
-def test_plan_page_shows_termination(client, board_member, superuser):
+def test_plan_page_shows_termination(client, board_member, staff_user, superuser):
     plan = factories.make_plan(by=superuser, name="Ended plan")
-    services.plan_terminate(plan=plan, termination_date=datetime.date(2010, 12, 31), resolution_reference="BR-9",
-                            by=superuser)
+    factories.terminate(plan, termination_date=datetime.date(2010, 12, 31), staff=staff_user, approver=board_member,
+                        on=datetime.date(2010, 11, 30))
     html = login(client, board_member).get(reverse("plan-detail", args=[plan.pk])).content.decode()
-    assert "Terminated by action of the Board on December 31, 2010 (BR-9)." in html
+    assert ("Terminated by action of the Board on December 31, 2010 (November 30, 2010 (Votes of the board in "
+            "plan-admin)).") in html
 
 
 def test_participant_page_shows_designated_and_issued_by_year(client, auditor, approved_designation, staff_user,
@@ -300,10 +303,11 @@ def _grow_ledger(*, plan, staff, voters, count: int, start_year: int):
     for index in range(count):
         person = factories.make_participant(f"Grown {start_year} {index}", by=staff,
                                             category=Participant.Category.values[index % 3])
-        approved = factories.make_designation(plan=plan, participant=person, year=start_year + index, shares=100,
-                                              staff=staff)
-        for voter in voters:
-            services.designation_vote(designation=approved, voter=voter, decision="approve", comment="ok")
+        year = start_year + index
+        approved = factories.make_designation(plan=plan, participant=person, year=year, shares=100, staff=staff)
+        with factories.on_day(datetime.date(year, 1, 2)):
+            for voter in voters:
+                services.designation_vote(designation=approved, voter=voter, decision="approve", comment="ok")
         approved.refresh_from_db()
         factories.issue(approved, by=staff, shares=10)
         pending = factories.make_designation(plan=plan, participant=person, year=start_year + index + 100, shares=5,

@@ -113,10 +113,9 @@ def write_plan_history(report: XlsxReport, history: PlanHistory) -> None:
     line("Issued shares (gross)", "issued", f"=SUM(B{year_span[0]}:B{year_span[1]})", history.issued)
     line("Cancelled shares", "cancelled", f"=SUM(C{year_span[0]}:C{year_span[1]})", history.cancelled)
     line("Issued shares (net)", "net", f"={cells['issued']}-{cells['cancelled']}", history.net_issued)
-    line(f"Committed to approved {history.year} designations", "committed",
-         f"=SUMIFS(F{year_span[0]}:F{year_span[1]},A{year_span[0]}:A{year_span[1]},{history.year})",
-         history.committed)
-    line(f"Available for {history.year}", "available",
+    line("Committed to approved designations (all years)", "committed",
+         f"=SUM(F{year_span[0]}:F{year_span[1]})", history.committed)
+    line("Available (authorized - issued - committed)", "available",
          f"={cells['authorized']}-{cells['net']}-{cells['committed']}", history.available)
     row += 1
     text(row, 0, "Ledger counter: authorized shares")
@@ -127,17 +126,23 @@ def write_plan_history(report: XlsxReport, history: PlanHistory) -> None:
     sheet.write_number(row, 1, plan.issued_shares, f[INT])
     counter_issued = f"B{row + 1}"
     row += 1
+    text(row, 0, "Ledger counter: committed shares")
+    sheet.write_number(row, 1, plan.committed_shares, f[INT])
+    counter_committed = f"B{row + 1}"
+    row += 1
     for label, ours, counter, agrees in (
         ("Authorized agrees with the counter", cells["authorized"], counter_authorized,
          history.authorized == plan.authorized_shares),
         ("Issued agrees with the counter", cells["net"], counter_issued, history.net_issued == plan.issued_shares),
+        ("Committed agrees with the counter", cells["committed"], counter_committed,
+         history.committed == plan.committed_shares),
     ):
         text(row, 0, label)
         sheet.write_formula(row, 1, f'=IF({ours}={counter},"OK","MISMATCH")', f["ok"], "OK" if agrees else "MISMATCH")
         row += 1
-    text(row, 0, "Within the reserve (issued net ≤ authorized)")
-    sheet.write_formula(row, 1, f'=IF({cells["net"]}<={cells["authorized"]},"OK","OVER")', f["ok"],
-                        "OK" if history.net_issued <= history.authorized else "OVER")
+    text(row, 0, "Within the reserve (issued net + committed ≤ authorized)")
+    sheet.write_formula(row, 1, f'=IF({cells["net"]}+{cells["committed"]}<={cells["authorized"]},"OK","OVER")',
+                        f["ok"], "OK" if history.net_issued + history.committed <= history.authorized else "OVER")
 
 
 __all__ = ["write_plan_history"]

@@ -10,7 +10,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from ..models import MAX_YEAR, MIN_YEAR, BoardDesignation, DesignationVote, Issuance, Participant, Plan
@@ -199,14 +199,14 @@ def designation_rows(queryset: QuerySet | None = None, filters: ReportFilters = 
         )
         .values_list("pk", "plan__name", "year", "participant__name", "participant__category", "status", "shares",
                      "issued_shares", "approvals", "rejections", "factors_considered", "proposed_by__username",
-                     "proposed_at", "decided_at")
+                     "proposed_at", "decided_on")
     )
     for (pk, plan, year, name, category, status, shares, issued, approvals, rejections, factors, proposer,
-         proposed_at, decided_at) in rows.iterator(chunk_size=CHUNK_SIZE):
+         proposed_at, decided_on) in rows.iterator(chunk_size=CHUNK_SIZE):
         unissued = shares - issued if status == BoardDesignation.Status.APPROVED else 0
         yield (plan, year, name, CATEGORY_LABELS.get(category, category), STATUS_LABELS.get(status, status), shares,
                issued, unissued, approvals, rejections, "; ".join(votes.get(pk, [])), factors, proposer,
-               _local_date(proposed_at), _local_date(decided_at))
+               _local_date(proposed_at), decided_on)
 
 
 def designation_table(queryset: QuerySet | None = None, filters: ReportFilters = ReportFilters()) -> Table:
@@ -285,8 +285,8 @@ class YearLine:
     year: int
     issued: int = 0  # gross, cancelled included
     cancelled: int = 0
-    designated: int = 0  # approved designations
-    committed: int = 0  # unissued balance of approved designations
+    designated: int = 0  # approved designations (lapsed ones included)
+    committed: int = 0  # unissued balance of approved designations that have not lapsed
 
 
 @dataclass
@@ -314,7 +314,8 @@ class PlanHistory:
 
     @property
     def committed(self) -> int:
-        return sum(line.committed for line in self.years if line.year == self.year)
+        """Unissued shares of approved designations that have not lapsed, every year (DESIGN rule 3)."""
+        return sum(line.committed for line in self.years)
 
     @property
     def available(self) -> int:
@@ -342,14 +343,18 @@ def plan_histories(filters: ReportFilters = ReportFilters()) -> list[PlanHistory
         ):
             lines.setdefault(y, YearLine(y)).issued = total or 0
             lines[y].cancelled = cancelled or 0
-        for y, designated, issued in (
-            BoardDesignation.objects.filter(plan=plan, status=BoardDesignation.Status.APPROVED)
-            .values("year").annotate(designated=Sum("shares"), issued=Sum("issued_shares"))
-            .values_list("year", "designated", "issued")
+        approved = Q(status=BoardDesignation.Status.APPROVED)
+        for y, designated, unissued in (
+            BoardDesignation.objects.filter(
+                plan=plan, status__in=[BoardDesignation.Status.APPROVED, BoardDesignation.Status.LAPSED])
+            .values("year")
+            .annotate(designated=Sum("shares"),
+                      unissued=Sum(F("shares") - F("issued_shares"), filter=approved))
+            .values_list("year", "designated", "unissued")
         ):
             line = lines.setdefault(y, YearLine(y))
-            line.designated = designated or 0
-            line.committed = (designated or 0) - (issued or 0)
+            line.designated = designated or 0  # approved, lapsed or not
+            line.committed = unissued or 0  # approved and not lapsed: what the pool still reserves
         lines.setdefault(year, YearLine(year))
         histories.append(PlanHistory(plan=plan, year=year, reserve=reserve, years=sorted(lines.values(),
                                                                                           key=lambda l: l.year)))
@@ -361,12 +366,13 @@ def pool_tables(filters: ReportFilters = ReportFilters()) -> list[Table]:
     histories = plan_histories(filters)
     status = Table(
         title="Pool status",
-        columns=[Column("Plan", TEXT, 30), Column("Committed for year", PLAIN, 10), Column("Authorized", INT, 14),
+        columns=[Column("Plan", TEXT, 30), Column("As of year", PLAIN, 10), Column("Authorized", INT, 14),
                  Column("Issued (gross)", INT, 14), Column("Cancelled", INT, 14), Column("Issued (net)", INT, 14),
                  Column("Committed", INT, 14), Column("Available", INT, 14),
-                 Column("Authorized (ledger counter)", INT, 14), Column("Issued (ledger counter)", INT, 14)],
+                 Column("Authorized (ledger counter)", INT, 14), Column("Issued (ledger counter)", INT, 14),
+                 Column("Committed (ledger counter)", INT, 14)],
         rows=[(str(h.plan), h.year, h.authorized, h.issued, h.cancelled, h.net_issued, h.committed, h.available,
-               h.plan.authorized_shares, h.plan.issued_shares) for h in histories],
+               h.plan.authorized_shares, h.plan.issued_shares, h.plan.committed_shares) for h in histories],
     )
     reserve_rows = []
     for h in histories:

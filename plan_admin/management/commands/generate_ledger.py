@@ -33,11 +33,14 @@ from django.utils import timezone
 from plan_admin import roles, services
 from plan_admin.models import (
     BoardDesignation,
+    DecisionSource,
+    DesignationLapse,
     DesignationVote,
     Issuance,
     IssuanceCancellation,
     Participant,
     Plan,
+    PlanYearClosing,
     ShareReserveChange,
 )
 from plan_admin.reconcile import reconcile
@@ -194,9 +197,20 @@ class _Generator:
         cancellations = self._cancellations(issuances)
         self._reserve(designations)
 
-        with _keep_given_timestamps(BoardDesignation, DesignationVote, Issuance, IssuanceCancellation):
+        # Votes are cast on approved designations; the years before this one are then closed (their approved
+        # designations lapse, releasing what was not issued), as staff close each year after it ends.
+        votes = self._votes(designations)
+        closings, lapses = self._close_past_years(designations)
+        with _keep_given_timestamps(BoardDesignation, DesignationVote, Issuance, IssuanceCancellation,
+                                    PlanYearClosing, DesignationLapse):
             _bulk(BoardDesignation, designations, user=self.staff)
-            votes = self._votes(designations)
+            _bulk(PlanYearClosing, closings, user=self.staff)
+            for lapse in lapses:
+                lapse.designation_id = lapse.designation.pk
+                lapse.year_closing_id = lapse.year_closing.pk
+            _bulk(DesignationLapse, lapses, user=self.staff)
+            for vote in votes:
+                vote.designation_id = vote.designation.pk
             _bulk(DesignationVote, votes, user=self.board)
             for issuance in issuances:
                 issuance.designation_id = issuance.designation.pk
@@ -207,12 +221,15 @@ class _Generator:
 
         authorized = sum(plan.reserve_changes.values_list("shares", flat=True))
         issued = sum(d.issued_shares for d in designations)
-        Plan.objects.filter(pk=plan.pk).update(authorized_shares=authorized, issued_shares=issued)
+        committed = sum(d.shares - d.issued_shares for d in designations if d.status == BoardDesignation.Status.APPROVED)
+        Plan.objects.filter(pk=plan.pk).update(authorized_shares=authorized, issued_shares=issued,
+                                               committed_shares=committed)
         plan.refresh_from_db()
         counts = {
             "participants": len(people),
             "designations": len(designations),
             "votes": len(votes),
+            "lapses": len(lapses),
             "issuances": len(issuances),
             "cancellations": len(cancellations),
             "reserve changes": plan.reserve_changes.count(),
@@ -265,10 +282,14 @@ class _Generator:
                 decided = None
                 if status != BoardDesignation.Status.PROPOSED:
                     decided = _at(_random_day(rng, proposed, decision_end), 15)
+                decision = {}
+                if status in (BoardDesignation.Status.APPROVED, BoardDesignation.Status.REJECTED):
+                    decision = {"decided_on": decided.date(), "decision_source": DecisionSource.VOTES,
+                                "decision_reference": "Votes of the board in plan-admin"}
                 return BoardDesignation(
                     plan=plan, participant=participant, year=year, shares=shares, status=status,
                     factors_considered=rng.choice(FACTORS), proposed_by=self.staff, proposed_at=_at(proposed, 9),
-                    decided_at=decided,
+                    decided_at=decided, **decision,
                 )
 
             approved = [designation(p, BoardDesignation.Status.APPROVED, 0) for p in chosen[:n_approved]]
@@ -347,6 +368,26 @@ class _Generator:
                 authorized = target
         _bulk(ShareReserveChange, changes, user=self.staff)
 
+    def _close_past_years(self, designations) -> tuple[list, list]:
+        """Close every year before this one on January 15 of the next: its approved designations lapse."""
+        closings = {
+            year: PlanYearClosing(plan=self.plan, year=year, closed_on=datetime.date(year + 1, 1, 15),
+                                  reason="Designations are for one year only (plan 3.1).", recorded_by=self.staff,
+                                  recorded_at=_at(datetime.date(year + 1, 1, 15), 10))
+            for year in self.years if year < self.today.year
+        }
+        lapses = []
+        for d in designations:
+            closing = closings.get(d.year)
+            if closing is not None and d.status == BoardDesignation.Status.APPROVED:
+                lapses.append(DesignationLapse(
+                    designation=d, lapsed_on=closing.closed_on, released_shares=d.shares - d.issued_shares,
+                    reason=f"The plan's year {d.year} was closed: {closing.reason}", year_closing=closing,
+                    recorded_by=self.staff, recorded_at=closing.recorded_at,
+                ))
+                d.status = BoardDesignation.Status.LAPSED
+        return list(closings.values()), lapses
+
     def _votes(self, designations) -> list[DesignationVote]:
         votes = []
         for d in designations:
@@ -380,7 +421,8 @@ _TIMINGS: dict[str, float] = {}
 def _insert(model, rows: list, *, user) -> list:
     if connection.vendor != "postgresql":
         created = model.objects.bulk_create(rows, batch_size=BATCH_SIZE)
-        model.history.bulk_history_create(created, batch_size=BATCH_SIZE, default_user=user)
+        if hasattr(model, "history"):
+            model.history.bulk_history_create(created, batch_size=BATCH_SIZE, default_user=user)
         return created
     now = timezone.now()
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
@@ -403,6 +445,10 @@ def _insert(model, rows: list, *, user) -> list:
             row.pk = pk
         _copy(cursor, table, [model._meta.pk.column] + [f.column for f in fields],
               ([row.pk] + [getattr(row, f.attname) for f in fields] for row in rows))
+        if not hasattr(model, "history"):  # append-only rows with no history of their own
+            for row in rows:
+                row._state.adding = False
+            return rows
         history = model.history.model
         tracked = [f.attname for f in history.tracked_fields]
         history_columns = [history._meta.get_field(name).column for name in tracked]

@@ -1,0 +1,7 @@
+"""The staff's admin. Every write is a service form calling plan_admin.services; ledger rows are read-only.
+
+Nothing is deleted from the ledger through the admin (nor in the database: see plan_admin/db/append_only.py):
+mistakes are cancelled, proposals withdrawn, designations lapse. History pages are read-only for everyone.
+"""
+
+from . import designations, issuances, participants, plan, records  # noqa: F401  (registers the admins)

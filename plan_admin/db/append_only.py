@@ -1,0 +1,183 @@
+"""The append-only record, enforced by the database itself (DESIGN rule 6).
+
+Triggers refuse, on PostgreSQL and on SQLite alike:
+
+- any UPDATE or DELETE of an APPEND_ONLY table: issuances, cancellations, votes, reserve changes, lapses, year
+  closings, confirmations and every history table;
+- any DELETE of a ledger table (plans, participants, designations, proposals): nothing recorded is removed;
+- on a GUARDED table (designations, plan proposals), an UPDATE that changes what was proposed, moves the status
+  backwards, or changes a decision once made. Counters (`issued_shares`) may move: the services move them.
+
+Migration 0007 installs the triggers; `install()` runs again after every `migrate` (a post_migrate handler), so
+that a later migration which rebuilds a table (SQLite does that for most ALTERs) cannot silently drop them. A
+flush of the whole database (tests, `manage.py flush`) is not a change to the record: PostgreSQL's TRUNCATE does not
+fire row triggers, and on SQLite plan_admin.db.sqlite3 drops and reinstalls them around its DELETEs.
+
+Refusals surface as django.db.IntegrityError ("plan_admin: ... is append-only").
+"""
+
+from dataclasses import dataclass, field
+
+APPEND_ONLY_TABLES: tuple[str, ...] = (
+    "plan_admin_sharereservechange",
+    "plan_admin_designationvote",
+    "plan_admin_planproposalvote",
+    "plan_admin_issuance",
+    "plan_admin_issuancecancellation",
+    "plan_admin_designationlapse",
+    "plan_admin_planyearclosing",
+    "plan_admin_recordconfirmation",
+    "plan_admin_historicalplan",
+    "plan_admin_historicalsharereservechange",
+    "plan_admin_historicalparticipant",
+    "plan_admin_historicalboarddesignation",
+    "plan_admin_historicaldesignationvote",
+    "plan_admin_historicalissuance",
+    "plan_admin_historicalissuancecancellation",
+    "plan_admin_historicalplanproposal",
+)
+
+NO_DELETE_TABLES: tuple[str, ...] = (
+    "plan_admin_plan",
+    "plan_admin_participant",
+    "plan_admin_boarddesignation",
+    "plan_admin_planproposal",
+)
+
+_DECISION_COLUMNS = ("decided_on", "decision_reference", "decision_source", "decided_at")
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What may change in an UPDATE of a guarded table."""
+
+    immutable: tuple[str, ...]
+    transitions: dict[str, tuple[str, ...]]  # status -> the statuses it may move to
+    set_once: tuple[str, ...] = field(default=_DECISION_COLUMNS)  # may change only while the status is "proposed"
+
+
+GUARDED_TABLES: dict[str, Guard] = {
+    "plan_admin_boarddesignation": Guard(
+        immutable=("id", "plan_id", "participant_id", "designated_user_id", "year", "shares", "factors_considered",
+                   "proposed_by_id", "proposed_at"),
+        transitions={"proposed": ("approved", "rejected", "withdrawn"), "approved": ("lapsed",)},
+    ),
+    "plan_admin_planproposal": Guard(
+        immutable=("id", "plan_id", "kind", "shares", "termination_date", "explanation", "proposed_by_id",
+                   "proposed_at"),
+        transitions={"proposed": ("approved", "rejected", "withdrawn")},
+    ),
+}
+
+ALL_TABLES: tuple[str, ...] = APPEND_ONLY_TABLES + NO_DELETE_TABLES
+
+
+def _differs(vendor: str, column: str) -> str:
+    operator = "IS DISTINCT FROM" if vendor == "postgresql" else "IS NOT"
+    return f"NEW.{column} {operator} OLD.{column}"
+
+
+def _quoted(values) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+def guard_condition(vendor: str, guard: Guard) -> str:
+    """An SQL condition on OLD and NEW that is true when the UPDATE must be refused."""
+    refused = [_differs(vendor, column) for column in guard.immutable]
+    allowed = ["NEW.status = OLD.status"] + [
+        f"(OLD.status = '{old}' AND NEW.status IN ({_quoted(new)}))" for old, new in guard.transitions.items()
+    ]
+    refused.append(f"NOT ({' OR '.join(allowed)})")
+    refused += [f"(OLD.status <> 'proposed' AND {_differs(vendor, column)})" for column in guard.set_once]
+    return " OR ".join(refused)
+
+
+# --- PostgreSQL: one function raising the trigger's first argument as an integrity error ---------------------------
+
+_PG_FUNCTION = """
+CREATE OR REPLACE FUNCTION plan_admin_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'restrict_violation', MESSAGE = TG_ARGV[0];
+END
+$$
+"""
+
+
+def _trigger_names(table: str) -> list[str]:
+    return [f"{table}_no_update", f"{table}_no_delete", f"{table}_guard"]
+
+
+def _postgresql_statements(table: str) -> list[str]:
+    statements = [f"DROP TRIGGER IF EXISTS {name} ON {table}" for name in _trigger_names(table)]
+    if table in APPEND_ONLY_TABLES:
+        statements.append(
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} FOR EACH ROW "
+            f"EXECUTE FUNCTION plan_admin_refuse('plan_admin: {table} is append-only: UPDATE refused')"
+        )
+    statements.append(
+        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} FOR EACH ROW "
+        f"EXECUTE FUNCTION plan_admin_refuse('plan_admin: {table} is append-only: DELETE refused')"
+    )
+    if table in GUARDED_TABLES:
+        condition = guard_condition("postgresql", GUARDED_TABLES[table])
+        statements.append(
+            f"CREATE TRIGGER {table}_guard BEFORE UPDATE ON {table} FOR EACH ROW WHEN ({condition}) "
+            f"EXECUTE FUNCTION plan_admin_refuse('plan_admin: {table}: a recorded proposal or decision cannot be "
+            f"changed')"
+        )
+    return statements
+
+
+def _sqlite_statements(table: str) -> list[str]:
+    def trigger(name: str, event: str, message: str, when: str = "") -> str:
+        when_clause = f" WHEN {when}" if when else ""
+        return (
+            f"CREATE TRIGGER {name} BEFORE {event} ON {table} FOR EACH ROW{when_clause} "
+            f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+        )
+
+    statements = []
+    if table in APPEND_ONLY_TABLES:
+        statements.append(trigger(f"{table}_no_update", "UPDATE", f"plan_admin: {table} is append-only: UPDATE refused"))
+    statements.append(trigger(f"{table}_no_delete", "DELETE", f"plan_admin: {table} is append-only: DELETE refused"))
+    if table in GUARDED_TABLES:
+        statements.append(trigger(
+            f"{table}_guard", "UPDATE", f"plan_admin: {table}: a recorded proposal or decision cannot be changed",
+            when=guard_condition("sqlite", GUARDED_TABLES[table]),
+        ))
+    return statements
+
+
+def create_statements(vendor: str, tables) -> list[str]:
+    """The SQL that (re)creates the triggers of `tables`, idempotently."""
+    if vendor == "postgresql":
+        return [_PG_FUNCTION] + [sql for table in tables for sql in _postgresql_statements(table)]
+    if vendor == "sqlite":
+        return drop_statements(vendor, tables) + [sql for table in tables for sql in _sqlite_statements(table)]
+    raise NotImplementedError(f"plan_admin's append-only triggers support PostgreSQL and SQLite, not {vendor}")
+
+
+def drop_statements(vendor: str, tables) -> list[str]:
+    suffix = {"postgresql": " ON {table}", "sqlite": ""}[vendor]
+    return [
+        f"DROP TRIGGER IF EXISTS {name}{suffix.format(table=table)}"
+        for table in tables
+        for name in _trigger_names(table)
+    ]
+
+
+def install(connection, tables=ALL_TABLES) -> list[str]:
+    """Create the triggers of those `tables` that exist in the database; return the tables guarded."""
+    existing = set(connection.introspection.table_names())
+    present = [table for table in tables if table in existing]
+    with connection.cursor() as cursor:
+        for sql in create_statements(connection.vendor, present):
+            cursor.execute(sql)
+    return present
+
+
+def uninstall(connection, tables=ALL_TABLES) -> None:
+    existing = set(connection.introspection.table_names())
+    with connection.cursor() as cursor:
+        for sql in drop_statements(connection.vendor, [table for table in tables if table in existing]):
+            cursor.execute(sql)

@@ -1,0 +1,44 @@
+"""The plan ledger: a plan, its share reserve, participants, yearly board designations and issuances.
+
+One module per aggregate:
+
+- plan.py          the Plan, its share reserve changes, the board's proposals to change the plan (reserve,
+                   termination) with their votes, and the closing of a plan's year
+- participants.py  the people and firms who may be designated
+- designations.py  the board's yearly designations, their votes and their lapses
+- issuances.py     shares issued against a designation, and their cancellations
+- records.py       the board's confirmation of history entered from records (before the ledger start date)
+- decisions.py     what every board decision and every vote has in common
+
+Every write goes through plan_admin.services; the constraints are the backstop that holds even if a service is
+wrong, and plan_admin.db.append_only installs the triggers that make the record append-only in the database
+itself. Counters (Plan.authorized_shares, issued_shares, committed_shares, BoardDesignation.issued_shares) are
+kept in step by the services and checked against the ledger rows by `manage.py reconcile`.
+"""
+
+from .decisions import MAX_YEAR, MIN_YEAR, DecisionSource, VoteDecision
+from .designations import BoardDesignation, DesignationLapse, DesignationVote
+from .issuances import Issuance, IssuanceCancellation, IssuanceQuerySet
+from .participants import Participant
+from .plan import Plan, PlanProposal, PlanProposalVote, PlanYearClosing, ShareReserveChange
+from .records import RecordConfirmation
+
+__all__ = [
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "BoardDesignation",
+    "DecisionSource",
+    "DesignationLapse",
+    "DesignationVote",
+    "Issuance",
+    "IssuanceCancellation",
+    "IssuanceQuerySet",
+    "Participant",
+    "Plan",
+    "PlanProposal",
+    "PlanProposalVote",
+    "PlanYearClosing",
+    "RecordConfirmation",
+    "ShareReserveChange",
+    "VoteDecision",
+]

@@ -1,0 +1,126 @@
+"""Shares issued against an approved designation, and their cancellations. Both are append-only."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from .designations import BoardDesignation
+
+
+class IssuanceQuerySet(models.QuerySet):
+    # NOT EXISTS rather than `cancellation__isnull=True`: PostgreSQL estimates Django's LEFT JOIN ... IS NULL on
+    # the cancellation's id at one row and picks a plan that is hundreds of times slower on a large ledger.
+    def standing(self) -> "IssuanceQuerySet":
+        """Issuances not cancelled."""
+        return self.filter(~models.Exists(IssuanceCancellation.objects.filter(issuance=models.OuterRef("pk"))))
+
+    def cancelled(self) -> "IssuanceQuerySet":
+        return self.filter(models.Exists(IssuanceCancellation.objects.filter(issuance=models.OuterRef("pk"))))
+
+
+class Issuance(models.Model):
+    """Shares issued against an approved designation; never edited or deleted, only cancelled."""
+
+    class Kind(models.TextChoices):
+        COMPENSATION = "compensation", "Compensation"
+        DEBT_SETTLEMENT = "debt_settlement", "Debt settlement"
+
+    designation = models.ForeignKey(BoardDesignation, on_delete=models.PROTECT, related_name="issuances")
+    issue_date = models.DateField()
+    shares = models.BigIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.COMPENSATION)
+    price_per_share = models.DecimalField(max_digits=14, decimal_places=6)
+    debt_amount = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, blank=True, help_text="The amount of debt the shares settled."
+    )
+    debt_reference = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True)
+    entered_from_records = models.BooleanField(
+        default=False, help_text="Entered from the company's records, dated before the plan's ledger start date."
+    )
+    source_reference = models.CharField(
+        max_length=300, blank=True, help_text="For history entered from records: the document it comes from."
+    )
+    submission_key = models.UUIDField(
+        null=True, blank=True, unique=True, editable=False, help_text="Makes a resubmitted form record once."
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = IssuanceQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        permissions = [
+            ("export_issuance", "Can export issuances"),
+            ("import_issuance", "Can import issuances"),
+        ]
+        ordering = ["-issue_date", "-pk"]
+        # Serves the default ordering, so that the newest page of a 100,000-row ledger is an index scan.
+        indexes = [
+            models.Index(fields=["-issue_date", "-id"], name="issuance_newest_first"),
+            models.Index(
+                fields=["debt_reference"], name="issuance_debt_reference", condition=~Q(debt_reference="")
+            ),  # the admin's search
+            models.Index(  # the board's list of history entered from records, awaiting confirmation
+                fields=["issue_date"], name="issuance_from_records", condition=Q(entered_from_records=True)
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(shares__gt=0), name="issuance_shares_positive"),
+            models.CheckConstraint(condition=Q(price_per_share__gte=0), name="issuance_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(kind="compensation", debt_amount__isnull=True)
+                | Q(kind="debt_settlement", debt_amount__gt=0),
+                name="issuance_debt_amount_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(entered_from_records=False) | ~Q(source_reference=""),
+                name="issuance_from_records_has_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shares:,} shares to {self.designation.participant} on {self.issue_date}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("designation-detail", args=[self.designation_id]) + f"#issuance-{self.pk}"
+
+    @property
+    def consideration(self) -> Decimal:
+        return self.shares * self.price_per_share
+
+
+class IssuanceCancellation(models.Model):
+    """Cancels one issuance in full and returns its shares to the pool; never edited or deleted."""
+
+    issuance = models.OneToOneField(Issuance, on_delete=models.PROTECT, related_name="cancellation")
+    cancelled_on = models.DateField()
+    reason = models.TextField()
+    entered_from_records = models.BooleanField(default=False)
+    source_reference = models.CharField(max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-cancelled_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="cancellation_reason_required"),
+            models.CheckConstraint(
+                condition=Q(entered_from_records=False) | ~Q(source_reference=""),
+                name="cancellation_from_records_has_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Cancellation of issuance #{self.issuance_id} on {self.cancelled_on}"

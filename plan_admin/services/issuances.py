@@ -1,0 +1,364 @@
+"""Issuances and their cancellations (DESIGN rules 1, 2 and 4).
+
+What does not depend on the locked state (cleaning the values, reading the designation's fixed terms) is done
+before the plan lock is taken; under the lock, the service re-reads the counters and the designation's status,
+checks, writes, and moves the counters.
+"""
+
+import datetime
+import uuid
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .. import formatting as fmt
+from ..exceptions import (
+    BatchRefused,
+    DesignationLimitExceeded,
+    DesignationNotApproved,
+    InvalidInput,
+    InvalidTransition,
+    PlanRuleViolation,
+    PriceBelowPar,
+    ShareLimitExceeded,
+)
+from ..models import BoardDesignation, Issuance, IssuanceCancellation, Plan, RecordConfirmation
+from . import _common, pool
+
+Status = BoardDesignation.Status
+BULK_BATCH_SIZE = 2000
+
+
+def clean_issuance_values(
+    *, issue_date, shares, price, kind, debt_amount, debt_reference, notes, from_records: bool = False,
+    source_reference: str = "",
+) -> dict:
+    """The issuance's own values, cleaned; no ledger state is read. Raises InvalidInput."""
+    values = {
+        "shares": _common.whole_shares(shares),
+        "issue_date": _common.date(issue_date, field="issue_date", label="issue date"),
+        "price_per_share": _common.money(price, field="price_per_share", label="price per share"),
+        "debt_reference": _common.text(debt_reference, field="debt_reference", label="debt reference",
+                                       max_length=200),
+        "notes": _common.text(notes, field="notes", label="notes", max_length=10_000),
+        "entered_from_records": bool(from_records),
+        "source_reference": _common.source_reference(source_reference, from_records=from_records),
+    }
+    _common.not_in_future(values["issue_date"], field="issue_date", what="An issuance")
+    if kind == Issuance.Kind.DEBT_SETTLEMENT:
+        if debt_amount in (None, ""):
+            raise InvalidInput("A debt settlement needs the amount of debt settled.", field="debt_amount")
+        debt_amount = _common.money(debt_amount, field="debt_amount", label="debt amount")
+        if debt_amount == 0:
+            raise InvalidInput("The debt settled must be more than $0.", field="debt_amount")
+        if not values["debt_reference"]:
+            raise InvalidInput("A debt settlement needs a reference to the debt (invoice, note).",
+                               field="debt_reference")
+    elif kind == Issuance.Kind.COMPENSATION:
+        if debt_amount not in (None, ""):
+            raise InvalidInput("Only a debt settlement records a debt amount.", field="debt_amount")
+        debt_amount = None
+    else:
+        raise InvalidInput("Choose compensation or debt settlement.", field="kind")
+    values["kind"] = kind
+    values["debt_amount"] = debt_amount
+    return values
+
+
+def check_issuance(*, plan: Plan, designation: BoardDesignation, values: dict, designation_issued: int,
+                   plan_issued: int, confirmed: bool) -> None:
+    """Check one cleaned issuance against the locked plan and the designation as read under the lock.
+
+    `plan_issued` / `designation_issued` are the shares issued so far (the counters, plus any earlier rows of a
+    batch); `confirmed` says whether a designation entered from records has been confirmed by the board. The one
+    place the per-issuance rules are written: issuance_record and issuance_record_many both call it.
+    """
+    issue_date, shares = values["issue_date"], values["shares"]
+    from_records = values["entered_from_records"]
+    if designation.status == Status.LAPSED:
+        raise DesignationNotApproved(
+            f"The {designation.year} designation of {designation.participant} has lapsed: no shares may be issued "
+            "against it.",
+            field="designation",
+        )
+    if designation.status != Status.APPROVED:
+        raise DesignationNotApproved(
+            f"The {designation.year} designation of {designation.participant} is "
+            f"{designation.get_status_display().lower()}, not approved: no shares may be issued against it.",
+            field="designation",
+        )
+    if designation.is_from_records and not confirmed and not from_records:
+        raise DesignationNotApproved(
+            f"The {designation.year} designation of {designation.participant} was entered from records and awaits a "
+            "board member's confirmation: no new shares may be issued against it until then.",
+            field="designation",
+        )
+    _common.check_record_date(plan, issue_date, from_records=from_records, field="issue_date", what="An issuance")
+    _common.check_within_term(plan, issue_date, what="shares may be issued")
+    if issue_date.year != designation.year:
+        raise DesignationNotApproved(
+            f"This designation is for {designation.year}; shares issued on {fmt.day(issue_date)} need a designation "
+            f"for {issue_date.year}.",
+            field="issue_date",
+        )
+    if designation.decided_on and issue_date < designation.decided_on:
+        raise DesignationNotApproved(
+            f"The board approved this designation on {fmt.day(designation.decided_on)}: shares cannot be issued "
+            f"against it on {fmt.day(issue_date)}, before its decision.",
+            field="issue_date",
+        )
+    if values["price_per_share"] < plan.par_value:
+        raise PriceBelowPar(
+            f"The price of {fmt.money(values['price_per_share'])} per share is below the par value of "
+            f"{fmt.money(plan.par_value)}.",
+            field="price_per_share",
+        )
+    designation_left = designation.shares - designation_issued
+    if shares > designation_left:
+        raise DesignationLimitExceeded(
+            f"This issuance of {fmt.shares(shares)} shares would exceed {designation.participant}'s {designation.year} "
+            f"designation of {fmt.shares(designation.shares)} shares: {fmt.shares(designation_issued)} are issued, "
+            f"{fmt.shares(designation_left)} remain.",
+            field="shares",
+        )
+    plan_left = plan.authorized_shares - plan_issued
+    if shares > plan_left:
+        raise ShareLimitExceeded(
+            f"This issuance of {fmt.shares(shares)} shares would exceed the {fmt.shares(plan.authorized_shares)} "
+            f"authorized shares: {fmt.shares(plan_issued)} are issued, {fmt.shares(plan_left)} remain.",
+            field="shares",
+        )
+
+
+def _check_designation_plan(*, designation_plan_id: int, plan: Plan | None) -> None:
+    if plan is not None and plan.pk != designation_plan_id:
+        raise DesignationNotApproved("That designation belongs to another plan.", field="designation")
+
+
+def _is_confirmed(designation: BoardDesignation) -> bool:
+    return not designation.is_from_records or RecordConfirmation.objects.filter(designation=designation).exists()
+
+
+# --- submission keys: a resubmitted form records once, and only the values it was first sent with ---------------
+
+_COMPARED = ("issue_date", "shares", "kind", "price_per_share", "debt_amount", "debt_reference", "notes",
+             "entered_from_records", "source_reference")
+
+
+def _replayed(existing: Issuance, *, designation_id: int, values: dict, by) -> Issuance:
+    """Return `existing` when this is the same submission again; refuse a key reused for anything else."""
+    if existing.recorded_by_id != getattr(by, "pk", None):
+        raise InvalidTransition(
+            "This form was already submitted by another user. Open a new form to record an issuance.",
+            field="submission_key",
+        )
+    same = existing.designation_id == designation_id and all(
+        getattr(existing, name) == values[name] for name in _COMPARED
+    )
+    if same:
+        return existing
+    raise InvalidTransition(
+        f"This form was already submitted, and recorded issuance #{existing.pk}: {fmt.shares(existing.shares)} "
+        f"shares to {existing.designation.participant} on {fmt.day(existing.issue_date)} at "
+        f"{fmt.money(existing.price_per_share)} per share. Nothing else was recorded. To record a different "
+        "issuance, open a new form; to correct that one, cancel it.",
+        field="submission_key",
+    )
+
+
+@transaction.atomic
+def issuance_record(
+    *,
+    designation: BoardDesignation,
+    issue_date: datetime.date,
+    shares: int,
+    price_per_share: Decimal,
+    kind: str = Issuance.Kind.COMPENSATION,
+    debt_amount: Decimal | None = None,
+    debt_reference: str = "",
+    notes: str = "",
+    plan: Plan | None = None,
+    submission_key: uuid.UUID | None = None,
+    from_records: bool = False,
+    source_reference: str = "",
+    by: AbstractBaseUser | None,
+) -> Issuance:
+    """Record shares issued against an approved designation. Locks the Plan.
+
+    Rules 1, 2 and 4 (check_issuance, shared with issuance_record_many): the plan's issued shares stay within its
+    authorized shares and the designation's within its designated shares; the date lies within the plan's term
+    and the designation's year, on or after the board's decision, not in the future, and on the right side of the
+    plan's ledger start date (`from_records` rows before it, with their `source_reference`); the price is at or
+    above par; the designation is approved, not lapsed, and confirmed if it was entered from records. Raises
+    InvalidInput, DesignationNotApproved, OutsidePlanTerm, PriceBelowPar, DesignationLimitExceeded,
+    ShareLimitExceeded. `plan`, when given, must be the designation's plan.
+
+    A `submission_key` makes a resubmitted form record once: the same key from the same user with the same values
+    returns the issuance already recorded; with other values (or from another user) it raises InvalidTransition
+    naming what was recorded. Two requests with one key at the same time record one row.
+    """
+    values = clean_issuance_values(
+        issue_date=issue_date, shares=shares, price=price_per_share, kind=kind, debt_amount=debt_amount,
+        debt_reference=debt_reference, notes=notes, from_records=from_records, source_reference=source_reference,
+    )
+    locked_plan = _common.lock_plan(designation.plan_id)
+    _check_designation_plan(designation_plan_id=locked_plan.pk, plan=plan)
+    if submission_key is not None:
+        already = Issuance.objects.select_related("designation__participant").filter(
+            submission_key=submission_key).first()
+        if already is not None:
+            return _replayed(already, designation_id=designation.pk, values=values, by=by)
+    fresh = BoardDesignation.objects.select_related("participant").get(pk=designation.pk)
+    check_issuance(plan=locked_plan, designation=fresh, values=values, designation_issued=fresh.issued_shares,
+                   plan_issued=locked_plan.issued_shares, confirmed=_is_confirmed(fresh))
+    issuance = Issuance(designation=fresh, submission_key=submission_key, recorded_by=by, **values)
+    try:
+        # Another plan's request with the same key is not serialized by this plan's lock: the unique index is.
+        with transaction.atomic():
+            _common.save(issuance, by=by)
+    except IntegrityError:
+        if submission_key is None:
+            raise
+        already = Issuance.objects.select_related("designation__participant").filter(
+            submission_key=submission_key).first()
+        if already is None:
+            raise
+        return _replayed(already, designation_id=designation.pk, values=values, by=by)
+    pool.move_designation_issued(fresh, values["shares"])
+    pool.move_counters(locked_plan, issued=values["shares"], committed=-values["shares"])
+    if plan is not None:
+        plan.issued_shares, plan.committed_shares = locked_plan.issued_shares, locked_plan.committed_shares
+    return issuance
+
+
+@transaction.atomic
+def issuance_record_many(
+    *, rows: list[dict], by: AbstractBaseUser | None, plan: Plan | None = None
+) -> list[Issuance]:
+    """Record a batch of issuances all or nothing, with the same rules and messages as issuance_record.
+
+    Each row is a dict of issuance_record's arguments: `designation` (a BoardDesignation or its pk),
+    `issue_date`, `shares`, `price_per_share`, and optionally `kind`, `debt_amount`, `debt_reference`, `notes`,
+    `from_records`, `source_reference`. `plan`, when given, is the plan every row's designation must belong to.
+
+    Cleans every row first; then locks every involved Plan row once, in ascending pk order (one SELECT ... FOR
+    UPDATE), and reads the involved designations in one query. Every row is checked by check_issuance against
+    RUNNING totals: the plan's and the designation's issued shares plus the rows before it in the batch that
+    passed. When any row fails, raises BatchRefused, whose `row_errors` name every bad row (its index in `rows`)
+    with the message issuance_record would give, before anything is written. Otherwise bulk-inserts the
+    issuances and their history rows (with `by` as history_user) and moves each involved designation's counter
+    and each plan's counters once. The query count does not grow with the rows beyond the insert batches.
+    """
+    if not rows:
+        return []
+    errors: list[tuple[int, str]] = []
+    cleaned: list[dict | None] = []
+    designation_ids = []
+    known_plan_ids: dict[int, int] = {}
+    for index, row in enumerate(rows):
+        designation = row["designation"]
+        designation_id = designation.pk if isinstance(designation, BoardDesignation) else designation
+        designation_ids.append(designation_id)
+        if isinstance(designation, BoardDesignation):
+            known_plan_ids[designation_id] = designation.plan_id
+        try:
+            cleaned.append(clean_issuance_values(
+                issue_date=row["issue_date"], shares=row["shares"], price=row["price_per_share"],
+                kind=row.get("kind", Issuance.Kind.COMPENSATION), debt_amount=row.get("debt_amount"),
+                debt_reference=row.get("debt_reference", ""), notes=row.get("notes", ""),
+                from_records=row.get("from_records", False), source_reference=row.get("source_reference", ""),
+            ))
+        except PlanRuleViolation as error:
+            errors.append((index, " ".join(error.messages)))
+            cleaned.append(None)
+    unknown = set(designation_ids) - set(known_plan_ids)
+    if unknown and plan is None:
+        # A designation's plan never changes (the database refuses it), so reading it before the lock is safe.
+        known_plan_ids.update(BoardDesignation.objects.filter(pk__in=unknown).values_list("pk", "plan_id"))
+    plan_ids = {plan.pk} if plan is not None else set(known_plan_ids.values())
+    plans = {locked.pk: locked for locked in Plan.objects.select_for_update().filter(pk__in=plan_ids).order_by("pk")}
+    designations = BoardDesignation.objects.select_related("participant").in_bulk(set(designation_ids))
+    confirmed = set(RecordConfirmation.objects.filter(designation_id__in=designations).values_list(
+        "designation_id", flat=True))
+
+    plan_issued = {pk: locked.issued_shares for pk, locked in plans.items()}
+    designation_issued = {pk: designation.issued_shares for pk, designation in designations.items()}
+    issuances: list[Issuance] = []
+    for index, (values, designation_id) in enumerate(zip(cleaned, designation_ids)):
+        if values is None:
+            continue
+        try:
+            fresh = designations.get(designation_id)
+            if fresh is None:
+                raise DesignationNotApproved("That designation does not exist.", field="designation")
+            _check_designation_plan(designation_plan_id=fresh.plan_id, plan=plan)
+            locked_plan = plans[fresh.plan_id]
+            check_issuance(plan=locked_plan, designation=fresh, values=values,
+                           designation_issued=designation_issued[fresh.pk], plan_issued=plan_issued[locked_plan.pk],
+                           confirmed=not fresh.is_from_records or fresh.pk in confirmed)
+        except PlanRuleViolation as error:
+            errors.append((index, " ".join(error.messages)))
+            continue
+        designation_issued[fresh.pk] += values["shares"]
+        plan_issued[locked_plan.pk] += values["shares"]
+        issuance = Issuance(designation=fresh, recorded_by=by, **values)
+        issuance._history_user = by
+        issuances.append(issuance)
+    if errors:
+        raise BatchRefused(sorted(errors), rows=len(rows))
+
+    Issuance.objects.bulk_create(issuances, batch_size=BULK_BATCH_SIZE)
+    Issuance.history.bulk_history_create(
+        issuances, batch_size=BULK_BATCH_SIZE, default_user=by, default_date=timezone.now()
+    )
+    for pk, designation in designations.items():
+        added = designation_issued[pk] - designation.issued_shares
+        if added:
+            pool.move_designation_issued(designation, added)
+    for pk, locked_plan in plans.items():
+        added = plan_issued[pk] - locked_plan.issued_shares
+        if added:
+            pool.move_counters(locked_plan, issued=added, committed=-added)
+            if plan is not None and plan.pk == pk:
+                plan.issued_shares, plan.committed_shares = locked_plan.issued_shares, locked_plan.committed_shares
+    return issuances
+
+
+@transaction.atomic
+def issuance_cancel(
+    *, issuance: Issuance, cancelled_on: datetime.date, reason: str, from_records: bool = False,
+    source_reference: str = "", by: AbstractBaseUser | None,
+) -> IssuanceCancellation:
+    """Cancel an issuance in full, returning its shares to its designation and to the pool. Locks the Plan.
+
+    If the designation is approved, its unissued balance grows again and so does the plan's committed counter;
+    if it has lapsed, the shares are free. Raises InvalidTransition when already cancelled, InvalidInput for a
+    missing reason, a date before the issuance or in the future, or on the wrong side of the ledger start date.
+    """
+    reason = _common.text(reason, field="reason", label="reason for the cancellation", required=True,
+                          max_length=5000)
+    cancelled_on = _common.date(cancelled_on, field="cancelled_on", label="cancellation date")
+    _common.not_in_future(cancelled_on, field="cancelled_on", what="A cancellation")
+    source = _common.source_reference(source_reference, from_records=from_records)
+    designation_plan_id = BoardDesignation.objects.filter(issuances=issuance.pk).values_list("plan_id", flat=True)
+    plan = _common.lock_plan(designation_plan_id.get())
+    fresh = Issuance.objects.select_related("designation").get(pk=issuance.pk)
+    if IssuanceCancellation.objects.filter(issuance=fresh).exists():
+        raise InvalidTransition("This issuance is already cancelled.")
+    if cancelled_on < fresh.issue_date:
+        raise InvalidInput(
+            f"The cancellation date may not precede the issue date, {fmt.day(fresh.issue_date)}.", field="cancelled_on"
+        )
+    _common.check_record_date(plan, cancelled_on, from_records=from_records, field="cancelled_on",
+                              what="A cancellation")
+    cancellation = IssuanceCancellation(issuance=fresh, cancelled_on=cancelled_on, reason=reason,
+                                        entered_from_records=bool(from_records), source_reference=source,
+                                        recorded_by=by)
+    _common.save(cancellation, by=by)
+    designation = BoardDesignation.objects.get(pk=fresh.designation_id)  # its status as it is under the lock
+    pool.move_designation_issued(designation, -fresh.shares)
+    recommitted = fresh.shares if designation.status == Status.APPROVED else 0
+    pool.move_counters(plan, issued=-fresh.shares, committed=recommitted)
+    return cancellation
