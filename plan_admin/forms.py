@@ -34,6 +34,8 @@ class SharesField(forms.IntegerField):
     default_error_messages = {
         "invalid": "Enter a whole number of shares, in digits (thousands may be grouped: 250,000).",
     }
+    # Text, not type=number: browsers refuse "250,000" in a number input, and that is how people write shares.
+    widget = forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
 
     def to_python(self, value):
         if isinstance(value, str):

@@ -46,7 +46,7 @@ class PoolStatus:
 
     @property
     def low(self) -> bool:
-        return not self.fully_committed and self.available < LOW_POOL_FRACTION * self.authorized
+        return not self.fully_committed and self.available <= LOW_POOL_FRACTION * self.authorized
 
 
 def committed_by_year(*, plan_id: int) -> list[tuple[int, int]]:

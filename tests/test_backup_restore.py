@@ -61,4 +61,4 @@ def test_a_restored_dump_passes_reconcile(databases, tmp_path):
             )]
 
     assert ledger(restored) == ledger(source)
-    assert ledger(restored)[0] == [(1_025_000, 10_000_000)]  # the demo ledger, counters and history included
+    assert ledger(restored)[0] == [(1_275_000, 12_000_000)]  # the demo ledger, counters and history included

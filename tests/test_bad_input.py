@@ -65,9 +65,11 @@ CASES = [
     # --- the admin's issuance form -----------------------------------------------------------------------------
     ("issue-negative-shares", "issuance", {"shares": "-5"}, "Ensure this value is greater than or equal to 1."),
     ("issue-zero-shares", "issuance", {"shares": "0"}, "Ensure this value is greater than or equal to 1."),
-    ("issue-fractional-shares", "issuance", {"shares": "1.5"}, "Enter a whole number."),
+    ("issue-fractional-shares", "issuance", {"shares": "1.5"}, "Enter a whole number of shares, in digits"),
+    ("issue-decimal-comma-shares", "issuance", {"shares": "1,5"}, "Enter a whole number of shares, in digits"),
+    ("issue-unicode-digit-shares", "issuance", {"shares": "²"}, "Enter a whole number of shares, in digits"),
     ("issue-huge-shares", "issuance", {"shares": HUGE}, "Ensure this value is less than or equal to"),
-    ("issue-text-shares", "issuance", {"shares": "lots"}, "Enter a whole number."),
+    ("issue-text-shares", "issuance", {"shares": "lots"}, "Enter a whole number of shares, in digits"),
     ("issue-price-below-par", "issuance", {"price_per_share": "0.0001"},
      "The price of $0.0001 per share is below the par value of $0.001."),
     ("issue-price-not-a-number", "issuance", {"price_per_share": "cheap"}, "Enter a number."),
@@ -113,9 +115,12 @@ CASES = [
     ("propose-unknown-participant", "proposal", {"participant": "424242"}, "Select a valid choice."),
     ("reserve-zero", "reserve", {"shares": "0"}, "The change must add or remove at least one share."),
     ("reserve-huge", "reserve", {"shares": HUGE}, "Ensure this value is less than or equal to"),
-    ("reserve-below-committed", "reserve", {"shares": "-9500000"},
+    ("reserve-below-zero", "reserve", {"shares": "-10000001"},
+     "The reserve is 10,000,000 shares: it cannot be reduced by 10,000,001."),
+    ("reserve-decimal-comma", "reserve", {"shares": "1,5"}, "Enter a whole number of shares, in digits"),
+    ("reserve-missing-explanation", "reserve", {"explanation": "   "}, "This field is required."),
+    ("reserve-vote-below-committed", "reserve-vote", {"shares": -9_500_000},
      "would leave it below the 1,000,000 shares already issued (1,000) or committed to approved designations"),
-    ("reserve-date-malformed", "reserve", {"board_approval_date": "yesterday"}, "Enter a valid date."),
     ("cancel-missing-reason", "cancel", {"reason": ""}, "This field is required."),
     ("cancel-before-issue", "cancel", {"cancelled_on": "2024-01-01"},
      "The cancellation date may not precede the issue date, June 30, 2024."),
@@ -173,8 +178,12 @@ def submit(door: str, payload, ledger, client):
     elif door == "proposal":
         response = client.post(reverse("admin:plan_admin_boarddesignation_add"), proposal_data(ledger, **payload))
     elif door == "reserve":
-        data = {"plan": str(ledger["plan"].pk), "shares": "5", "board_approval_date": "2024-08-01", **payload}
-        response = client.post(reverse("admin:plan_admin_sharereservechange_add"), data)
+        data = {"plan": str(ledger["plan"].pk), "shares": "5", "explanation": "Why.", **payload}
+        response = client.post(reverse("admin:plan_admin_planproposal_add"), data)
+    elif door == "reserve-vote":  # proposed by staff beforehand; refused when the board votes
+        client.force_login(client.board_member)
+        response = client.post(reverse("proposal-vote", args=[ledger["reserve proposal"].pk]),
+                               {"decision": "approve"}, follow=True)
     elif door == "cancel":
         data = {"cancelled_on": "2024-07-01", "reason": "Typo.", **payload}
         response = client.post(reverse("admin:plan_admin_issuance_cancel", args=[ledger["issuance"].pk]), data)
@@ -203,8 +212,12 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(door, payload, expected
     client.force_login(staff_user)
     client.user, client.board_member = staff_user, board_member
     if door == "issuance-terminated":
-        services.plan_terminate(plan=ledger["plan"], termination_date=datetime.date(2024, 7, 1), by=staff_user)
+        factories.terminate(ledger["plan"], termination_date=datetime.date(2024, 7, 1), staff=staff_user,
+                            approver=board_member)
         door = "issuance"
+    if door == "reserve-vote":
+        ledger["reserve proposal"] = services.reserve_change_propose(plan=ledger["plan"], explanation="Smaller.",
+                                                                     by=staff_user, **payload)
     before = factories.ledger_snapshot()
 
     seen = submit(door, payload, ledger, client)

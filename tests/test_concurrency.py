@@ -14,6 +14,7 @@ from django.db.models import Sum
 
 from plan_admin import exceptions, services
 from plan_admin.models import BoardDesignation, Issuance, Plan
+from plan_admin.reconcile import reconcile
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,11 +53,13 @@ def race(actions):
 
 
 def assert_counters_match_ledger(plan: Plan) -> None:
+    report = reconcile(plan=plan)
+    assert report.ok, report.problems
     plan.refresh_from_db()
     standing = Issuance.objects.filter(designation__plan=plan, cancellation__isnull=True)
     assert plan.issued_shares == (standing.aggregate(total=Sum("shares"))["total"] or 0)
     assert plan.authorized_shares == plan.reserve_changes.aggregate(total=Sum("shares"))["total"]
-    assert plan.issued_shares <= plan.authorized_shares
+    assert plan.issued_shares + plan.committed_shares <= plan.authorized_shares
     for designation in BoardDesignation.objects.filter(plan=plan):
         expected = standing.filter(designation=designation).aggregate(total=Sum("shares"))["total"] or 0
         assert designation.issued_shares == expected <= designation.shares
@@ -68,17 +71,17 @@ def small_plan(superuser):
     return factories.make_plan(by=superuser, shares=1_000)
 
 
-def test_concurrent_issuances_never_exceed_the_plan(small_plan, staff_user, board_member):
-    # One approved designation per year (rule 3 is checked per year), so only the plan's limit binds: 3 x 300 fit.
-    designations = [
+def test_approvals_of_different_years_never_over_commit_the_pool(small_plan, staff_user):
+    """Rule 3 across years: eight designations of eight years compete for one pool; only three of 300 fit."""
+    voters = [factories.make_user(f"board{n}", role=factories.roles.BOARD) for n in range(WORKERS)]
+    proposals = [
         factories.make_designation(plan=small_plan, participant=factories.make_participant(f"P{n}", by=staff_user),
-                                   year=2010 + n, shares=300, staff=staff_user, approver=board_member)
+                                   year=2010 + n, shares=300, staff=staff_user)
         for n in range(WORKERS)
     ]
     actions = [
-        lambda d=designation: services.issuance_record(designation=d, issue_date=datetime.date(d.year, 5, 1),
-                                                       shares=300, price_per_share=Decimal("0.01"), by=staff_user)
-        for designation in designations
+        lambda d=proposal, v=voter: services.designation_vote(designation=d, voter=v, decision="approve")
+        for proposal, voter in zip(proposals, voters, strict=True)
     ]
 
     results, refusals, errors = race(actions)
@@ -86,11 +89,43 @@ def test_concurrent_issuances_never_exceed_the_plan(small_plan, staff_user, boar
     assert errors == []
     assert len(results) == 3
     assert len(refusals) == WORKERS - 3
-    assert all(isinstance(refusal, exceptions.ShareLimitExceeded) for refusal in refusals)
-    assert Issuance.objects.count() == 3
+    assert all(isinstance(refusal, exceptions.PoolOverCommitted) for refusal in refusals)
+    assert BoardDesignation.objects.filter(status="approved").count() == 3
     assert_counters_match_ledger(small_plan)
     small_plan.refresh_from_db()
-    assert small_plan.issued_shares == 900
+    assert (small_plan.committed_shares, small_plan.available_shares) == (900, 100)
+
+
+def test_issuances_racing_a_year_close_never_issue_against_a_lapsed_designation(small_plan, staff_user,
+                                                                                board_member):
+    designations = [
+        factories.make_designation(plan=small_plan, participant=factories.make_participant(f"P{n}", by=staff_user),
+                                   year=2023, shares=100, staff=staff_user, approver=board_member)
+        for n in range(WORKERS - 1)
+    ]
+    close = [lambda: services.plan_year_close(plan=small_plan, year=2023, reason="Race test.", by=staff_user)]
+    issue = [
+        lambda d=designation: services.issuance_record(designation=d, issue_date=datetime.date(2023, 6, 1), shares=60,
+                                                       price_per_share=Decimal("0.01"), by=staff_user)
+        for designation in designations
+    ]
+
+    results, refusals, errors = race(close + issue)
+
+    assert errors == []
+    assert all(isinstance(refusal, exceptions.DesignationNotApproved) for refusal in refusals)
+    assert all("has lapsed" in refusal.messages[0] for refusal in refusals)
+    assert len(results) + len(refusals) == WORKERS
+    assert small_plan.year_closings.filter(year=2023).count() == 1, "the close itself went through"
+    # Every issuance that went through was recorded before its designation's lapse, which released the rest.
+    for designation in BoardDesignation.objects.filter(plan=small_plan).select_related("lapse"):
+        assert designation.status == "lapsed"
+        assert designation.lapse.released_shares == designation.shares - designation.issued_shares
+        for issuance in designation.issuances.all():
+            assert issuance.recorded_at <= designation.lapse.recorded_at
+    assert_counters_match_ledger(small_plan)
+    small_plan.refresh_from_db()
+    assert small_plan.committed_shares == 0
 
 
 def test_concurrent_issuances_never_exceed_a_designation(small_plan, staff_user, board_member, participant):
@@ -110,7 +145,7 @@ def test_concurrent_issuances_never_exceed_a_designation(small_plan, staff_user,
     assert_counters_match_ledger(small_plan)
 
 
-def test_concurrent_approvals_never_over_commit_the_pool(small_plan, staff_user):
+def test_concurrent_approvals_of_one_year_never_over_commit_the_pool(small_plan, staff_user):
     voters = [factories.make_user(f"board{n}", role=factories.roles.BOARD) for n in range(WORKERS)]
     proposals = [
         factories.make_designation(plan=small_plan, participant=factories.make_participant(f"P{n}", by=staff_user),

@@ -1,12 +1,22 @@
 """`manage.py generate_ledger`: a realistic ledger written in bulk whose counters reconcile exactly."""
 
+import datetime
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Q
 
-from plan_admin.models import BoardDesignation, DesignationVote, Issuance, IssuanceCancellation, Participant, Plan
+from plan_admin.models import (
+    BoardDesignation,
+    DesignationLapse,
+    DesignationVote,
+    Issuance,
+    IssuanceCancellation,
+    Participant,
+    Plan,
+    PlanYearClosing,
+)
 from plan_admin.reconcile import reconcile
 
 
@@ -39,11 +49,21 @@ def test_small_ledger_reconciles_and_looks_real():
     assert len(years) == 5
     statuses = set(BoardDesignation.objects.filter(plan=plan).values_list("status", flat=True))
     assert {"approved", "proposed"} <= statuses and statuses & {"rejected", "withdrawn"}
-    # Each approved or rejected designation has its board vote; issuances only on approved ones, in their year.
-    decided = BoardDesignation.objects.filter(plan=plan, status__in=["approved", "rejected"])
+    # Each decided designation has its board vote and decision date; the years before this one are closed, so
+    # their approved designations have lapsed; issuances only on approved (or since lapsed) ones, in their year,
+    # on or after the board's decision.
+    decided = BoardDesignation.objects.filter(plan=plan, status__in=["approved", "rejected", "lapsed"])
     assert DesignationVote.objects.filter(designation__plan=plan).count() == decided.count()
-    assert not Issuance.objects.filter(designation__plan=plan).exclude(designation__status="approved").exists()
-    assert all(i.issue_date.year == i.designation.year for i in Issuance.objects.select_related("designation"))
+    assert not decided.filter(decided_on__isnull=True).exists()
+    assert set(BoardDesignation.objects.filter(plan=plan, status="approved").values_list("year", flat=True)) == {
+        datetime.date.today().year}
+    assert DesignationLapse.objects.count() == BoardDesignation.objects.filter(status="lapsed").count() > 0
+    assert PlanYearClosing.objects.filter(plan=plan).count() == 4
+    assert not Issuance.objects.filter(designation__plan=plan).exclude(
+        designation__status__in=["approved", "lapsed"]).exists()
+    assert all(i.issue_date.year == i.designation.year and i.issue_date >= i.designation.decided_on
+               for i in Issuance.objects.select_related("designation"))
+    assert plan.issued_shares + plan.committed_shares <= plan.authorized_shares
 
     # Both kinds, debt settlements with their amount and reference, and some cancellations.
     kinds = Issuance.objects.aggregate(

@@ -30,10 +30,11 @@ def two_vote_designation(superuser, staff_user, board_member, second_board_membe
     plan = factories.make_plan(by=superuser, required_approvals=2)
     designation = factories.make_designation(plan=plan, participant=participant, year=2024, shares=1_000_000,
                                              staff=staff_user, factors="Retention.")
-    for member, comment in [(board_member, "Agreed."), (second_board_member, "")]:
+    for hour, (member, comment) in enumerate([(board_member, "Agreed."), (second_board_member, "")], start=10):
         client.force_login(member)
-        response = client.post(reverse("designation-vote", args=[designation.pk]),
-                               {"decision": "approve", "comment": comment})
+        with factories.on_day(datetime.date(2024, 1, 3), hour=hour):
+            response = client.post(reverse("designation-vote", args=[designation.pk]),
+                                   {"decision": "approve", "comment": comment})
         assert response.status_code == 302
     designation.refresh_from_db()
     assert designation.status == BoardDesignation.Status.APPROVED
@@ -59,7 +60,7 @@ def test_designation_page_shows_who_proposed_voted_and_recorded(client, auditor,
         ("proposed", "staff", "Proposed 1,000,000 shares for 2024"),
         ("vote", "board", "Voted to approve: “Agreed.”"),
         ("vote", "board2", "Voted to approve"),
-        ("status", "board2", "Status changed to approved"),
+        ("status", "board2", "Approved by the board on January 3, 2024 (Votes of the board in plan-admin)"),
         ("issuance", "staff", f"Recorded issuance #{kept.pk}: 1,000 shares on June 30, 2024 (compensation)"),
         ("issuance", "staff", f"Recorded issuance #{mistaken.pk}: 250 shares on July 2, 2024 (compensation)"),
         ("cancellation", "staff", f"Cancelled issuance #{mistaken.pk} as of July 3, 2024: Entered twice"),

@@ -39,14 +39,13 @@ def xlsx_file(rows, name="import.xlsx"):
 
 @pytest.fixture
 def small_pool(superuser, staff_user, board_member):
-    """A 10,000-share plan: Dana has an approved 8,000 for 2023, Lee an approved 8,000 for 2024 (each year's
-    commitment fits; both years together do not)."""
+    """A 10,000-share plan, fully committed: Dana has an approved 8,000 for 2023, Lee an approved 2,000 for 2024."""
     plan = factories.make_plan(by=superuser, shares=10_000, name="Small Plan")
     dana = factories.make_participant("Dana Whitfield", by=staff_user)
     lee = factories.make_participant("Lee Chen", by=staff_user, category=Participant.Category.CONSULTANT)
     factories.make_designation(plan=plan, participant=dana, year=2023, shares=8_000, staff=staff_user,
                                approver=board_member)
-    factories.make_designation(plan=plan, participant=lee, year=2024, shares=8_000, staff=staff_user,
+    factories.make_designation(plan=plan, participant=lee, year=2024, shares=2_000, staff=staff_user,
                                approver=board_member)
     return plan
 
@@ -66,7 +65,7 @@ def issuance_rows(plan):
 
 @pytest.mark.parametrize("commit", [False, True])
 @pytest.mark.parametrize("make_file", [csv_file, xlsx_file])
-def test_one_row_over_the_pool_writes_nothing_and_names_the_row(small_pool, staff_user, commit, make_file):
+def test_one_row_over_a_designation_writes_nothing_and_names_the_row(small_pool, staff_user, commit, make_file):
     before = factories.ledger_snapshot()
     report = run_import("issuances", make_file(issuance_rows(small_pool)), by=staff_user, commit=commit)
     assert factories.ledger_snapshot() == before
@@ -75,14 +74,14 @@ def test_one_row_over_the_pool_writes_nothing_and_names_the_row(small_pool, staf
     assert len(report.errors) == 1
     row, message = report.errors[0]
     assert row == 4
-    assert "would exceed the 10,000 authorized shares: 9,000 are issued, 1,000 remain" in message
+    assert "would exceed Lee Chen's 2024 designation of 2,000 shares: 1,000 are issued, 1,000 remain" in message
     assert [number for number, _ in report.done] == [2, 3, 5]
 
 
 @pytest.mark.parametrize("make_file", [csv_file, xlsx_file])
 def test_valid_issuance_file_imports_completely(small_pool, staff_user, make_file):
     rows = issuance_rows(small_pool)
-    del rows[3]  # the row over the pool
+    del rows[3]  # the row over Lee's designation
     preview_before = factories.ledger_snapshot()
     preview = run_import("issuances", make_file(rows), by=staff_user, commit=False)
     assert preview.ok and not preview.committed and preview.rows == 3
@@ -336,7 +335,7 @@ def test_admin_preview_lists_the_bad_rows_and_offers_no_confirm(client, small_po
                            {"action": "preview", "file": csv_file(issuance_rows(small_pool))})
     page = response.content.decode()
     assert "1 of 4 rows cannot be imported, so nothing was imported" in page
-    assert "would exceed the 10,000 authorized shares" in page
+    assert "would exceed Lee Chen&#x27;s 2024 designation of 2,000 shares" in page
     assert 'name="token"' not in page
     assert factories.ledger_snapshot() == before
 
@@ -373,12 +372,12 @@ def test_a_refused_confirmation_cannot_be_retried_with_the_same_preview(client, 
     url = reverse("admin:plan_admin_issuance_import")
     rows = [ISSUANCE_HEADER, [small_pool.name, "Lee Chen", 2024, "2024-02-01", 9_000, "0.10"]]
     page = client.post(url, {"action": "preview", "file": csv_file(rows)}).content.decode()
-    assert "would exceed" in page and 'name="token"' not in page, "over Lee's 8,000-share designation"
+    assert "would exceed" in page and 'name="token"' not in page, "over Lee's 2,000-share designation"
     rows[1][4] = 2_000
     page = client.post(url, {"action": "preview", "file": csv_file(rows)}).content.decode()
     token = re.search(r'name="token" value="([0-9a-f]{32})"', page).group(1)
     assert [path.name for path in tmp_path.iterdir()] == [token]
-    factories.issue(BoardDesignation.objects.get(plan=small_pool, year=2024), by=staff_user, shares=7_000,
+    factories.issue(BoardDesignation.objects.get(plan=small_pool, year=2024), by=staff_user, shares=1_500,
                     on=datetime.date(2024, 1, 5))
     before = factories.ledger_snapshot()
     assert "Nothing was imported" in client.post(url, {"action": "confirm", "token": token}).content.decode()

@@ -30,7 +30,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from plan_admin import services
-from plan_admin.models import BoardDesignation, Issuance, Participant, Plan
+from plan_admin.models import BoardDesignation, Issuance, Participant, Plan, PlanProposal
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +60,10 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "board-dashboard": ALL,
     "designation-detail": ALL,
     "designation-vote": POST_ONLY,  # the POST itself: test_vote_post_needs_the_vote_permission
+    "proposal-detail": ALL,
+    "proposal-vote": POST_ONLY,  # the POST itself: tests/test_legal_record.py
+    "past-records": ALL,
+    "past-record-confirm": POST_ONLY,
     "plan-detail": ALL,
     "participant-detail": ALL,
     # Accounts (django.contrib.auth.urls).
@@ -91,7 +95,7 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:auth_user_changelist": SUPERUSER_ONLY,
     "admin:auth_user_add": SUPERUSER_ONLY,
     "admin:auth_user_history": SUPERUSER_ONLY,
-    "admin:auth_user_delete": SUPERUSER_ONLY,
+    "admin:auth_user_delete": NOBODY,  # users are deactivated: the ledger keeps who did what
     "admin:auth_user_change": SUPERUSER_ONLY,
     "admin/auth/user/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     # Plans: set up by the superuser; the term recorded by staff; seen by everyone.
@@ -102,7 +106,9 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:plan_admin_plan_simple_history": ALL,
     "admin:plan_admin_plan_delete": NOBODY,
     "admin:plan_admin_plan_effective_date": STAFF_WRITES,
-    "admin:plan_admin_plan_terminate": STAFF_WRITES,
+    "admin:plan_admin_plan_propose_termination": STAFF_WRITES,  # a proposal; the board decides
+    "admin:plan_admin_plan_close_year": STAFF_WRITES,
+    "admin:plan_admin_plan_ledger_start": SUPERUSER_ONLY,
     "admin/plan_admin/plan/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     # The reserve: recorded by staff.
     "admin:plan_admin_sharereservechange_changelist": ALL,
@@ -127,7 +133,9 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:plan_admin_boarddesignation_history": ALL,
     "admin:plan_admin_boarddesignation_simple_history": ALL,
     "admin:plan_admin_boarddesignation_delete": NOBODY,
-    "admin:plan_admin_boarddesignation_withdraw": NOBODY,  # GET: refused to everyone; the withdrawal is a POST
+    "admin:plan_admin_boarddesignation_withdraw": POST_ONLY,  # the withdrawal is a POST
+    "admin:plan_admin_boarddesignation_past": STAFF_WRITES,  # history entered from records
+    "admin:plan_admin_boarddesignation_lapse": STAFF_WRITES,
     "admin/plan_admin/boarddesignation/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     # Votes: cast only on the board's pages.
     "admin:plan_admin_designationvote_changelist": ALL,
@@ -145,6 +153,8 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:plan_admin_issuance_simple_history": ALL,
     "admin:plan_admin_issuance_delete": NOBODY,
     "admin:plan_admin_issuance_cancel": STAFF_WRITES,
+    "admin:plan_admin_issuance_past": STAFF_WRITES,
+    "admin:plan_admin_issuance_cancel_past": STAFF_WRITES,
     "admin/plan_admin/issuance/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     "admin:plan_admin_issuancecancellation_changelist": ALL,
     "admin:plan_admin_issuancecancellation_add": NOBODY,  # recorded from the issuance's page
@@ -153,6 +163,25 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:plan_admin_issuancecancellation_simple_history": ALL,
     "admin:plan_admin_issuancecancellation_delete": NOBODY,
     "admin/plan_admin/issuancecancellation/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    # Proposals to change the plan: proposed and withdrawn (POST) by staff, decided by the board's votes.
+    "admin:plan_admin_planproposal_changelist": ALL,
+    "admin:plan_admin_planproposal_add": STAFF_WRITES,
+    "admin:plan_admin_planproposal_change": ALL,
+    "admin:plan_admin_planproposal_history": ALL,
+    "admin:plan_admin_planproposal_simple_history": ALL,
+    "admin:plan_admin_planproposal_delete": NOBODY,
+    "admin:plan_admin_planproposal_withdraw": POST_ONLY,
+    "admin/plan_admin/planproposal/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    # Append-only rows with no history of their own: seen by everyone, written only by the services.
+    **{
+        f"admin:plan_admin_{model}_{action}": NOBODY if action in ("add", "delete") else ALL
+        for model in ("planproposalvote", "planyearclosing", "designationlapse", "recordconfirmation")
+        for action in ("changelist", "add", "history", "delete", "change")
+    },
+    **{
+        f"admin/plan_admin/{model}/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT)
+        for model in ("planproposalvote", "planyearclosing", "designationlapse", "recordconfirmation")
+    },
     # Reports (plan_admin/reports/): board, auditors and staff download; each needs its export permission.
     "reports": ALL,
     "reports-download": ALL,
@@ -195,6 +224,7 @@ KWARGS: dict[str, Callable[[dict], dict | list]] = {
     "admin:app_list": lambda objs: {"app_label": "plan_admin"},
     "admin:auth_user_password_change": lambda objs: {"id": objs["user"].pk},
     "reports-download": lambda objs: {"slug": "issuances", "fmt": "csv"},
+    "past-record-confirm": lambda objs: {"kind": "designation", "pk": objs["past designation"].pk},
     **{
         f"admin:otp_totp_totpdevice_{action}": lambda objs: {"pk": TOTPDevice.objects.order_by("pk").first().pk}
         for action in ("config", "qrcode")
@@ -208,6 +238,8 @@ DEFAULT_KWARGS = {"fmt": "csv"}
 URL_MODELS = {
     "designation-detail": BoardDesignation,
     "designation-vote": BoardDesignation,
+    "proposal-detail": PlanProposal,
+    "proposal-vote": PlanProposal,
     "plan-detail": Plan,
     "participant-detail": Participant,
 }
@@ -302,6 +334,21 @@ def objects(superuser, staff_user, board_member, plan, participant, approved_des
     mistaken = factories.issue(approved_designation, by=staff_user, shares=10)
     services.issuance_cancel(issuance=mistaken, cancelled_on=datetime.date(2024, 7, 1), reason="Duplicate",
                              by=staff_user)
+    # The legal record's rows: a closed year (with its lapse), a reserve proposal decided by a vote, and history
+    # entered from records with its confirmation.
+    lee = factories.make_participant("Lee Chen", by=staff_user)
+    factories.make_designation(plan=plan, participant=lee, year=2023, shares=500, staff=staff_user,
+                               approver=board_member)
+    services.plan_year_close(plan=plan, year=2023, reason="Year over.", by=staff_user)
+    factories.change_reserve(plan, shares=1_000, staff=staff_user, approver=board_member)
+    services.plan_set_ledger_start(plan=plan, ledger_start_date=datetime.date(2020, 1, 1), by=superuser)
+    past = services.past_designation_record(
+        plan=plan, participant=lee, year=2010, shares=100, factors_considered="From the minutes.", decision="approve",
+        decided_on=datetime.date(2010, 2, 1), decision_reference="Minutes of February 1, 2010", by=staff_user)
+    unconfirmed = services.past_designation_record(
+        plan=plan, participant=lee, year=2011, shares=100, factors_considered="From the minutes.", decision="approve",
+        decided_on=datetime.date(2011, 2, 1), decision_reference="Minutes of February 1, 2011", by=staff_user)
+    services.past_record_confirm(record=past, by=board_member)
     # A successful and a failed login through the login form, so the login-protection models (django-axes)
     # have rows too.
     login = reverse("login")
@@ -317,6 +364,7 @@ def objects(superuser, staff_user, board_member, plan, participant, approved_des
         assert instance is not None, f"The walk needs a {model.__name__} row: create one in the objects fixture"
         found[model] = instance
     found[Issuance] = issued
+    found["past designation"] = unconfirmed
     return found
 
 

@@ -30,7 +30,7 @@ def run_reconcile_expecting_drift(*args) -> tuple[str, CommandError]:
 
 
 @pytest.fixture
-def ledger(plan, approved_designation, staff_user):
+def ledger(plan, approved_designation, staff_user, board_member):
     """Three issuances on the approved 2024 designation, one of them cancelled, and a reserve increase."""
     factories.issue(approved_designation, by=staff_user, shares=1_000)
     factories.issue(approved_designation, by=staff_user, shares=2_500, kind="debt_settlement",
@@ -38,8 +38,8 @@ def ledger(plan, approved_designation, staff_user):
     mistaken = factories.issue(approved_designation, by=staff_user, shares=400)
     services.issuance_cancel(issuance=mistaken, cancelled_on=datetime.date(2024, 7, 1), reason="Typo.",
                              by=staff_user)
-    services.reserve_change_record(plan=plan, shares=500_000, board_approval_date=datetime.date(2010, 1, 1),
-                                   by=staff_user)
+    factories.change_reserve(plan, shares=500_000, staff=staff_user, approver=board_member,
+                             on=datetime.date(2010, 1, 1))
     return plan
 
 
@@ -86,7 +86,19 @@ def test_designation_counter_drift_is_reported(ledger, approved_designation):
 
 @pytest.mark.django_db
 def test_issuances_on_a_designation_that_is_not_approved_are_reported(ledger, approved_designation):
-    BoardDesignation.objects.filter(pk=approved_designation.pk).update(status="withdrawn", issued_shares=0)
+    from django.db import IntegrityError, connection, transaction
+
+    from plan_admin.db import append_only
+
+    # The database refuses to move a decision backwards; someone with the database's owner rights could still
+    # drop the trigger first, and reconcile must see what they did.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BoardDesignation.objects.filter(pk=approved_designation.pk).update(status="withdrawn")
+    append_only.uninstall(connection, ["plan_admin_boarddesignation"])
+    try:
+        BoardDesignation.objects.filter(pk=approved_designation.pk).update(status="withdrawn", issued_shares=0)
+    finally:
+        append_only.install(connection, ["plan_admin_boarddesignation"])
     output, _ = run_reconcile_expecting_drift()
     assert "is withdrawn, not approved, yet 2 issuance(s) of 3,500 shares stand against it" in output
 

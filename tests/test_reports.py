@@ -38,8 +38,8 @@ def ledger(plan, participant, approved_designation, staff_user, board_member):
                                 price=Decimal("0.05"))
     services.issuance_cancel(issuance=cancelled, cancelled_on=datetime.date(2023, 6, 1), reason="Wrong participant",
                              by=staff_user)
-    services.reserve_change_record(plan=plan, shares=500_000, board_approval_date=datetime.date(2010, 1, 1),
-                                   resolution_reference="BR-2010-01", by=staff_user)
+    factories.change_reserve(plan, shares=500_000, staff=staff_user, approver=board_member,
+                             on=datetime.date(2010, 1, 1))
     plan.refresh_from_db()
     return plan
 
@@ -260,7 +260,8 @@ def test_pool_xlsx_has_a_plan_history_with_live_reconciliation(client, ledger, a
     line = dict(zip(header, next(status.iter_rows(min_row=2, values_only=True))))
     assert line["Authorized"] == 10_500_000 == ledger.authorized_shares
     assert line["Issued (net)"] == 8_500 and line["Cancelled"] == 20_000
-    assert line["Committed"] == (1_000_000 - 3_500) + (50_000 - 5_000)
+    # Every year's approved, unissued shares: Dana 2024, the consultant 2024, and Lee's 2023 (its issuance cancelled).
+    assert line["Committed"] == (1_000_000 - 3_500) + (50_000 - 5_000) + 20_000 == ledger.committed_shares
     assert line["Available"] == 10_500_000 - 8_500 - line["Committed"]
 
     history, history_formulas = values.worksheets[1], formulas.worksheets[1]
@@ -274,12 +275,14 @@ def test_pool_xlsx_has_a_plan_history_with_live_reconciliation(client, ledger, a
     assert labels["Issued shares (gross)"][1].value == 28_500
     assert labels["Cancelled shares"][1].value == 20_000
     assert labels["Issued shares (net)"][1].value == ledger.issued_shares
-    assert labels["Committed to approved 2024 designations"][1].value == line["Committed"]
-    assert labels["Available for 2024"][1].value == line["Available"]
+    assert labels["Committed to approved designations (all years)"][1].value == line["Committed"]
+    assert labels["Available (authorized - issued - committed)"][1].value == line["Available"]
     assert labels["Authorized agrees with the counter"][1].value == "OK"
     assert labels["Issued agrees with the counter"][1].value == "OK"
+    assert labels["Committed agrees with the counter"][1].value == "OK"
     for label in ["Authorized shares (sum of changes)", "Issued shares (gross)", "Cancelled shares",
-                  "Issued shares (net)", "Available for 2024", "Committed to approved 2024 designations"]:
+                  "Issued shares (net)", "Available (authorized - issued - committed)",
+                  "Committed to approved designations (all years)"]:
         row = formula_labels[label]
         formula = row[2].value if label.startswith("Authorized shares (sum") else row[1].value
         assert isinstance(formula, str) and formula.startswith("="), label
@@ -385,15 +388,14 @@ def _reserve_export(client, fmt_index):
     return client.post(reverse("admin:plan_admin_sharereservechange_export"), data)
 
 
-def test_reserve_history_admin_export_escapes_text_and_keeps_numbers(client, plan, staff_user, auditor):
-    services.reserve_change_record(plan=plan, shares=-1_000, board_approval_date=datetime.date(2011, 1, 1),
-                                   resolution_reference="=cmd|' /C calc'!A0", note="@note", by=staff_user)
+def test_reserve_history_admin_export_escapes_text_and_keeps_numbers(client, plan, staff_user, board_member, auditor):
+    factories.change_reserve(plan, shares=-1_000, staff=staff_user, approver=board_member,
+                             on=datetime.date(2011, 1, 1), explanation="@note")
     client.force_login(auditor)
     response = _reserve_export(client, 0)  # CSV
     assert response.status_code == 200, response.content[:300]
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     decrease = next(row for row in rows if row["note"] == "'@note")
-    assert decrease["resolution_reference"] == "'=cmd|' /C calc'!A0"
     assert decrease["shares"] == "-1000", "a negative number is a number, not text to escape"
     response = _reserve_export(client, 1)  # XLSX
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
@@ -401,7 +403,6 @@ def test_reserve_history_admin_export_escapes_text_and_keeps_numbers(client, pla
     values = [dict(zip(header, row)) for row in sheet.iter_rows(min_row=2, values_only=True)]
     decrease = next(row for row in values if row["note"] == "'@note")
     assert decrease["shares"] == -1_000
-    assert decrease["resolution_reference"] == "'=cmd|' /C calc'!A0"
     assert sum(row["shares"] for row in values) == 10_000_000 - 1_000
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from plan_admin import exceptions, services
 from plan_admin.models import BoardDesignation, DesignationVote, Issuance, Participant
-from plan_admin.selectors import committed_shares, pool_status
+from plan_admin.selectors import committed_by_year, pool_status
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -41,25 +41,11 @@ def test_issuance_within_pool_is_recorded_and_counters_move(approved_designation
     assert issuance.history.get().history_user == staff_user
 
 
-def test_issuance_beyond_authorized_shares_is_refused(plan, participant, staff_user, board_member):
-    # Two years' designations each fit the pool on approval (rule 3 is per year); together they do not.
-    services.reserve_change_record(plan=plan, shares=-9_000_000, board_approval_date=datetime.date(2003, 1, 1),
-                                   by=staff_user)
-    first = factories.make_designation(plan=plan, participant=participant, year=2024, shares=600_000,
-                                       staff=staff_user, approver=board_member)
-    second = factories.make_designation(plan=plan, participant=participant, year=2025, shares=600_000,
-                                        staff=staff_user, approver=board_member)
-    factories.issue(first, by=staff_user, shares=600_000)
-
-    assert_refused(
-        exceptions.ShareLimitExceeded,
-        "This issuance of 500,000 shares would exceed the 1,000,000 authorized shares: 600,000 are issued, "
-        "400,000 remain.",
-        lambda: factories.issue(second, by=staff_user, shares=500_000),
-    )
-    factories.issue(second, by=staff_user, shares=400_000)  # exactly what is left
+def test_issuance_moves_shares_from_committed_to_issued(approved_designation, staff_user):
+    plan = approved_designation.plan
+    factories.issue(approved_designation, by=staff_user, shares=250_000)
     plan.refresh_from_db()
-    assert plan.issued_shares == plan.authorized_shares == 1_000_000
+    assert (plan.issued_shares, plan.committed_shares, plan.available_shares) == (250_000, 750_000, 9_000_000)
 
 
 def test_database_refuses_issued_above_authorized_even_if_code_is_wrong(plan):
@@ -69,6 +55,17 @@ def test_database_refuses_issued_above_authorized_even_if_code_is_wrong(plan):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Plan.objects.filter(pk=plan.pk).update(issued_shares=plan.authorized_shares + 1)
+
+
+def test_database_refuses_issued_plus_committed_above_authorized(approved_designation):
+    from django.db import IntegrityError, transaction
+
+    from plan_admin.models import Plan
+
+    plan = approved_designation.plan  # 1,000,000 committed of 10,000,000
+    Plan.objects.filter(pk=plan.pk).update(issued_shares=9_000_000)  # exactly at the limit: allowed
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Plan.objects.filter(pk=plan.pk).update(issued_shares=9_000_001)
 
 
 # --- rule 2: issuances within the year's designation --------------------------------------------------------------
@@ -91,7 +88,7 @@ def test_database_refuses_designation_issued_above_its_shares(approved_designati
         BoardDesignation.objects.filter(pk=approved_designation.pk).update(issued_shares=1_000_001)
 
 
-# --- rule 3: approving may not over-commit the pool ---------------------------------------------------------------
+# --- rule 3: approving may not over-commit the pool, across every year ---------------------------------------------
 
 
 def test_approval_that_would_over_commit_the_pool_is_refused(plan, participant, staff_user, board_member):
@@ -104,19 +101,68 @@ def test_approval_that_would_over_commit_the_pool_is_refused(plan, participant, 
     assert_refused(
         exceptions.PoolOverCommitted,
         "Approving 4,000,001 shares for Priya Raman in 2024 would over-commit the plan: of 10,000,000 authorized "
-        "shares, 1,000,000 are issued and 5,000,000 are committed to other approved 2024 designations, so "
+        "shares, 1,000,000 are issued and 5,000,000 are committed to approved designations (2024: 5,000,000), so "
         "4,000,000 remain.",
         lambda: services.designation_vote(designation=pending, voter=board_member, decision="approve"),
     )
-    assert committed_shares(plan=plan, year=2024) == 5_000_000
+    assert committed_by_year(plan_id=plan.pk) == [(2024, 5_000_000)]
+
+
+def test_approval_of_another_year_counts_every_years_commitments(plan, participant, staff_user, board_member):
+    """The finding: this year's approved, unissued shares may not be promised again to last year's designation."""
+    other = factories.make_participant("Priya Raman", by=staff_user, category=Participant.Category.CONSULTANT)
+    this_year = datetime.date.today().year
+    factories.make_designation(plan=plan, participant=participant, year=this_year, shares=8_950_000,
+                               staff=staff_user, approver=board_member)
+    last_year = factories.make_designation(plan=plan, participant=other, year=this_year - 1, shares=1_050_001,
+                                           staff=staff_user, decided_on=None)
+    assert_refused(
+        exceptions.PoolOverCommitted,
+        f"Approving 1,050,001 shares for Priya Raman in {this_year - 1} would over-commit the plan: of 10,000,000 "
+        f"authorized shares, 0 are issued and 8,950,000 are committed to approved designations ({this_year}: "
+        "8,950,000), so 1,050,000 remain.",
+        lambda: services.designation_vote(designation=last_year, voter=board_member, decision="approve"),
+    )
+
+
+@pytest.mark.parametrize("over", [0, 1], ids=["exactly-fills", "one-share-over"])
+def test_approval_boundary_is_exact(plan, participant, staff_user, board_member, over):
+    other = factories.make_participant("Priya Raman", by=staff_user, category=Participant.Category.CONSULTANT)
+    first = factories.make_designation(plan=plan, participant=participant, year=2023, shares=4_000_000,
+                                       staff=staff_user, approver=board_member)
+    factories.issue(first, by=staff_user, shares=1_500_000)
+    pending = factories.make_designation(plan=plan, participant=other, year=2024, shares=6_000_000 + over,
+                                         staff=staff_user, decided_on=None)
+    vote = lambda: services.designation_vote(designation=pending, voter=board_member, decision="approve")  # noqa: E731
+    if over:
+        assert_refused(exceptions.PoolOverCommitted,
+                       "Approving 6,000,001 shares for Priya Raman in 2024 would over-commit the plan: of 10,000,000 "
+                       "authorized shares, 1,500,000 are issued and 2,500,000 are committed to approved designations "
+                       "(2023: 2,500,000), so 6,000,000 remain.", vote)
+    else:
+        vote()
+        plan.refresh_from_db()
+        assert (plan.issued_shares, plan.committed_shares, plan.available_shares) == (1_500_000, 8_500_000, 0)
 
 
 def test_approval_that_exactly_fills_the_pool_is_accepted(plan, participant, staff_user, board_member):
     designation = factories.make_designation(plan=plan, participant=participant, year=2024, shares=10_000_000,
                                              staff=staff_user, approver=board_member)
     assert designation.status == BoardDesignation.Status.APPROVED
-    status = pool_status(plan=plan, year=2024)
+    plan.refresh_from_db()
+    status = pool_status(plan=plan)
     assert (status.authorized, status.issued, status.committed, status.available) == (10_000_000, 0, 10_000_000, 0)
+    assert status.fully_committed and status.committed_by_year == ((2024, 10_000_000),)
+
+
+def test_a_rejecting_vote_is_not_checked_against_the_pool(plan, participant, staff_user, board_member):
+    factories.make_designation(plan=plan, participant=participant, year=2024, shares=10_000_000, staff=staff_user,
+                               approver=board_member)
+    other = factories.make_participant("Priya Raman", by=staff_user)
+    pending = factories.make_designation(plan=plan, participant=other, year=2025, shares=5, staff=staff_user)
+    services.designation_vote(designation=pending, voter=board_member, decision="reject")
+    pending.refresh_from_db()
+    assert pending.status == "rejected"
 
 
 # --- rule 4: term, designation, par -------------------------------------------------------------------------------
@@ -142,8 +188,8 @@ def test_issuance_while_effective_date_unknown_is_refused(superuser, staff_user,
     )
 
 
-def test_issuance_on_or_after_termination_is_refused(approved_designation, staff_user, plan):
-    services.plan_terminate(plan=plan, termination_date=datetime.date(2024, 6, 30), by=staff_user)
+def test_issuance_on_or_after_termination_is_refused(approved_designation, staff_user, board_member, plan):
+    factories.terminate(plan, termination_date=datetime.date(2024, 6, 30), staff=staff_user, approver=board_member)
     assert_refused(
         exceptions.OutsidePlanTerm,
         "The plan was terminated on June 30, 2024: no shares may be issued on or after that date.",
@@ -157,7 +203,8 @@ def test_issuance_needs_an_approved_designation(plan, participant, staff_user, b
     designation = factories.make_designation(plan=plan, participant=participant, year=2024, shares=100,
                                              staff=staff_user)
     if status == "rejected":
-        services.designation_vote(designation=designation, voter=board_member, decision="reject")
+        with factories.on_day(datetime.date(2024, 1, 2)):
+            services.designation_vote(designation=designation, voter=board_member, decision="reject")
     elif status == "withdrawn":
         services.designation_withdraw(designation=designation, by=staff_user)
     assert_refused(
@@ -250,6 +297,41 @@ def test_same_submission_key_records_once(approved_designation, staff_user):
     assert approved_designation.plan.issued_shares == 10
 
 
+def test_same_submission_key_with_other_values_is_refused_naming_what_was_recorded(approved_designation, staff_user):
+    """The finding: going back, correcting 15,000 to 1,500 and resubmitting dropped the correction silently."""
+    key = uuid.uuid4()
+    factories.issue(approved_designation, by=staff_user, shares=15_000, submission_key=key)
+    issuance = Issuance.objects.get()
+    assert_refused(
+        exceptions.InvalidTransition,
+        f"This form was already submitted, and recorded issuance #{issuance.pk}: 15,000 shares to Dana Whitfield on "
+        "June 30, 2024 at $0.15 per share. Nothing else was recorded. To record a different issuance, open a new "
+        "form; to correct that one, cancel it.",
+        lambda: factories.issue(approved_designation, by=staff_user, shares=1_500, submission_key=key),
+    )
+
+
+def test_same_submission_key_from_another_user_is_refused(approved_designation, staff_user):
+    key = uuid.uuid4()
+    factories.issue(approved_designation, by=staff_user, shares=10, submission_key=key)
+    colleague = factories.make_user("staff2", role=factories.roles.STAFF)
+    assert_refused(exceptions.InvalidTransition,
+                   "This form was already submitted by another user. Open a new form to record an issuance.",
+                   lambda: factories.issue(approved_designation, by=colleague, shares=10, submission_key=key))
+
+
+def test_same_submission_key_against_another_plan_is_refused(approved_designation, staff_user, superuser,
+                                                             board_member, participant):
+    key = uuid.uuid4()
+    factories.issue(approved_designation, by=staff_user, shares=10, submission_key=key)
+    other_plan = factories.make_plan(by=superuser, name="2010 Equity Plan")
+    other = factories.make_designation(plan=other_plan, participant=participant, year=2024, shares=100,
+                                       staff=staff_user, approver=board_member)
+    with pytest.raises(exceptions.InvalidTransition, match="already submitted"):
+        factories.issue(other, by=staff_user, shares=10, submission_key=key)
+    assert Issuance.objects.count() == 1
+
+
 # --- cancellations ----------------------------------------------------------------------------------------------------
 
 
@@ -278,7 +360,9 @@ def test_cancelling_twice_is_refused(approved_designation, staff_user):
     ("cancelled_on", "reason", "message"),
     [
         (datetime.date(2024, 6, 29), "Error.", "The cancellation date may not precede the issue date, June 30, 2024."),
-        (datetime.date(2999, 1, 1), "Error.", "The cancellation date may not be in the future."),
+        (datetime.date(2999, 1, 1), "Error.",
+         f"A cancellation may not be dated in the future: January 1, 2999 is after today, "
+         f"{datetime.date.today():%B %-d, %Y}."),
         (datetime.date(2024, 7, 1), "   ", "Enter the reason for the cancellation."),
     ],
 )
@@ -289,48 +373,96 @@ def test_cancellation_input_is_checked(approved_designation, staff_user, cancell
                                                     by=staff_user))
 
 
-# --- share reserve ---------------------------------------------------------------------------------------------------
+# --- share reserve: proposed by staff, decided by the board -------------------------------------------------------
 
 
-def test_reserve_increase_and_decrease_are_rows_and_authorized_is_their_sum(plan, staff_user):
-    services.reserve_change_record(plan=plan, shares=5_000_000, board_approval_date=datetime.date(2010, 5, 1),
-                                   resolution_reference="Res. 2010-04", by=staff_user)
-    services.reserve_change_record(plan=plan, shares=-2_000_000, board_approval_date=datetime.date(2012, 5, 1),
-                                   by=staff_user)
+def test_reserve_increase_and_decrease_are_rows_and_authorized_is_their_sum(plan, staff_user, board_member):
+    factories.change_reserve(plan, shares=5_000_000, staff=staff_user, approver=board_member,
+                             on=datetime.date(2010, 5, 1))
+    decrease = factories.change_reserve(plan, shares=-2_000_000, staff=staff_user, approver=board_member,
+                                        on=datetime.date(2012, 5, 1))
     plan.refresh_from_db()
     assert plan.authorized_shares == 13_000_000
     assert sum(plan.reserve_changes.values_list("shares", flat=True)) == 13_000_000
+    assert (decrease.board_approval_date, decrease.resolution_reference, decrease.recorded_by) == (
+        datetime.date(2012, 5, 1), "Votes of the board in plan-admin", board_member)
 
 
-def test_reserve_decrease_below_issued_or_committed_is_refused(approved_designation, staff_user):
+def test_a_reserve_proposal_changes_nothing_until_the_board_approves(plan, staff_user):
+    before = plan.authorized_shares
+    proposal = services.reserve_change_propose(plan=plan, shares=5_000_000, explanation="Growth.", by=staff_user)
+    plan.refresh_from_db()
+    assert (proposal.status, plan.authorized_shares, plan.reserve_changes.count()) == ("proposed", before, 1)
+
+
+@pytest.mark.parametrize("over", [0, 1], ids=["exactly-at-the-floor", "one-share-below"])
+def test_reserve_decrease_boundary_counts_issued_and_committed_of_every_year(approved_designation, staff_user,
+                                                                            board_member, over):
     plan = approved_designation.plan
     factories.issue(approved_designation, by=staff_user, shares=400_000)
-    # Issued 400,000; the 2024 designation still commits 600,000: the reserve may not go below 1,000,000.
-    assert_refused(
-        exceptions.PoolOverCommitted,
-        "Reducing the reserve by 9,000,001 shares to 999,999 would leave it below the 1,000,000 shares already "
-        "issued (400,000) or committed to approved designations (600,000).",
-        lambda: services.reserve_change_record(plan=plan, shares=-9_000_001,
-                                               board_approval_date=datetime.date(2024, 8, 1), by=staff_user),
-    )
-    services.reserve_change_record(plan=plan, shares=-9_000_000, board_approval_date=datetime.date(2024, 8, 1),
-                                   by=staff_user)
+    later = factories.make_designation(plan=plan, participant=factories.make_participant("Lee", by=staff_user),
+                                       year=2025, shares=500_000, staff=staff_user, approver=board_member)
+    assert later.status == "approved"
+    # Issued 400,000; committed 600,000 (2024) + 500,000 (2025): the reserve may not go below 1,500,000.
+    proposal = services.reserve_change_propose(plan=plan, shares=-(8_500_000 + over), explanation="Smaller.",
+                                               by=staff_user)
+    vote = lambda: services.plan_proposal_vote(proposal=proposal, voter=board_member, decision="approve")  # noqa
+    if over:
+        assert_refused(
+            exceptions.PoolOverCommitted,
+            "Reducing the reserve by 8,500,001 shares to 1,499,999 would leave it below the 1,500,000 shares already "
+            "issued (400,000) or committed to approved designations (1,100,000: 2024: 600,000; 2025: 500,000).",
+            vote,
+        )
+    else:
+        vote()
+        plan.refresh_from_db()
+        assert (plan.authorized_shares, plan.available_shares) == (1_500_000, 0)
 
 
-def test_reserve_change_of_zero_is_refused(plan, staff_user):
+def test_reserve_proposal_input_is_checked(plan, staff_user):
     assert_refused(exceptions.InvalidInput, "The change must add or remove at least one share.",
-                   lambda: services.reserve_change_record(plan=plan, shares=0,
-                                                          board_approval_date=datetime.date(2010, 1, 1),
-                                                          by=staff_user))
+                   lambda: services.reserve_change_propose(plan=plan, shares=0, explanation="x", by=staff_user))
+    assert_refused(exceptions.InvalidInput, "Enter the explanation for the board.",
+                   lambda: services.reserve_change_propose(plan=plan, shares=5, explanation=" ", by=staff_user))
+    assert_refused(exceptions.InvalidInput,
+                   "The reserve is 10,000,000 shares: it cannot be reduced by 10,000,001.",
+                   lambda: services.reserve_change_propose(plan=plan, shares=-10_000_001, explanation="x",
+                                                           by=staff_user))
 
 
-def test_reserve_change_after_termination_is_refused(plan, staff_user):
-    services.plan_terminate(plan=plan, termination_date=datetime.date(2020, 1, 1), by=staff_user)
+def test_reserve_change_after_termination_is_refused(plan, staff_user, board_member):
+    factories.terminate(plan, termination_date=datetime.date(2020, 1, 1), staff=staff_user, approver=board_member)
     assert_refused(exceptions.OutsidePlanTerm,
                    "The plan was terminated on January 1, 2020: its reserve no longer changes.",
-                   lambda: services.reserve_change_record(plan=plan, shares=10,
-                                                          board_approval_date=datetime.date(2020, 2, 1),
-                                                          by=staff_user))
+                   lambda: services.reserve_change_propose(plan=plan, shares=10, explanation="x", by=staff_user))
+
+
+def test_only_the_board_decides_reserve_changes_and_termination(plan, staff_user, superuser, board_member):
+    """The finding: staff recorded reserve changes and the termination alone, with a typed date."""
+    proposal = services.reserve_change_propose(plan=plan, shares=5_000, explanation="Growth.", by=staff_user)
+    for outsider in (staff_user, superuser, factories.make_user("auditor", role=factories.roles.AUDITORS)):
+        assert_refused(exceptions.VoteRefused, "Only members of the board vote on the board's decisions.",
+                       lambda: services.plan_proposal_vote(proposal=proposal, voter=outsider, decision="approve"))
+    own = services.reserve_change_propose(plan=plan, shares=5, explanation="Mine.", by=board_member)
+    assert_refused(exceptions.VoteRefused, "You proposed this proposal, so you may not vote on it.",
+                   lambda: services.plan_proposal_vote(proposal=own, voter=board_member, decision="approve"))
+    assert not hasattr(services, "reserve_change_record") and not hasattr(services, "plan_terminate")
+
+
+def test_plan_proposal_rejected_and_withdrawn(plan, staff_user, board_member):
+    rejected = services.reserve_change_propose(plan=plan, shares=5, explanation="x", by=staff_user)
+    services.plan_proposal_vote(proposal=rejected, voter=board_member, decision="reject", comment="No.")
+    rejected.refresh_from_db()
+    assert (rejected.status, rejected.decided_on) == ("rejected", datetime.date.today())
+    withdrawn = services.reserve_change_propose(plan=plan, shares=5, explanation="x", by=staff_user)
+    services.plan_proposal_withdraw(proposal=withdrawn, by=staff_user)
+    assert_refused(exceptions.InvalidTransition, "This proposal is withdrawn; it cannot be withdrawn.",
+                   lambda: services.plan_proposal_withdraw(proposal=withdrawn, by=staff_user))
+    assert_refused(exceptions.VoteRefused, "This proposal is already withdrawn.",
+                   lambda: services.plan_proposal_vote(proposal=withdrawn, voter=board_member, decision="approve"))
+    plan.refresh_from_db()
+    assert plan.authorized_shares == 10_000_000
 
 
 # --- designations and votes ------------------------------------------------------------------------------------------
@@ -373,8 +505,8 @@ def test_proposal_input_is_checked(plan, participant, staff_user, year, shares, 
                                                         factors_considered=factors, by=staff_user))
 
 
-def test_proposal_after_termination_year_is_refused(plan, participant, staff_user):
-    services.plan_terminate(plan=plan, termination_date=datetime.date(2020, 1, 1), by=staff_user)
+def test_proposal_after_termination_year_is_refused(plan, participant, staff_user, board_member):
+    factories.terminate(plan, termination_date=datetime.date(2020, 1, 1), staff=staff_user, approver=board_member)
     assert_refused(exceptions.OutsidePlanTerm,
                    "The plan was terminated on January 1, 2020: no designation for 2021.",
                    lambda: services.designation_propose(plan=plan, participant=participant, year=2021, shares=5,
@@ -385,12 +517,18 @@ def test_two_required_approvals(superuser, participant, staff_user, board_member
     plan = factories.make_plan(by=superuser, required_approvals=2)
     designation = factories.make_designation(plan=plan, participant=participant, year=2024, shares=100,
                                              staff=staff_user)
-    services.designation_vote(designation=designation, voter=board_member, decision="approve", comment="Fine.")
+    with factories.on_day(datetime.date(2024, 2, 1)):
+        services.designation_vote(designation=designation, voter=board_member, decision="approve", comment="Fine.")
     designation.refresh_from_db()
     assert designation.status == BoardDesignation.Status.PROPOSED
-    services.designation_vote(designation=designation, voter=second_board_member, decision="approve")
+    assert designation.decided_on is None
+    with factories.on_day(datetime.date(2024, 2, 3)):
+        services.designation_vote(designation=designation, voter=second_board_member, decision="approve")
     designation.refresh_from_db()
     assert designation.status == BoardDesignation.Status.APPROVED
+    # Dated the day of the deciding vote, with the votes as its reference.
+    assert (designation.decided_on, designation.decision_source, designation.decision_reference) == (
+        datetime.date(2024, 2, 3), "votes", "Votes of the board in plan-admin")
     assert designation.decided_at is not None
     assert list(designation.votes.values_list("voter__username", "decision", "comment")) == [
         ("board", "approve", "Fine."), ("board2", "approve", ""),
@@ -411,7 +549,12 @@ def test_vote_refusals(plan, participant, staff_user, board_member, second_board
     vote = lambda voter, decision="approve": services.designation_vote(  # noqa: E731
         designation=pending, voter=voter, decision=decision)
 
-    assert_refused(exceptions.VoteRefused, "Only board members vote on designations.", lambda: vote(staff_user))
+    assert_refused(exceptions.VoteRefused, "Only members of the board vote on the board's decisions.",
+                   lambda: vote(staff_user))
+    # A superuser holds every permission, the vote's included, but is not on the board (the finding).
+    assert superuser.has_perm("plan_admin.vote_boarddesignation")
+    assert_refused(exceptions.VoteRefused, "Only members of the board vote on the board's decisions.",
+                   lambda: vote(superuser))
     assert_refused(exceptions.InvalidInput, "Choose approve or reject.", lambda: vote(board_member, "abstain"))
 
     own = factories.make_designation(plan=plan, participant=factories.make_participant("Priya", by=staff_user),
@@ -463,29 +606,42 @@ def test_effective_date_may_not_leave_issuances_before_it(approved_designation, 
                    lambda: services.plan_set_effective_date(plan=plan, effective_date=None, by=staff_user))
 
 
-def test_effective_date_may_not_follow_termination(plan, staff_user):
-    services.plan_terminate(plan=plan, termination_date=datetime.date(2020, 1, 1), by=staff_user)
+def test_effective_date_may_not_follow_termination(plan, staff_user, board_member):
+    factories.terminate(plan, termination_date=datetime.date(2020, 1, 1), staff=staff_user, approver=board_member)
     assert_refused(exceptions.OutsidePlanTerm,
                    "The effective date may not follow the termination date, January 1, 2020.",
                    lambda: services.plan_set_effective_date(plan=plan, effective_date=datetime.date(2021, 1, 1),
                                                             by=staff_user))
 
 
-def test_termination_refusals(approved_designation, staff_user, plan):
+def test_termination_refusals(approved_designation, staff_user, board_member, plan):
     factories.issue(approved_designation, by=staff_user, shares=10, on=datetime.date(2024, 3, 1))
+    early = services.termination_propose(plan=plan, termination_date=datetime.date(2024, 3, 1), explanation="End.",
+                                         by=staff_user)
     assert_refused(exceptions.OutsidePlanTerm,
                    "1 issuance(s) are dated on or after March 1, 2024: the plan cannot end before them.",
-                   lambda: services.plan_terminate(plan=plan, termination_date=datetime.date(2024, 3, 1),
-                                                   by=staff_user))
+                   lambda: services.plan_proposal_vote(proposal=early, voter=board_member, decision="approve"))
+    services.plan_proposal_withdraw(proposal=early, by=staff_user)
     assert_refused(exceptions.OutsidePlanTerm,
                    "The termination date may not precede the effective date, March 1, 2002.",
-                   lambda: services.plan_terminate(plan=plan, termination_date=datetime.date(2001, 1, 1),
-                                                   by=staff_user))
-    services.plan_terminate(plan=plan, termination_date=datetime.date(2024, 3, 2), resolution_reference="Res. 9",
-                            by=staff_user)
-    assert_refused(exceptions.InvalidTransition, "The plan was already terminated on March 2, 2024.",
-                   lambda: services.plan_terminate(plan=plan, termination_date=datetime.date(2025, 1, 1),
-                                                   by=staff_user))
+                   lambda: services.termination_propose(plan=plan, termination_date=datetime.date(2001, 1, 1),
+                                                        explanation="End.", by=staff_user))
+    factories.terminate(plan, termination_date=datetime.date(2024, 3, 2), staff=staff_user, approver=board_member)
+    plan.refresh_from_db()
+    assert plan.termination_date == datetime.date(2024, 3, 2)
+    assert plan.termination_resolution.endswith("(Votes of the board in plan-admin)")
+    assert_refused(exceptions.OutsidePlanTerm,
+                   "The plan was terminated on March 2, 2024: it cannot be terminated again.",
+                   lambda: services.termination_propose(plan=plan, termination_date=datetime.date(2025, 1, 1),
+                                                        explanation="End.", by=staff_user))
+
+
+def test_one_termination_at_a_time(plan, staff_user):
+    services.termination_propose(plan=plan, termination_date=datetime.date(2030, 1, 1), explanation="End.",
+                                 by=staff_user)
+    assert_refused(exceptions.InvalidTransition, "A termination of this plan is already before the board.",
+                   lambda: services.termination_propose(plan=plan, termination_date=datetime.date(2031, 1, 1),
+                                                        explanation="End.", by=staff_user))
 
 
 def test_plan_create_records_initial_reserve_row(superuser):
@@ -513,34 +669,29 @@ def refuse_batch(rows, *, by, **kwargs) -> exceptions.BatchRefused:
     return caught.value
 
 
-def test_batch_crossing_the_plan_limit_is_refused_naming_every_bad_row(plan, participant, staff_user, board_member):
-    services.reserve_change_record(plan=plan, shares=-9_000_000, board_approval_date=datetime.date(2003, 1, 1),
-                                   by=staff_user)
+def test_batch_refusal_names_every_bad_row_and_counts_running_totals(plan, participant, staff_user, board_member):
     first = factories.make_designation(plan=plan, participant=participant, year=2024, shares=600_000,
                                        staff=staff_user, approver=board_member)
-    second = factories.make_designation(plan=plan, participant=participant, year=2025, shares=600_000,
-                                        staff=staff_user, approver=board_member)
     factories.issue(first, by=staff_user, shares=100_000)
     rows = [
         batch_row(first, 200_000),  # 300,000 issued
-        batch_row(second, 300_000),  # 600,000
-        batch_row(first, 200_000),  # 800,000
-        batch_row(second, 300_000),  # row 3: over the pool (200,000 remain)
-        batch_row(first, 10, price=Decimal("0.0009")),  # row 4: below par
-        batch_row(second, 200_000),  # exactly what is left: refused rows do not count in the running total
-        batch_row(second, 1),  # row 6: one share over
+        batch_row(first, 200_000),  # 500,000
+        batch_row(first, 100_001),  # row 2: one share over the designation (100,000 remain)
+        batch_row(first, 10, price=Decimal("0.0009")),  # row 3: below par
+        batch_row(first, 100_000),  # exactly what is left: refused rows do not count in the running total
+        batch_row(first, 1),  # row 5: one share over
     ]
     refused = refuse_batch(rows, by=staff_user)
 
     assert refused.row_errors == [
-        (3, "This issuance of 300,000 shares would exceed the 1,000,000 authorized shares: 800,000 are issued, "
-            "200,000 remain."),
-        (4, "The price of $0.0009 per share is below the par value of $0.001."),
-        (6, "This issuance of 1 shares would exceed the 1,000,000 authorized shares: 1,000,000 are issued, "
-            "0 remain."),
+        (2, "This issuance of 100,001 shares would exceed Dana Whitfield's 2024 designation of 600,000 shares: "
+            "500,000 are issued, 100,000 remain."),
+        (3, "The price of $0.0009 per share is below the par value of $0.001."),
+        (5, "This issuance of 1 shares would exceed Dana Whitfield's 2024 designation of 600,000 shares: "
+            "600,000 are issued, 0 remain."),
     ]
     assert isinstance(refused, exceptions.PlanRuleViolation)
-    assert refused.messages[0].startswith("3 of 7 issuances cannot be recorded, so none was: row 4: This issuance")
+    assert refused.messages[0].startswith("3 of 6 issuances cannot be recorded, so none was: row 3: This issuance")
 
 
 def test_same_messages_as_the_single_row_service(plan, participant, approved_designation, staff_user, superuser):
@@ -561,7 +712,7 @@ def test_same_messages_as_the_single_row_service(plan, participant, approved_des
         refused = refuse_batch([row], by=staff_user)
         assert refused.row_errors == [(0, single.value.messages[0])]
     with pytest.raises(exceptions.DesignationNotApproved) as single:
-        services.issuance_record(by=staff_user, plan=other_plan, **bad_rows[0])
+        services.issuance_record(by=staff_user, plan=other_plan, **batch_row(approved_designation, 10))
     refused = refuse_batch([batch_row(approved_designation, 10)], by=staff_user, plan=other_plan)
     assert refused.row_errors == [(0, single.value.messages[0])] == [(0, "That designation belongs to another plan.")]
 
@@ -641,6 +792,8 @@ def test_batch_query_count_does_not_grow_with_rows(plan, participant, approved_d
     from django.db import connection, models
     from django.test.utils import CaptureQueriesContext
 
+    from plan_admin.services import issuances as issuance_services
+
     lee = factories.make_participant("Lee Chen", by=staff_user)
     lee_2024 = factories.make_designation(plan=plan, participant=lee, year=2024, shares=50_000, staff=staff_user,
                                           approver=board_member)
@@ -651,7 +804,7 @@ def test_batch_query_count_does_not_grow_with_rows(plan, participant, approved_d
         total = 0
         for model in (Issuance, Issuance.history.model):
             fields = [field for field in model._meta.concrete_fields if not isinstance(field, models.AutoField)]
-            size = min(services.BULK_BATCH_SIZE, max(connection.ops.bulk_batch_size(fields, [None] * count), 1))
+            size = min(issuance_services.BULK_BATCH_SIZE, max(connection.ops.bulk_batch_size(fields, [None] * count), 1))
             total += math.ceil(count / size)
         return total
 
@@ -663,11 +816,12 @@ def test_batch_query_count_does_not_grow_with_rows(plan, participant, approved_d
         return len(queries) - inserts, inserts
 
     ten, two_hundred = record(10), record(200)
-    # Lock, designations, two designation counters, plan counter (+ the savepoint): the same for 10 or 200 rows.
-    assert ten[0] == two_hundred[0] <= 7
+    # Lock, designations, confirmations, two designation counters, plan counters (+ the savepoint): the same for
+    # 10 or 200 rows.
+    assert ten[0] == two_hundred[0] <= 8
     assert ten[1] == insert_batches(10) == 2
     assert two_hundred[1] == insert_batches(200)
-    monkeypatch.setattr(services, "BULK_BATCH_SIZE", 50)
+    monkeypatch.setattr(issuance_services, "BULK_BATCH_SIZE", 50)
     assert record(200) == (ten[0], insert_batches(200)), "only the insert batches add queries"
     assert insert_batches(200) >= 8
     plan.refresh_from_db()

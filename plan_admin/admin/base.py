@@ -106,6 +106,7 @@ class LedgerAdmin(ReadOnlyHistoryAdmin):
     add_form_class: type[forms.ServiceForm] | None = None
     add_permission: str | None = None  # defaults to the model's add permission
     add_title = ""
+    add_success_message = "{obj} recorded."
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -125,7 +126,7 @@ class LedgerAdmin(ReadOnlyHistoryAdmin):
             form_class=self.add_form_class,
             form_kwargs=self.get_add_form_kwargs(request),
             title=self.add_title or f"Record {self.opts.verbose_name}",
-            success_message="{obj} recorded.",
+            success_message=self.add_success_message,
             log_addition=True,
         )
 

@@ -51,6 +51,7 @@ class IssuanceInline(admin.TabularInline):
 class BoardDesignationAdmin(SpreadsheetAdminMixin, LedgerAdmin):
     add_form_class = forms.DesignationProposalForm
     add_title = "Propose a designation"
+    add_success_message = "Proposed to the board: {obj}."
     change_form_template = "admin/plan_admin/boarddesignation/change_form.html"
     list_display = ["participant", "category", "year", "designated", "issued", "status", "decided_on", "plan",
                     "proposed_by"]

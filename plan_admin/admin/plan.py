@@ -172,6 +172,7 @@ class PlanProposalAdmin(LedgerAdmin):
 
     add_form_class = forms.ReserveChangeProposalForm
     add_title = "Propose a change to the share reserve"
+    add_success_message = "Proposed to the board: {obj}."
     change_form_template = "admin/plan_admin/planproposal/change_form.html"
     list_display = ["__str__", "plan", "status", "proposed_by", "proposed_at", "decided_on"]
     list_filter = ["status", "kind", "plan"]

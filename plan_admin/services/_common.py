@@ -35,7 +35,7 @@ def whole_shares(value, *, field: str = "shares", allow_negative: bool = False) 
     if isinstance(value, str):
         value = value.strip()
         if not value.lstrip("+-").isascii() or not value.lstrip("+-").isdigit():
-            raise InvalidInput("Enter a whole number of shares, in digits.", field=field)
+            raise InvalidInput("Enter a whole number of shares.", field=field)
     try:
         number = Decimal(value)
     except InvalidOperation:

@@ -42,6 +42,7 @@ def plan_set_ledger_start(*, plan: Plan, ledger_start_date: datetime.date | None
     locked = _common.lock_plan(plan.pk)
     if ledger_start_date is not None:
         ledger_start_date = _common.date(ledger_start_date, field="ledger_start_date", label="ledger start date")
+        _common.not_in_future(ledger_start_date, field="ledger_start_date", what="The ledger start date")
     issuances = Issuance.objects.filter(designation__plan=locked)
     cancellations = IssuanceCancellation.objects.filter(issuance__designation__plan=locked)
     designations = BoardDesignation.objects.filter(plan=locked, decided_on__isnull=False)

@@ -49,6 +49,7 @@ def plan_create(
     _common.not_in_future(board_approval_date, field="board_approval_date", what="The board's approval")
     if ledger_start_date is not None:
         ledger_start_date = _common.date(ledger_start_date, field="ledger_start_date", label="ledger start date")
+        _common.not_in_future(ledger_start_date, field="ledger_start_date", what="The ledger start date")
     plan = Plan(
         company_name=_common.text(company_name, field="company_name", label="company name", required=True,
                                   max_length=200),

@@ -6,7 +6,6 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from plan_admin import services
 from plan_admin.models import BoardDesignation, DesignationVote, Participant
 from tests import factories
 
@@ -71,14 +70,15 @@ def test_board_member_logs_in_reviews_and_approves(page, people, screenshot):
     expect(pending).to_contain_text("Key employee")
     expect(pending).to_contain_text("250,000")
     expect(pending).to_contain_text("Led the 2024 debt restructuring")
-    expect(pending.locator('[data-figure="available-after"]')).to_contain_text("7,660,000 → 7,410,000")
+    # Every year's approved designations count: 4,050,000 issued or committed of 10,000,000.
+    expect(pending.locator('[data-figure="available-after"]')).to_contain_text("5,950,000 → 5,700,000")
     expect(card(page, other)).to_contain_text("Mei Chen")
     expect(page.locator("#awaiting .year-heading")).to_have_text(["2026", "2025"])
     screenshot(page, "board-dashboard")
 
     pending.get_by_label("Comment").fill("Well earned.")
     pending.get_by_role("button", name="Approve").click()
-    expect(page.locator(".message.success")).to_contain_text("The designation is now approved.")
+    expect(page.locator(".message.success")).to_contain_text("The designation is now approved")
     decided = page.locator(f"#decision-{proposal.pk}")
     expect(decided).to_contain_text("Approved")
     expect(decided).to_contain_text("Beatrice Moreau")
@@ -122,7 +122,7 @@ def test_two_approvals_needed(page, people):
     log_out(page)
     log_in(page, "board2")
     card(page, proposal).get_by_role("button", name="Approve").click()
-    expect(page.locator(".message.success")).to_contain_text("The designation is now approved.")
+    expect(page.locator(".message.success")).to_contain_text("The designation is now approved")
     expect(page.locator(f"#decision-{proposal.pk}")).to_contain_text("Approved")
     proposal.refresh_from_db()
     assert proposal.status == BoardDesignation.Status.APPROVED
@@ -138,7 +138,7 @@ def test_rejection_is_shown_as_rejected(page, people):
     log_in(page, "board")
     card(page, proposal).get_by_label("Comment").fill("Out of proportion to the engagement.")
     card(page, proposal).get_by_role("button", name="Reject").click()
-    expect(page.locator(".message.success")).to_contain_text("The designation is now rejected.")
+    expect(page.locator(".message.success")).to_contain_text("The designation is now rejected")
     decided = page.locator(f"#decision-{proposal.pk}")
     expect(decided).to_contain_text("Rejected")
     expect(decided).to_contain_text("Out of proportion to the engagement.")
@@ -150,8 +150,8 @@ def test_rejection_is_shown_as_rejected(page, people):
 
 def test_approval_that_would_over_commit_the_pool_is_refused(page, people, screenshot):
     plan = factories.make_plan(by=people["root"], shares=1_000_000, name="Small plan")
-    services.reserve_change_record(plan=plan, shares=500_000, board_approval_date=datetime.date(2005, 3, 14),
-                                   resolution_reference="BR-2005-03", by=people["staff"])
+    factories.change_reserve(plan, shares=500_000, staff=people["staff"], approver=people["board2"],
+                             on=datetime.date(2005, 3, 14))
     first = factories.make_participant("Lee Park", by=people["staff"])
     factories.make_designation(plan=plan, participant=first, year=2025, shares=1_300_000, staff=people["staff"],
                                approver=people["board2"])
@@ -165,7 +165,8 @@ def test_approval_that_would_over_commit_the_pool_is_refused(page, people, scree
     card(page, proposal).get_by_role("button", name="Approve").click()
     expect(page.locator(".message.error")).to_have_text(
         "Approving 300,000 shares for Dana Whitfield in 2025 would over-commit the plan: of 1,500,000 authorized "
-        "shares, 0 are issued and 1,300,000 are committed to other approved 2025 designations, so 200,000 remain."
+        "shares, 0 are issued and 1,300,000 are committed to approved designations (2025: 1,300,000), so 200,000 "
+        "remain."
     )
     expect(card(page, proposal)).to_contain_text("Proposed")
     assert factories.ledger_snapshot() == before
@@ -177,7 +178,8 @@ def test_approval_that_would_over_commit_the_pool_is_refused(page, people, scree
     page.get_by_role("link", name="Small plan").first.click()
     expect(page.get_by_role("heading", name="Small plan", exact=True)).to_be_visible()
     expect(page.get_by_test_id("term")).to_have_text("In effect until terminated by action of the Board.")
-    expect(page.locator("table.reserve")).to_contain_text("BR-2005-03")
+    expect(page.locator("table.reserve")).to_contain_text("March 14, 2005")
+    expect(page.locator("table.reserve")).to_contain_text("Votes of the board in plan-admin")
     expect(page.locator("table.reserve")).to_contain_text("1,500,000")
-    expect(page.locator("table.compact")).to_contain_text("1,300,000")  # approved for 2025, not yet issued
+    expect(page.get_by_test_id("commitments")).to_contain_text("1,300,000")  # approved for 2025, not yet issued
     screenshot(page, "plan-page")
