@@ -135,3 +135,9 @@ def terminate(plan, *, termination_date: datetime.date, staff, approver, on: dat
         services.plan_proposal_vote(proposal=proposal, voter=approver, decision="approve")
     plan.refresh_from_db()
     return proposal
+
+
+def board_group():
+    if not Group.objects.filter(name=roles.BOARD).exists():
+        roles.sync_role_groups(Group, Permission)
+    return Group.objects.get(name=roles.BOARD)

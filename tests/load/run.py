@@ -1,6 +1,6 @@
 """HTTP load test: many logged-in staff clients post issuance forms to gunicorn on PostgreSQL at once.
 
-The pool is built so that only some of the posts fit. Afterwards exactly the issuances that fit are recorded, no
+The pool is fully committed to designations that two clients share, so that only some of the posts fit. Afterwards exactly the issuances that fit are recorded, no
 response is a server error, every refused post shows its refusal, and `manage.py reconcile` finds no drift.
 Loopback only, bounded in count and time. Results go to benchmarks/results/loadtest.json.
 
@@ -28,7 +28,6 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 SHARES_PER_POST = 100
-FIRST_YEAR = 2000
 
 
 def free_port() -> int:
@@ -60,17 +59,22 @@ User = get_user_model()
 root = User.objects.create_superuser("root", "root@example.com", password)
 board = User.objects.create_user("board", password=password, is_staff=True)
 board.groups.add(Group.objects.get(name=roles.BOARD))
+from django.utils import timezone
 plan = services.plan_create(company_name="Load Test Co.", name="Load Test Plan", par_value=Decimal("0.001"),
     initial_shares=authorized, board_approval_date=datetime.date(1999, 1, 1),
     effective_date=datetime.date(1999, 1, 1), by=root)
 for n in range(clients):
     staff = User.objects.create_user(f"staff{{n}}", password=password, is_staff=True)
     staff.groups.add(Group.objects.get(name=roles.STAFF))
-    person = services.participant_create(name=f"Participant {{n}}", category="key_employee", by=staff)
-    designation = services.designation_propose(plan=plan, participant=person, year={first_year} + n,
-        shares={designated}, factors_considered="Load test.", by=staff)
+# The designations share the whole pool between them (rule 3: the plan is fully committed); the board approves
+# them today, so issuances are dated today.
+for n, shares in enumerate({designated}):
+    person = services.participant_create(name=f"Participant {{n}}", category="key_employee", by=root)
+    designation = services.designation_propose(plan=plan, participant=person, year=timezone.localdate().year,
+        shares=shares, factors_considered="Load test.", by=root)
     services.designation_vote(designation=designation, voter=board, decision="approve")
     print("designation", designation.pk)
+print("today", timezone.localdate().isoformat())
 """
 
 
@@ -96,8 +100,8 @@ SUBMISSION_KEY = re.compile(r'name="submission_key" value="([^"]+)"')
 REFUSAL = re.compile(r"(would exceed the [\d,]+ authorized shares|would exceed [^<]*designation of [\d,]+ shares)")
 
 
-def client_run(base: str, username: str, password: str, designation_id: int, year: int, posts: int, tally: Tally,
-               deadline: float):
+def client_run(base: str, username: str, password: str, designation_id: int, issue_date: str, posts: int,
+               tally: Tally, deadline: float):
     session = requests.Session()
     login_page = session.get(f"{base}/accounts/login/", timeout=30)
     token = CSRF.search(login_page.text).group(1)
@@ -114,7 +118,7 @@ def client_run(base: str, username: str, password: str, designation_id: int, yea
         response = session.post(add_url, timeout=60, allow_redirects=False, data={
             "csrfmiddlewaretoken": CSRF.search(form.text).group(1),
             "submission_key": SUBMISSION_KEY.search(form.text).group(1),
-            "designation": designation_id, "issue_date": f"{year}-06-30", "shares": SHARES_PER_POST,
+            "designation": designation_id, "issue_date": issue_date, "shares": SHARES_PER_POST,
             "kind": "compensation", "price_per_share": "0.05",
         })
         latency = time.monotonic() - started
@@ -144,19 +148,24 @@ def main() -> int:
     posts_per_client = -(-args.posts // args.clients)
     fitting_posts = int(args.posts * args.fit)
     authorized = fitting_posts * SHARES_PER_POST
-    # Each client's designation takes twice its share of what fits, so that the plan's limit binds before them.
-    designated = SHARES_PER_POST * min(fitting_posts, posts_per_client, -(-2 * fitting_posts // args.clients))
-    assert designated // SHARES_PER_POST * args.clients > fitting_posts, "designations must not bind first"
+    # Two clients share each designation; the designations together hold exactly the pool (the plan is fully
+    # committed), so every post past a designation's share is refused, whichever client sends it.
+    n_designations = max(1, args.clients // 2)
+    per_designation = [fitting_posts // n_designations + (1 if n < fitting_posts % n_designations else 0)
+                       for n in range(n_designations)]
+    designated = [posts * SHARES_PER_POST for posts in per_designation]
+    assert all(posts > 0 for posts in per_designation), "more designations than posts that fit"
+    assert all(2 * posts_per_client >= posts for posts in per_designation), "each designation must fill up"
     password = secrets.token_urlsafe(16)
     database_url = recreate_database(args.server, "plan_admin_loadtest")
     env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50),
            "ALLOWED_HOSTS": "127.0.0.1", "AXES_FAILURE_LIMIT": "1000"}
     manage(env, "migrate", "--noinput")
     created = manage(env, "shell", "-c", SETUP_LEDGER.format(
-        clients=args.clients, authorized=authorized, password=password, first_year=FIRST_YEAR,
-        designated=designated))
+        clients=args.clients, authorized=authorized, password=password, designated=designated))
     designation_ids = [int(line.split()[1]) for line in created.stdout.splitlines() if line.startswith("designation ")]
-    assert len(designation_ids) == args.clients, created.stdout + created.stderr
+    today = next(line.split()[1] for line in created.stdout.splitlines() if line.startswith("today "))
+    assert len(designation_ids) == n_designations, created.stdout + created.stderr
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -179,8 +188,8 @@ def main() -> int:
 
         def worker(n: int):
             try:
-                client_run(base, f"staff{n}", password, designation_ids[n], FIRST_YEAR + n, posts_per_client,
-                           tally, deadline)
+                client_run(base, f"staff{n}", password, designation_ids[n % n_designations], today,
+                           posts_per_client, tally, deadline)
             except BaseException as error:  # noqa: BLE001 - reported below
                 failures.append(error)
 
@@ -205,7 +214,8 @@ def main() -> int:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_implementation()} "
                    f"{platform.python_version()}",
-        "clients": args.clients, "gunicorn_workers": args.workers, "requests": total,
+        "clients": args.clients, "designations": n_designations, "gunicorn_workers": args.workers,
+        "requests": total,
         "successes": tally.successes, "expected_successes": fitting_posts, "refusals": tally.refusals,
         "refusal_kinds": tally.refusal_kinds, "server_errors": tally.server_errors,
         "unexplained_responses": tally.unexplained, "unexplained_kinds": tally.unexplained_kinds,"client_failures": [repr(f) for f in failures],
