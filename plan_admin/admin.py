@@ -27,10 +27,12 @@ from .models import (
     Plan,
     ShareReserveChange,
 )
+from .security.admin_forms import RefusalAsFormErrorMixin
+from .security.inputs import parse_id
 from .selectors import plans_with_pool, pool_status
 
 
-class LedgerAdmin(SimpleHistoryAdmin):
+class LedgerAdmin(RefusalAsFormErrorMixin, SimpleHistoryAdmin):
     """Base of every ledger admin: history visible, no deletion, writes through `service_form_view`."""
 
     add_form_class: type[forms.ServiceForm] | None = None
@@ -218,7 +220,7 @@ class ParticipantForm(django_forms.ModelForm):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin):
+class ParticipantAdmin(RefusalAsFormErrorMixin, SpreadsheetAdminMixin, SimpleHistoryAdmin):
     form = ParticipantForm
     list_display = ["name", "category", "email", "user"]
     list_filter = ["category"]
@@ -428,7 +430,8 @@ class IssuanceAdmin(SpreadsheetAdminMixin, LedgerAdmin):
         queryset = self.get_queryset(request).select_related(
             "designation__participant", "designation__plan", "recorded_by", "cancellation__recorded_by"
         )
-        return queryset.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        pk = parse_id(object_id)  # ASCII digits only: "²".isdigit() is true, int("²") fails
+        return queryset.filter(pk=pk).first() if pk is not None else None
 
 
 @admin.register(IssuanceCancellation)

@@ -15,12 +15,12 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import roles
+from .security.inputs import local_redirect_target
 
 EXEMPT_URL_NAMES = ("two-factor", "logout", "login")
 
@@ -55,10 +55,8 @@ class TokenForm(forms.Form):
 
 
 def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return reverse("home")
+    target = request.POST.get("next") or request.GET.get("next")
+    return local_redirect_target(request, target) or reverse("home")
 
 
 def two_factor(request: HttpRequest) -> HttpResponse:

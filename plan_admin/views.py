@@ -11,13 +11,13 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from . import dashboard, roles
 from .exceptions import PlanRuleViolation
 from .forms import VoteForm
 from .models import BoardDesignation, DesignationVote, Participant, Plan
+from .security.inputs import local_redirect_target
 from .selectors import plans_with_pool, pool_status
 
 VIEW_DESIGNATIONS = "plan_admin.view_boarddesignation"
@@ -92,11 +92,7 @@ def _vote_outcome(vote: DesignationVote, designation: BoardDesignation) -> str:
 
 
 def _next_url(request: HttpRequest, *, fallback: str) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return fallback
+    return local_redirect_target(request, request.POST.get("next")) or fallback
 
 
 @require_safe

@@ -62,6 +62,8 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "designation-vote": POST_ONLY,  # the POST itself: test_vote_post_needs_the_vote_permission
     "plan-detail": ALL,
     "participant-detail": ALL,
+    # The site's icon: public, so that no browser logs a 404 for it.
+    "favicon": PUBLIC,
     # Accounts (django.contrib.auth.urls).
     "login": PUBLIC,
     "logout": (LOGIN,) + (NOT_ALLOWED,) * 4,  # POST only, since Django 5.0
