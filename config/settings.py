@@ -126,12 +126,21 @@ STORAGES = {
     },
 }
 
-# Login protection (django-axes): after AXES_FAILURE_LIMIT failed logins for one username from one address,
-# that pair is locked out for AXES_COOLOFF_MINUTES. A successful login resets the count.
+# Behind a TLS-terminating proxy: trust its X-Forwarded-Proto, and read the client's address from
+# X-Forwarded-For, TRUSTED_PROXY_COUNT entries from the right (the entry our own proxy wrote), for login protection.
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+
+# Login protection (django-axes): after AXES_FAILURE_LIMIT failed logins for one username from one client address,
+# that pair is locked out for AXES_COOLOFF_MINUTES; after LOGIN_FAILURES_PER_ADDRESS failed logins from one address,
+# whatever the usernames (password spraying), the address is. A successful login resets its pair's count.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "plan_admin.security.login_protection.client_ip_address"
+AXES_HANDLER = "plan_admin.security.login_protection.AddressLimitHandler"
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
@@ -180,7 +189,7 @@ PERMISSIONS_POLICY = ", ".join(
                     "geolocation", "gyroscope", "magnetometer", "microphone", "midi", "payment",
                     "picture-in-picture", "publickey-credentials-get", "screen-wake-lock", "usb", "xr-spatial-tracking")
 )
-if env.bool("BEHIND_TLS_PROXY", default=False):
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Uploads: a spreadsheet import larger than this is refused before it is parsed.
