@@ -8,3 +8,4 @@ class PlanAdminConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the deploy checks)
+        from .security import sessions  # noqa: F401  (stamps each login's start)
