@@ -54,7 +54,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "plan_admin.security.sessions.SessionLifetimeMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "plan_admin.two_factor.BoardSecondFactorMiddleware",
+    "plan_admin.two_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -145,8 +145,12 @@ LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
-# A second factor (an authenticator app's code, django-otp) for board members; on in production.
-BOARD_REQUIRES_SECOND_FACTOR = env.bool("BOARD_REQUIRES_SECOND_FACTOR", default=False)
+# A second factor (an authenticator app's code, django-otp) for every role that can change the ledger or decide
+# (board members, plan staff, superusers); on in production. Enrolment only through a one-time link a superuser
+# issues (valid SECOND_FACTOR_ENROLMENT_HOURS). BOARD_REQUIRES_SECOND_FACTOR is the old name, still read.
+REQUIRE_SECOND_FACTOR = env.bool("REQUIRE_SECOND_FACTOR",
+                                 default=env.bool("BOARD_REQUIRES_SECOND_FACTOR", default=False))
+SECOND_FACTOR_ENROLMENT_HOURS = env.int("SECOND_FACTOR_ENROLMENT_HOURS", default=24)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="plan-admin")
 
 # Sessions end after SESSION_IDLE_SECONDS without a request, SESSION_ABSOLUTE_SECONDS after login whatever

@@ -27,6 +27,7 @@ from .models import (
     Plan,
     ShareReserveChange,
 )
+from .security import admin as _security_admin  # noqa: F401  (registers the second-factor enrolment links)
 from .security.admin_forms import RefusalAsFormErrorMixin
 from .security.inputs import parse_id
 from .selectors import plans_with_pool, pool_status

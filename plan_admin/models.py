@@ -334,3 +334,6 @@ class IssuanceCancellation(models.Model):
 
     def __str__(self) -> str:
         return f"Cancellation of issuance #{self.issuance_id} on {self.cancelled_on}"
+
+
+from .security.models import EnrolmentLink  # noqa: E402, F401  (second-factor enrolment links, a model of this app)

@@ -5,6 +5,7 @@ from . import two_factor, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("account/two-factor/", two_factor.two_factor, name="two-factor"),
+    path("account/enrol/<str:token>/", two_factor.enrol, name="two-factor-enrol"),
     path("board/", views.board_dashboard, name="board-dashboard"),
     path("designations/<int:pk>/", views.designation_detail, name="designation-detail"),
     path("designations/<int:pk>/vote/", views.designation_vote, name="designation-vote"),

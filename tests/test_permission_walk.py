@@ -26,6 +26,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.shortcuts import resolve_url
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -71,6 +72,15 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "password_change_done": ALL,
     # The second factor for board members (plan_admin/two_factor.py); off in tests unless a test turns it on.
     "two-factor": ALL,
+    # A one-time second-factor enrolment link (the walk's token is not one: 404 for everyone logged in).
+    "two-factor-enrol": (LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    # Enrolment links: issued and listed by the superuser only, never changed or deleted.
+    "admin:plan_admin_enrolmentlink_changelist": SUPERUSER_ONLY,
+    "admin:plan_admin_enrolmentlink_add": SUPERUSER_ONLY,
+    "admin:plan_admin_enrolmentlink_history": SUPERUSER_ONLY,
+    "admin:plan_admin_enrolmentlink_change": SUPERUSER_ONLY,  # read-only
+    "admin:plan_admin_enrolmentlink_delete": NOBODY,
+    "admin/plan_admin/enrolmentlink/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     # The admin site.
     "admin:index": ALL,
     "admin:login": (OK, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
@@ -197,6 +207,7 @@ KWARGS: dict[str, Callable[[dict], dict | list]] = {
     "admin:app_list": lambda objs: {"app_label": "plan_admin"},
     "admin:auth_user_password_change": lambda objs: {"id": objs["user"].pk},
     "reports-download": lambda objs: {"slug": "issuances", "fmt": "csv"},
+    "two-factor-enrol": lambda objs: {"token": "not-a-token"},
     **{
         f"admin:otp_totp_totpdevice_{action}": lambda objs: {"pk": TOTPDevice.objects.order_by("pk").first().pk}
         for action in ("config", "qrcode")
@@ -217,6 +228,10 @@ URL_MODELS = {
 # Rows the walk creates for admin models that nothing above writes (label -> fields), when none exists.
 MISSING_ROWS = {
     "otp_totp.TOTPDevice": lambda: {"user": get_user_model().objects.get(username="board"), "name": "walk"},
+    "plan_admin.EnrolmentLink": lambda: {
+        "user": get_user_model().objects.get(username="board"), "issued_by": get_user_model().objects.get(username="root"),
+        "token_hash": "0" * 64, "issued_at": timezone.now(), "expires_at": timezone.now(),
+    },
     "axes.AccessFailureLog": {"username": "board", "ip_address": "127.0.0.1", "user_agent": "walk",
                               "http_accept": "*/*", "path_info": "/accounts/login/"},
 }
