@@ -68,8 +68,8 @@ def _pages(ledger, staff_user) -> list[str]:
 
 def _downloads() -> list[str]:
     return [
-        *(reverse("reports-download", args=[slug, fmt]) for slug in ("issuances", "designations", "participants", "pool")
-          for fmt in ("csv", "xlsx")),
+        *(reverse("reports-download", args=[slug, fmt])
+          for slug in ("issuances", "designations", "participants", "pool") for fmt in ("csv", "xlsx")),
         reverse("admin:plan_admin_issuance_export", args=["csv"]),
         reverse("admin:plan_admin_participant_export", args=["xlsx"]),
         reverse("admin:plan_admin_issuance_import_template", args=["csv"]),

@@ -67,7 +67,7 @@ def test_a_report_filter_that_is_not_an_ascii_number_is_400(client, auditor, led
 def test_odd_admin_list_parameters_are_refused_not_a_server_error(client, staff_user, ledger, query):
     client.force_login(staff_user)
     for path in ("/admin/plan_admin/sharereservechange/", "/admin/plan_admin/sharereservechange/export/",
-                 "/admin/plan_admin/plan/%d/change/" % ledger["plan"].pk):
+                 f"/admin/plan_admin/plan/{ledger['plan'].pk}/change/"):
         response = client.get(f"{path}?{query}")
         assert response.status_code in (302, 400), (path, response.status_code)
 

@@ -141,7 +141,7 @@ def test_no_url_answers_a_server_error_to_odd_input(objects, clients, superuser,
         walked = [(url, True, None) for url in path_variants(route, valid_url)]
         params = params_read_by(name, superuser)
         for value in ODD_VALUES:
-            everything = {param: value for param in {*COMMON_PARAMS, *params}}
+            everything = dict.fromkeys({*COMMON_PARAMS, *params}, value)
             walked.append((f"{valid_url}?{urlencode(everything)}", value in POSTED_VALUES, everything))
         for url, post, data in walked:
             for role in ROLES:

@@ -7,6 +7,7 @@ SecurityMiddleware (settings.SECURE_REFERRER_POLICY).
 from django.conf import settings
 from django.utils.cache import patch_cache_control
 
+
 def _is_download(response) -> bool:
     return "attachment" in response.get("Content-Disposition", "")
 

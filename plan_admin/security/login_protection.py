@@ -12,8 +12,8 @@ LOGIN_FAILURES_PER_ADDRESS failed logins, whatever the usernames (password spray
 
 import ipaddress
 
-from axes.handlers.database import AxesDatabaseHandler
 from axes.attempts import get_cool_off_threshold
+from axes.handlers.database import AxesDatabaseHandler
 from axes.models import AccessAttempt
 from axes.signals import user_locked_out
 from django.conf import settings
