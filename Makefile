@@ -1,14 +1,21 @@
 # The two set-up commands are `make run` and `make test`; everything else is a helper.
-PYTHON ?= python3.11
+# The newest of python3.13, python3.12 and python3.11 that runs (a pyenv shim of a version that is not selected
+# does not), unless PYTHON=/path/to/python is given.
+SUPPORTED_PYTHONS := python3.13 python3.12 python3.11
+PYTHON ?= $(shell for p in $(SUPPORTED_PYTHONS); do \
+	$$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 14))' >/dev/null 2>&1 && { echo $$p; break; }; \
+	done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate demo bench serve check loadtest reconcile-demo clean
+.PHONY: run test install migrate demo demo-afresh bench serve check lint loadtest reconcile-demo python-version clean
 
 $(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "No Python 3.11, 3.12 or 3.13 found: install one, or give PYTHON=/path/to/python3.1x" >&2; exit 1; }
+	@echo "Creating $(VENV) with $(PYTHON): $$($(PYTHON) --version)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
@@ -25,12 +32,28 @@ demo: migrate
 run: demo
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# Start the demo afresh without reinstalling: a new SQLite file (the default database only), the reference plan
+# and new demo passwords, then serve as `make run` does.
+demo-afresh: install
+	@test -z "$$DATABASE_URL" || { echo "demo-afresh replaces the default SQLite file only: unset DATABASE_URL" >&2; exit 1; }
+	rm -f db.sqlite3
+	$(MAKE) run
+
+# Which Python the virtualenv runs.
+python-version: install
+	@$(BIN)/python -c 'import sys; print("Python", sys.version.split()[0], "at", sys.executable)'
+
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: install
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# Lint and formatting (configuration in pyproject.toml, [tool.ruff]).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # HTTP load test: gunicorn on PostgreSQL, many staff clients posting issuances (see tests/load/run.py).
 loadtest: install

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from plan_admin import site_pages
+
 # Accounts: log in and out, change one's own password. Passwords are reset by an administrator, not by email.
 account_urls = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -11,6 +13,7 @@ account_urls = [
 ]
 
 urlpatterns = [
+    path("favicon.ico", site_pages.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/", include(account_urls)),
     path("reports/", include("plan_admin.reports.urls")),

@@ -18,5 +18,6 @@ class PlanAdminConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the deploy checks)
+        from .security import sessions  # noqa: F401  (stamps each login's start)
 
         post_migrate.connect(_reinstall_append_only_triggers, sender=self, dispatch_uid="plan_admin_append_only")

@@ -317,6 +317,10 @@ class ProposalVoteForm(ServiceForm):
 
 
 class ConfirmationForm(ServiceForm):
+    checked = forms.BooleanField(
+        required=True, label="I have checked this record against the document it names",
+        error_messages={"required": "Tick the box to say you checked the record against its source document."},
+    )
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
 
     def __init__(self, *args, record, **kwargs):
@@ -324,4 +328,4 @@ class ConfirmationForm(ServiceForm):
         self.record = record
 
     def submit(self, *, by):
-        return services.past_record_confirm(record=self.record, by=by, **self.cleaned_data)
+        return services.past_record_confirm(record=self.record, by=by, comment=self.cleaned_data["comment"])

@@ -5,6 +5,7 @@ from . import two_factor, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("account/two-factor/", two_factor.two_factor, name="two-factor"),
+    path("account/enrol/<str:token>/", two_factor.enrol, name="two-factor-enrol"),
     path("board/", views.board_dashboard, name="board-dashboard"),
     path("board/records/", views.past_records, name="past-records"),
     path("board/records/<str:kind>/<int:pk>/confirm/", views.past_record_confirm, name="past-record-confirm"),

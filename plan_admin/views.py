@@ -15,7 +15,6 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from . import dashboard, roles
@@ -32,6 +31,7 @@ from .models import (
     ShareReserveChange,
     VoteDecision,
 )
+from .security.inputs import local_redirect_target
 from .selectors import plans_with_pool, pool_status, unconfirmed_records
 
 VIEW_DESIGNATIONS = "plan_admin.view_boarddesignation"
@@ -57,11 +57,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _next_url(request: HttpRequest, *, fallback: str) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return fallback
+    return local_redirect_target(request, request.POST.get("next")) or fallback
 
 
 def _submit(request, form, *, success, not_done: str = "Nothing was recorded") -> None:

@@ -26,6 +26,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.shortcuts import resolve_url
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -66,6 +67,8 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "past-record-confirm": POST_ONLY,
     "plan-detail": ALL,
     "participant-detail": ALL,
+    # The site's icon: public, so that no browser logs a 404 for it.
+    "favicon": PUBLIC,
     # Accounts (django.contrib.auth.urls).
     "login": PUBLIC,
     "logout": (LOGIN,) + (NOT_ALLOWED,) * 4,  # POST only, since Django 5.0
@@ -73,6 +76,15 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "password_change_done": ALL,
     # The second factor for board members (plan_admin/two_factor.py); off in tests unless a test turns it on.
     "two-factor": ALL,
+    # A one-time second-factor enrolment link (the walk's token is not one: 404 for everyone logged in).
+    "two-factor-enrol": (LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    # Enrolment links: issued and listed by the superuser only, never changed or deleted.
+    "admin:plan_admin_enrolmentlink_changelist": SUPERUSER_ONLY,
+    "admin:plan_admin_enrolmentlink_add": SUPERUSER_ONLY,
+    "admin:plan_admin_enrolmentlink_history": SUPERUSER_ONLY,
+    "admin:plan_admin_enrolmentlink_change": SUPERUSER_ONLY,  # read-only
+    "admin:plan_admin_enrolmentlink_delete": NOBODY,
+    "admin/plan_admin/enrolmentlink/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     # The admin site.
     "admin:index": ALL,
     "admin:login": (OK, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
@@ -225,6 +237,7 @@ KWARGS: dict[str, Callable[[dict], dict | list]] = {
     "admin:auth_user_password_change": lambda objs: {"id": objs["user"].pk},
     "reports-download": lambda objs: {"slug": "issuances", "fmt": "csv"},
     "past-record-confirm": lambda objs: {"kind": "designation", "pk": objs["past designation"].pk},
+    "two-factor-enrol": lambda objs: {"token": "not-a-token"},
     **{
         f"admin:otp_totp_totpdevice_{action}": lambda objs: {"pk": TOTPDevice.objects.order_by("pk").first().pk}
         for action in ("config", "qrcode")
@@ -247,6 +260,10 @@ URL_MODELS = {
 # Rows the walk creates for admin models that nothing above writes (label -> fields), when none exists.
 MISSING_ROWS = {
     "otp_totp.TOTPDevice": lambda: {"user": get_user_model().objects.get(username="board"), "name": "walk"},
+    "plan_admin.EnrolmentLink": lambda: {
+        "user": get_user_model().objects.get(username="board"), "issued_by": get_user_model().objects.get(username="root"),
+        "token_hash": "0" * 64, "issued_at": timezone.now(), "expires_at": timezone.now(),
+    },
     "axes.AccessFailureLog": {"username": "board", "ip_address": "127.0.0.1", "user_agent": "walk",
                               "http_accept": "*/*", "path_info": "/accounts/login/"},
 }

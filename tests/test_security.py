@@ -26,6 +26,9 @@ PRODUCTION_ENV = {
     "SECURE_HSTS_SECONDS": "31536000",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
     "SECURE_HSTS_PRELOAD": "true",
+    "BEHIND_TLS_PROXY": "true",
+    "TRUSTED_PROXY_COUNT": "1",
+    "REQUIRE_SECOND_FACTOR": "true",
 }
 
 
@@ -55,7 +58,14 @@ def test_check_deploy_reports_missing_production_settings():
     ("overrides", "refusal"),
     [
         ({"DEBUG": "false"}, "SECRET_KEY must be set in the environment when DEBUG is off."),
-        ({"DEBUG": "false", "SECRET_KEY": "x" * 60}, "Refusing to serve the ledger from the embedded SQLite"),
+        ({"DEBUG": "false", "SECRET_KEY": "k3#v9!q0-ab" * 6}, "Refusing to serve the ledger from the embedded SQLite"),
+        ({"DEBUG": "false", "SECRET_KEY": "x"}, "it has 1 characters; it needs at least 50 random characters."),
+        ({"DEBUG": "false", "SECRET_KEY": "k3#v9!q0-ab" * 4, "ALLOW_SQLITE_IN_PRODUCTION": "true"},
+         "it has 44 characters"),
+        ({"DEBUG": "false", "SECRET_KEY": "django-insecure-" + "k3#v9!q0-ab" * 6, "ALLOW_SQLITE_IN_PRODUCTION": "true"},
+         "the mark of a development key"),
+        ({"DEBUG": "false", "SECRET_KEY": "x" * 60, "ALLOW_SQLITE_IN_PRODUCTION": "true"},
+         "fewer than 5 different characters"),
     ],
 )
 def test_production_server_refuses_unsafe_start(overrides, refusal):
@@ -66,7 +76,7 @@ def test_production_server_refuses_unsafe_start(overrides, refusal):
 
 def test_production_server_starts_on_sqlite_only_when_allowed():
     result = run_python(["-c", "import config.wsgi; print('started')"],
-                        {"DEBUG": "false", "SECRET_KEY": "x" * 60, "ALLOW_SQLITE_IN_PRODUCTION": "true"})
+                        {"DEBUG": "false", "SECRET_KEY": "k3#v9!q0-ab" * 6, "ALLOW_SQLITE_IN_PRODUCTION": "true"})
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
 
@@ -93,7 +103,7 @@ def test_correct_login_works_and_resets_failures(client, staff_user):
 
 def test_sessions_expire_and_passwords_are_validated(settings):
     assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE is True
-    assert settings.SESSION_COOKIE_AGE <= 8 * 60 * 60
+    assert settings.SESSION_IDLE_SECONDS <= 8 * 60 * 60
     with pytest.raises(ValidationError):
         validate_password("password1")
     validate_password("a-long passphrase nobody guesses 7")

@@ -4,4 +4,5 @@ Nothing is deleted from the ledger through the admin (nor in the database: see p
 mistakes are cancelled, proposals withdrawn, designations lapse. History pages are read-only for everyone.
 """
 
+from ..security import admin as _security_admin  # noqa: F401  (registers the second-factor enrolment links)
 from . import designations, issuances, participants, plan, records  # noqa: F401  (registers the admins)

@@ -11,30 +11,17 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .. import forms
 from ..exceptions import PlanRuleViolation
+from ..security.admin_forms import RefusalAsFormErrorMixin
+from ..security.inputs import parse_id
 from ..selectors import plans_with_pool
 
 
 def object_pk(object_id) -> int:
-    """An admin URL's object id as a primary key; anything but plain ASCII digits is a 404, not a server error."""
-    text = unquote(str(object_id))
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+    """An admin URL's object id as a primary key; anything but a row id in ASCII digits is a 404, not a 500."""
+    pk = parse_id(unquote(str(object_id)))
+    if pk is None:
         raise Http404("There is no such record.")
-    return int(text)
-
-
-class RefusalsAsMessagesMixin:
-    """A service refusal raised while the admin saves (save_model calls a service) is shown, not a server error.
-
-    The admin's change view runs in a transaction, rolled back by the refusal before it reaches here: nothing was
-    written. Forms check values with the services' own cleaning first, so this is the net, not the usual path.
-    """
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except PlanRuleViolation as refusal:
-            self.message_user(request, " ".join(refusal.messages) + " Nothing was saved.", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+    return pk
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -62,7 +49,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return super().get_object(request, object_id, from_field)
 
 
-class ReadOnlyHistoryAdmin(RefusalsAsMessagesMixin, SimpleHistoryAdmin):
+class ReadOnlyHistoryAdmin(RefusalAsFormErrorMixin, SimpleHistoryAdmin):
     """django-simple-history's history pages, read-only for everyone.
 
     The library's version page saves the old version back on POST for anyone who may view the object (its

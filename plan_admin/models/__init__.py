@@ -23,6 +23,9 @@ from .participants import Participant
 from .plan import Plan, PlanProposal, PlanProposalVote, PlanYearClosing, ShareReserveChange
 from .records import RecordConfirmation
 
+# Second-factor enrolment links: a model of this app, kept with the security code that uses it.
+from ..security.models import EnrolmentLink  # noqa: E402
+
 __all__ = [
     "MAX_YEAR",
     "MIN_YEAR",
@@ -30,6 +33,7 @@ __all__ = [
     "DecisionSource",
     "DesignationLapse",
     "DesignationVote",
+    "EnrolmentLink",
     "Issuance",
     "IssuanceCancellation",
     "IssuanceQuerySet",

@@ -14,6 +14,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from ..models import MAX_YEAR, MIN_YEAR, BoardDesignation, DesignationVote, Issuance, Participant, Plan
+from ..security.inputs import parse_id, parse_small_int
 from .writers import DATE, INT, MONEY, PLAIN, PRICE, TEXT, Column, Table, Total
 
 CHUNK_SIZE = 5000
@@ -46,16 +47,17 @@ def parse_filters(params) -> ReportFilters:
     plan = year = category = None
     raw_plan = (params.get("plan") or "").strip()
     if raw_plan:
-        if not raw_plan.isdigit():
+        plan_id = parse_id(raw_plan)  # ASCII digits only: "²".isdigit() is true, int("²") fails
+        if plan_id is None:
             raise BadFilter(f"The plan filter must be a plan's number; {raw_plan[:40]!r} is not one.")
-        plan = Plan.objects.filter(pk=int(raw_plan)).first()
+        plan = Plan.objects.filter(pk=plan_id).first()
         if plan is None:
             raise BadFilter(f"There is no plan number {raw_plan}.")
     raw_year = (params.get("year") or "").strip()
     if raw_year:
-        if not raw_year.isdigit() or not MIN_YEAR <= int(raw_year) <= MAX_YEAR:
+        year = parse_small_int(raw_year, digits=4)
+        if year is None or not MIN_YEAR <= year <= MAX_YEAR:
             raise BadFilter(f"The year must be a year between {MIN_YEAR} and {MAX_YEAR}; {raw_year[:40]!r} is not.")
-        year = int(raw_year)
     raw_category = (params.get("category") or "").strip()
     if raw_category:
         if raw_category not in CATEGORY_LABELS:

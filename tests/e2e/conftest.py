@@ -44,13 +44,42 @@ def role_groups(transactional_db):
     sync_role_groups(Group, Permission)
 
 
+# What Chromium writes to the console when the Content-Security-Policy blocks something.
+CSP_VIOLATION_MARKERS = ("Content Security Policy", "Content-Security-Policy")
+
+# Reported from the page itself, so that a violation is seen even when Chromium logs nothing for it.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`Content Security Policy violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
+                + ` at ${event.sourceFile || document.location.href}:${event.lineNumber}`);
+});
+"""
+
+
 @pytest.fixture
-def page(browser, live_server):
+def page(browser, live_server, request):
+    """A fresh browser page; the test fails if the page logs any Content-Security-Policy violation."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(f"{page.url}: {message.text}")
+            if any(marker in message.text for marker in CSP_VIOLATION_MARKERS) else None)
+    page.csp_violations = violations
     yield page
     context.close()
+    outcome = getattr(request.node, "rep_call", None)
+    if outcome is None or outcome.passed:
+        assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so the `page` fixture knows whether the test itself passed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
 
 
 @pytest.fixture

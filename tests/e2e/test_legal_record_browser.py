@@ -134,6 +134,7 @@ def test_a_past_record_waits_for_a_board_members_confirmation(page, people, scre
     expect(row).to_contain_text("October 20, 2018")
     expect(row).to_contain_text("Unanimous written consent of October 20, 2018")
     screenshot(page, "past-records")
+    row.get_by_label("Checked against its source").check()
     row.get_by_role("button", name="Confirm").click()
     expect(page.locator(".message.success")).to_contain_text("Confirmed")
     expect(page.get_by_test_id("no-unconfirmed")).to_be_visible()
