@@ -268,6 +268,10 @@ class Issuance(models.Model):
         max_digits=16, decimal_places=2, null=True, blank=True, help_text="Debt settled, for a debt settlement."
     )
     debt_reference = models.CharField(max_length=200, blank=True)
+    reference = models.CharField(
+        max_length=100, blank=True, default="",
+        help_text="The company's own grant number; unique within the plan. Makes a re-imported row record once.",
+    )
     notes = models.TextField(blank=True)
     submission_key = models.UUIDField(
         null=True, blank=True, unique=True, editable=False, help_text="Makes a resubmitted form record once."
@@ -299,6 +303,12 @@ class Issuance(models.Model):
                 condition=Q(kind="compensation", debt_amount__isnull=True)
                 | Q(kind="debt_settlement", debt_amount__gt=0),
                 name="issuance_debt_amount_matches_kind",
+            ),
+            # The rule is "unique within the plan" (checked under the plan lock); a constraint cannot reach the
+            # plan through the designation, so the database backstop is per designation.
+            models.UniqueConstraint(
+                fields=["designation", "reference"], condition=~Q(reference=""),
+                name="issuance_reference_unique_per_designation",
             ),
         ]
 
@@ -334,3 +344,36 @@ class IssuanceCancellation(models.Model):
 
     def __str__(self) -> str:
         return f"Cancellation of issuance #{self.issuance_id} on {self.cancelled_on}"
+
+
+class ImportRecord(models.Model):
+    """One spreadsheet import that was committed: the file's SHA-256 (the same file is never imported twice), what
+    it held, who imported it and when. Written by plan_admin.imports in the import's own transaction."""
+
+    class Kind(models.TextChoices):
+        PARTICIPANTS = "participants", "Participants"
+        DESIGNATIONS = "designations", "Designations"
+        ISSUANCES = "issuances", "Issuances"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    sha256 = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the uploaded file, in hex.")
+    file_name = models.CharField(max_length=255)
+    file_size = models.PositiveBigIntegerField()
+    rows = models.PositiveIntegerField(help_text="Rows read from the file.")
+    written = models.PositiveIntegerField(help_text="Rows that wrote to the ledger.")
+    skipped = models.PositiveIntegerField(default=0, help_text="Rows already recorded (same reference and values).")
+    decimal_separator = models.CharField(max_length=1, blank=True, help_text="As declared at upload; empty if not.")
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-imported_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["participants", "designations", "issuances"]),
+                                   name="import_record_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} from {self.file_name} ({self.imported_at:%Y-%m-%d %H:%M})"
