@@ -74,6 +74,7 @@ def ledger_snapshot() -> dict:
                   models.DesignationVote, models.Issuance, models.IssuanceCancellation):
         snapshot[model.__name__] = model.objects.count()
         snapshot[f"{model.__name__} history"] = model.history.count()
+    snapshot["ImportRecord"] = models.ImportRecord.objects.count()
     snapshot["plans"] = list(
         models.Plan.objects.order_by("pk").values_list("pk", "authorized_shares", "issued_shares", "effective_date",
                                                        "termination_date")

@@ -112,9 +112,10 @@ def _cell_parser():
 
         def parse_cell(self, element):
             cell = super().parse_cell(element)
-            if cell["value"] is None and element.find(VALUE_TAG) is None:
+            if cell["value"] is None:
                 formula = element.find(FORMULA_TAG)
-                if formula is not None:
+                # <v/> or no <v> after a formula: no saved result (an empty text result is t="str" with <v></v>).
+                if formula is not None and not (cell["data_type"] == "str" and element.find(VALUE_TAG) is not None):
                     cell["value"] = FormulaWithoutValue((formula.text or "").strip())
             elif cell["data_type"] == "e":
                 cell["value"] = ErrorValue(str(cell["value"]))
