@@ -377,3 +377,8 @@ class ImportRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} from {self.file_name} ({self.imported_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def imported_by_name(self) -> str:
+        user = self.imported_by
+        return (user.get_full_name() or user.get_username()) if user else "an unknown user"

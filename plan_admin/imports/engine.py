@@ -546,7 +546,7 @@ def file_sha256(uploaded_file) -> str:
 def _already_imported(record: ImportRecord) -> str:
     moment = timezone.localtime(record.imported_at)
     return (f"This file was already imported on {fmt.day(moment.date())} at {moment:%H:%M} by "
-            f"{person(record.imported_by)} ({record.file_name}, {record.rows:,} rows, {record.written:,} written). "
+            f"{record.imported_by_name} ({record.file_name}, {record.rows:,} rows, {record.written:,} written). "
             "The same file is never imported twice.")
 
 

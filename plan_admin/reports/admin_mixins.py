@@ -93,7 +93,7 @@ class SpreadsheetAdminMixin:
         table = EXPORT_TABLES[self.opts.model_name](queryset)
         filename = responses.report_filename(self.opts.model_name, fmt)
         if fmt == "csv":
-            return responses.csv_response(filename, [table])
+            return responses.csv_response(filename, table)
         return responses.xlsx_response(filename, tables=[table])
 
     def export_view(self, request, fmt: str):
