@@ -195,6 +195,16 @@ def parse_date(value, options: ReadOptions) -> datetime.date:
     raise CellProblem(f"expected a date as YYYY-MM-DD, got {_shown(value)}.")
 
 
+def unescape_text(text: str) -> str:
+    """Undo the exports' CSV formula escaping: "'=x" (an apostrophe before text the CSV writer escapes) is "=x",
+    so that a CSV export imports as the ledger holds it."""
+    from ..reports.writers import escape_cell
+
+    if text.startswith("'") and escape_cell(text[1:]) == text:
+        return text[1:]
+    return text
+
+
 def parse_text(value, options: ReadOptions | None = None) -> str:
     _spreadsheet_trouble(value)
     if isinstance(value, bool):
@@ -203,7 +213,7 @@ def parse_text(value, options: ReadOptions | None = None) -> str:
         return str(int(value))
     if isinstance(value, datetime.datetime | datetime.date):
         raise CellProblem("expected text, got a date.")
-    return str(value).strip()
+    return unescape_text(str(value).strip())
 
 
 def choice(choices, noun: str):

@@ -61,6 +61,7 @@ class ImportReport:
     errors: list[tuple[int | None, str]] = field(default_factory=list)
     done: list[tuple[int, str]] = field(default_factory=list)  # (row, what was or would be written)
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (row, already recorded as ...)
+    trailer: list[int] = field(default_factory=list)  # rows that are an export's totals and notes, not data
     ignored_columns: list[str] = field(default_factory=list)
     committed: bool = False
     sha256: str = ""
@@ -417,6 +418,22 @@ def _store_references(issuances: list[Issuance], rows: list[dict]) -> None:
         type(history[0])._default_manager.bulk_update(history, ["reference"], batch_size=1000)
 
 
+def _export_trailer(raw: dict) -> bool:
+    """Is this row one of the totals or notes an XLSX export of the ledger writes below its table? A total row has
+    a total's label in the first (plan) column and nothing but figures in the summed columns; a note row has only
+    the note."""
+    from ..reports.queries import ISSUANCE_TOTALS, NOTES_START
+
+    first = raw.get("plan")
+    if not isinstance(first, str):
+        return False
+    if first.strip() in {total.label for total in ISSUANCE_TOTALS}:
+        return all(is_blank(value) for name, value in raw.items() if name not in ("plan", "shares", "debt_amount"))
+    if first.startswith(NOTES_START):
+        return all(is_blank(value) for name, value in raw.items() if name != "plan")
+    return False
+
+
 def _run_issuances(importer: Importer, upload, *, by, report: ImportReport) -> None:
     """Parse and look up every row, sort out the rows already recorded, then record the new rows with one
     services.issuance_record_many call."""
@@ -425,6 +442,13 @@ def _run_issuances(importer: Importer, upload, *, by, report: ImportReport) -> N
     parsed: list[tuple[int, dict, dict]] = []  # (spreadsheet row, issuance_record_many row, values)
     seen: dict[tuple, int] = {}
     for number, raw in upload.rows():
+        if _export_trailer(raw):
+            report.trailer.append(number)
+            continue
+        if report.trailer:  # data after what looked like the export's totals: they were data after all
+            report.errors.append((number, f"This row comes after rows that look like an export's totals or notes "
+                                          f"(from row {report.trailer[0]}); put every row above them."))
+            continue
         report.rows += 1
         try:
             values = parse_row(importer, raw, number=number, letters=upload.header.letters, options=upload.options,

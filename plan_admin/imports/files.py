@@ -269,7 +269,7 @@ def open_upload(importer, uploaded_file, options: ReadOptions, deadline: Deadlin
     if len(raw_header) > MAX_COLUMNS:
         raise FileRejected(f"The header row (row {header_row}) has {len(raw_header):,} columns; an import reads "
                            f"{MAX_COLUMNS} at most.")
-    known = {column.name for column in importer.columns}
+    known = {column.name for column in getattr(importer, "all_columns", importer.columns)}
     aliases = getattr(importer, "aliases", {}) or {}
     ignored_names = set(getattr(importer, "ignored", ()) or ())
     names, ignored, unknown = [], [], []

@@ -165,16 +165,20 @@ def issuance_rows(queryset: QuerySet | None = None, filters: ReportFilters = Rep
                person_name(first, last, username), cancelled_on, reason, pk)
 
 
+ISSUANCE_TOTALS = [
+    Total("Total issued"),
+    Total("Cancelled", where=(CANCELLED_ON, "nonblank")),
+    Total("Standing (net of cancellations)", where=(CANCELLED_ON, "blank")),
+]
+NOTES_START = "Filters: "  # every report's first note (ReportFilters.describe)
+
+
 def issuance_table(queryset: QuerySet | None = None, filters: ReportFilters = ReportFilters()) -> Table:
     return Table(
         title="Issuances",
         columns=ISSUANCE_COLUMNS,
         rows=issuance_rows(queryset, filters),
-        totals=[
-            Total("Total issued"),
-            Total("Cancelled", where=(CANCELLED_ON, "nonblank")),
-            Total("Standing (net of cancellations)", where=(CANCELLED_ON, "blank")),
-        ],
+        totals=ISSUANCE_TOTALS,
         notes=[filters.describe()],
     )
 

@@ -298,7 +298,7 @@ def write_table_sheet(book: StreamingWorkbook, index: int, table: Table, table_n
                     name=_table_name(table.name or table.title, table_names))
         first_data, last_data = 2, number
         if totals:
-            sheet.skip(2 if number > 1 else 3)  # a blank row between the table and its totals
+            sheet.skip(1 if number > 1 else 2)  # a blank row between the table (at least 1 row) and its totals
             for t, spec in enumerate(totals):
                 cells = [None] * len(columns)
                 cells[0] = Cell(spec.label, "total_label")
