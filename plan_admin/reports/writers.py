@@ -325,8 +325,6 @@ def write_table_sheet(book: StreamingWorkbook, index: int, table: Table, table_n
 
 def iter_xlsx(tables: list[Table], histories: list = ()) -> Iterator[bytes]:
     """A workbook of `tables` (one sheet and Excel table each) and plan-history sheets, streamed."""
-    from .plan_history import write_plan_history
-
     names = SheetNames()
     specs = [SheetSpec(names(table.title), table=True) for table in tables]
     specs += [SheetSpec(names(f"History {history.plan.name}")) for history in histories]
@@ -336,6 +334,8 @@ def iter_xlsx(tables: list[Table], histories: list = ()) -> Iterator[bytes]:
     for index, table in enumerate(tables):
         yield from write_table_sheet(book, index, table, table_names)
     for offset, history in enumerate(histories):
+        from .plan_history import write_plan_history
+
         write_plan_history(book, len(tables) + offset, history)
         yield book.take()
     book.close()
