@@ -14,7 +14,7 @@ from django.urls import reverse
 from plan_admin.imports import IMPORTERS, run_import
 from plan_admin.models import Issuance
 from tests import factories
-from tests.test_reports import EVIL, download, ledger  # noqa: F401 - the ledger fixture
+from tests.test_reports import download, ledger  # noqa: F401 - the ledger fixture
 
 pytestmark = pytest.mark.django_db
 

@@ -76,12 +76,6 @@ class ImportReport:
         return next((message for row, message in self.errors if row is None), None)
 
 
-def person(user) -> str:
-    if user is None:
-        return "an unknown user"
-    return user.get_full_name() or user.get_username()
-
-
 # --- lookups --------------------------------------------------------------------------------------------------
 
 
