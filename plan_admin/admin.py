@@ -16,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import forms, services
 from .exceptions import PlanRuleViolation
+from .imports import admin as _imports_admin  # noqa: F401 - registers the read-only record of imports
 from .reports.admin_mixins import SpreadsheetAdminMixin
 from .resources import ShareReserveChangeResource, SmallExportMixin
 from .models import (

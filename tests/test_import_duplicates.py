@@ -172,3 +172,17 @@ def test_reference_confirm_in_the_admin_reports_skipped_rows(client, pool, staff
     response = client.post(url, {"action": "confirm", "token": token}, follow=True)
     assert "Imported 1 issuances from import.xlsx (1 already recorded, skipped)." in response.content.decode()
     assert Issuance.objects.count() == 2
+
+
+def test_auditors_see_the_record_of_imports_read_only(client, pool, staff_user, auditor):
+    assert run_import("issuances", csv_file([HEADER, grant(pool)], name="july.csv"), by=staff_user,
+                      commit=True).committed
+    record = ImportRecord.objects.get()
+    client.force_login(auditor)
+    page = client.get(reverse("admin:plan_admin_importrecord_changelist")).content.decode()
+    assert "july.csv" in page and record.sha256[:12] in page
+    detail = client.get(reverse("admin:plan_admin_importrecord_change", args=[record.pk])).content.decode()
+    assert record.sha256 in detail
+    assert client.post(reverse("admin:plan_admin_importrecord_delete", args=[record.pk]), {"post": "yes"}) \
+        .status_code == 403
+    assert ImportRecord.objects.count() == 1

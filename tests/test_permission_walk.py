@@ -153,6 +153,13 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:plan_admin_issuancecancellation_simple_history": ALL,
     "admin:plan_admin_issuancecancellation_delete": NOBODY,
     "admin/plan_admin/issuancecancellation/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    # The record of committed imports (plan_admin/imports/admin.py): read-only, for whoever sees the issuances.
+    "admin:plan_admin_importrecord_changelist": ALL,
+    "admin:plan_admin_importrecord_add": NOBODY,
+    "admin:plan_admin_importrecord_change": ALL,
+    "admin:plan_admin_importrecord_history": ALL,
+    "admin:plan_admin_importrecord_delete": NOBODY,
+    "admin/plan_admin/importrecord/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     # Reports (plan_admin/reports/): board, auditors and staff download; each needs its export permission.
     "reports": ALL,
     "reports-download": ALL,
