@@ -250,3 +250,12 @@ def test_an_import_has_a_time_budget(staff_user, settings):
     assert report.errors == [(None, "Reading and checking this file took longer than 0 seconds, the most one import "
                                     "may take. Split it into smaller files and import them one after another.")]
     assert factories.ledger_snapshot() == before
+
+
+def test_values_outside_the_named_columns_are_refused_naming_the_cell(staff_user):
+    rows = [["name", None, "category"], ["Ana Ruiz", "", "consultant"], ["Bo Li", "oops", "consultant", "more"]]
+    before = factories.ledger_snapshot()
+    report = run_import("participants", csv_file(rows), by=staff_user, commit=True)
+    assert report.errors == [(3, "Cell D3 holds a value right of the header's last column. Cell B3 holds a value in "
+                                 "a column without a header.")]
+    assert factories.ledger_snapshot() == before

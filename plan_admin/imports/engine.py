@@ -249,6 +249,8 @@ def parse_row(importer: Importer, raw: dict, *, number: int, letters: dict[str, 
     problems = []
     if "__extra__" in raw:
         problems.append(f"Cell {raw['__extra__']}{number} holds a value right of the header's last column.")
+    if "__unnamed__" in raw:
+        problems.append(f"Cell {raw['__unnamed__']}{number} holds a value in a column without a header.")
     values = {}
     for column in importer.all_columns:
         if column.name not in letters:

@@ -193,6 +193,7 @@ class Header:
     names: list[str]  # normalized, one per column of the header (ignored columns included)
     letters: dict[str, str]  # column name -> its letter
     ignored: list[str] = field(default_factory=list)  # export-only columns, as written in the file
+    unnamed: list[int] = field(default_factory=list)  # indexes of blank header cells between named ones
 
 
 @dataclass
@@ -223,6 +224,9 @@ class Upload:
             if number > MAX_SHEET_ROW:
                 raise FileRejected(f"Row {number:,} holds values; an import reads rows 1 to {MAX_SHEET_ROW:,} only.")
             values = {name: raw[index] if index < len(raw) else None for index, name in keep}
+            under_nothing = [index for index in self.header.unnamed if index < len(raw) and not is_blank(raw[index])]
+            if under_nothing:
+                values["__unnamed__"] = get_column_letter(under_nothing[0] + 1)
             extra = [cell for cell in raw[width:] if not is_blank(cell)]
             if extra:
                 values["__extra__"] = get_column_letter(width + 1 + next(
@@ -272,11 +276,14 @@ def open_upload(importer, uploaded_file, options: ReadOptions, deadline: Deadlin
     known = {column.name for column in getattr(importer, "all_columns", importer.columns)}
     aliases = getattr(importer, "aliases", {}) or {}
     ignored_names = set(getattr(importer, "ignored", ()) or ())
-    names, ignored, unknown = [], [], []
-    for cell in raw_header:
+    names, ignored, unknown, unnamed = [], [], [], []
+    for index, cell in enumerate(raw_header):
         normalized = normalize_header(cell)
         normalized = aliases.get(normalized, normalized)
-        if normalized in known:
+        if is_blank(cell):
+            names.append("")
+            unnamed.append(index)
+        elif normalized in known:
             names.append(normalized)
         elif normalized in ignored_names:
             names.append("")
@@ -300,4 +307,4 @@ def open_upload(importer, uploaded_file, options: ReadOptions, deadline: Deadlin
             f"{importer.kind} are: {expected} (see the template)."
         )
     letters = {n: get_column_letter(index + 1) for index, n in enumerate(names) if n}
-    return Upload(Header(header_row, names, letters, ignored), options, rows, deadline)
+    return Upload(Header(header_row, names, letters, ignored, unnamed), options, rows, deadline)
