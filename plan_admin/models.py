@@ -268,8 +268,8 @@ class Issuance(models.Model):
         max_digits=16, decimal_places=2, null=True, blank=True, help_text="Debt settled, for a debt settlement."
     )
     debt_reference = models.CharField(max_length=200, blank=True)
-    reference = models.CharField(
-        max_length=100, blank=True, default="",
+    reference = models.CharField(  # db_default: raw inserts (benchmarks, past tools) that omit it stay valid
+        max_length=100, blank=True, default="", db_default="",
         help_text="The company's own grant number; unique within the plan. Makes a re-imported row record once.",
     )
     notes = models.TextField(blank=True)
