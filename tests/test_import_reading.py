@@ -259,3 +259,26 @@ def test_values_outside_the_named_columns_are_refused_naming_the_cell(staff_user
     assert report.errors == [(3, "Cell D3 holds a value right of the header's last column. Cell B3 holds a value in "
                                  "a column without a header.")]
     assert factories.ledger_snapshot() == before
+
+
+def test_a_shared_strings_bomb_is_refused_before_it_is_read(staff_user):
+    """50 MB of shared strings compress to almost nothing; openpyxl would read them all before the first row."""
+    import io
+    import zipfile
+
+    data = xlsx_bytes([["name", "category"], ["Ana", "consultant"]])
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename != "xl/sharedStrings.xml":
+                target.writestr(info.filename, source.read(info.filename))
+        strings = b"<si><t>x</t></si>" * (51 * 1024 * 1024 // 17)
+        target.writestr("xl/sharedStrings.xml", b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+                                                b'main">' + strings + b"</sst>")
+    upload = SimpleUploadedFile("strings.xlsx", out.getvalue())
+    assert upload.size < 1_000_000
+    with within(20) as elapsed:
+        report = run_import("participants", upload, by=staff_user, commit=True)
+    assert elapsed() < 5
+    assert report.errors == [(None, "The spreadsheet's xl/sharedStrings.xml expands to 51.0 MB, more than an import "
+                                    "may hold.")]

@@ -32,6 +32,8 @@ from .cells import ErrorValue, FormulaWithoutValue, ReadOptions, is_blank
 
 # An XLSX is a zip; refuse one that would expand to more than this (a "zip bomb").
 MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+# openpyxl reads the shared strings and the styles whole before the first row: keep them to what imports need.
+MAX_PART_BYTES = {"xl/sharedStrings.xml": 50 * 1024 * 1024, "xl/styles.xml": 5 * 1024 * 1024}
 MAX_ROWS = 100_000  # data rows
 MAX_SHEET_ROW = MAX_ROWS + 1_000  # no value below this row (room for a title and blank lines above the header)
 MAX_COLUMNS = 100  # no value right of column CV
@@ -134,6 +136,10 @@ def _open_xlsx(uploaded_file):
         with zipfile.ZipFile(uploaded_file) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_UNCOMPRESSED_BYTES:
                 raise FileRejected("The spreadsheet expands to more data than an import may hold.")
+            for info in archive.infolist():
+                if info.file_size > MAX_PART_BYTES.get(info.filename, MAX_UNCOMPRESSED_BYTES):
+                    raise FileRejected(f"The spreadsheet's {info.filename} expands to {_megabytes(info.file_size)}, "
+                                       "more than an import may hold.")
         uploaded_file.seek(0)
         return openpyxl.load_workbook(uploaded_file, read_only=True, data_only=True)
     except FileRejected:
