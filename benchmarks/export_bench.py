@@ -8,7 +8,10 @@ Variants, each measured in a fresh Python process per run (so that peak memory i
   xlsxwriter_constant   baseline: the same values_list query, xlsxwriter constant_memory, write_row per row
   openpyxl_write_only   baseline: the same query, openpyxl write_only, append per row
 
-Time is wall time from the query to the closed file, after Django is set up (the verdict uses it); the child's CPU
+Time is wall time from the query to the closed file, after Django is set up (the verdict uses it); time to first
+byte (ttfb) is from the same start to the first non-empty chunk of the response, and first_rows the time to the
+first chunk holding rows (ours stream both formats; the baselines write their file at close, so their first byte is
+their total time: xlsxwriter and openpyxl assemble the zip only then). The child's CPU
 time over the same span is recorded too, because on a shared machine the wall time of one run can double with the
 load. Peak memory is the child's peak RSS from os.wait4 (ru_maxrss), Django and the libraries included; the
 parent never imports Django, so a forked child does not inherit its memory. Each variant runs --runs times (default 3),
@@ -61,17 +64,22 @@ def measure(variant: str, out: str) -> dict:
 
     rss_after_setup = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = 0
+    ttfb = first_rows = None
     started, cpu_started = time.perf_counter(), time.process_time()
     if variant in ("ours_xlsx", "ours_csv"):
         response = report_response(REPORTS["issuances"], variant.split("_")[1], queries.ReportFilters())
         with open(out, "wb") as sink:
-            for chunk in response.streaming_content:
+            for number, chunk in enumerate(response.streaming_content):
+                if chunk and ttfb is None:
+                    ttfb = time.perf_counter() - started
+                if chunk and first_rows is None and (variant == "ours_csv" or number >= 1):
+                    first_rows = time.perf_counter() - started  # the XLSX's first chunk is the package's parts
                 sink.write(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8"))
         response.close()
     elif variant == "xlsxwriter_constant":
         import xlsxwriter
 
-        workbook = xlsxwriter.Workbook(out, {"constant_memory": True})
+        workbook = xlsxwriter.Workbook(out, {"constant_memory": True, "remove_timezone": True})
         sheet = workbook.add_worksheet("Issuances")
         sheet.write_row(0, 0, queries.ISSUANCE_FIELDS)
         for rows, row in enumerate(queries.issuance_rows_query().iterator(chunk_size=queries.CHUNK_SIZE), start=1):
@@ -83,7 +91,10 @@ def measure(variant: str, out: str) -> dict:
         workbook = openpyxl.Workbook(write_only=True)
         sheet = workbook.create_sheet("Issuances")
         sheet.append(queries.ISSUANCE_FIELDS)
+        recorded_at = queries.ISSUANCE_FIELDS.index("recorded_at")
         for row in queries.issuance_rows_query().iterator(chunk_size=queries.CHUNK_SIZE):
+            row = list(row)
+            row[recorded_at] = row[recorded_at].replace(tzinfo=None)  # openpyxl refuses aware datetimes
             sheet.append(row)
             rows += 1
         workbook.save(out)
@@ -93,6 +104,8 @@ def measure(variant: str, out: str) -> dict:
     return {
         "variant": variant,
         "seconds": round(seconds, 3),
+        "ttfb_seconds": round(ttfb if ttfb is not None else seconds, 3),
+        "first_rows_seconds": round(first_rows if first_rows is not None else seconds, 3),
         "cpu_seconds": round(time.process_time() - cpu_started, 3),
         "bytes": os.path.getsize(out),
         "rss_after_setup_mb": round(rss_after_setup, 1),
@@ -199,6 +212,7 @@ def main() -> None:
             result = run_child(variant, database_url)
             runs[variant].append(result)
             print(f"run {number + 1}/{args.runs} {variant:22} {result['seconds']:7.2f} s  "
+                  f"(first byte {result['ttfb_seconds']:6.3f} s, rows {result['first_rows_seconds']:6.3f} s)  "
                   f"(cpu {result['cpu_seconds']:6.2f} s)  peak {result['peak_rss_mb']:6.1f} MB  "
                   f"{result['bytes'] / 1e6:6.1f} MB written  load {os.getloadavg()[0]:.1f}", flush=True)
 
@@ -206,6 +220,8 @@ def main() -> None:
     for variant, results in runs.items():
         summary[variant] = {
             "median_seconds": round(statistics.median(r["seconds"] for r in results), 3),
+            "median_ttfb_seconds": round(statistics.median(r["ttfb_seconds"] for r in results), 3),
+            "median_first_rows_seconds": round(statistics.median(r["first_rows_seconds"] for r in results), 3),
             "median_cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in results), 3),
             "median_peak_rss_mb": round(statistics.median(r["peak_rss_mb"] for r in results), 1),
             "max_peak_rss_mb": max(r["peak_rss_mb"] for r in results),
@@ -238,10 +254,11 @@ def main() -> None:
     Path(args.results).parent.mkdir(parents=True, exist_ok=True)
     Path(args.results).write_text(json.dumps(document, indent=2) + "\n")
     print()
-    print(f"{'variant':22} {'median s':>9} {'cpu s':>7} {'peak MB':>8}")
+    print(f"{'variant':22} {'median s':>9} {'ttfb s':>7} {'rows s':>7} {'cpu s':>7} {'peak MB':>8}")
     for variant in VARIANTS:
         line = summary[variant]
-        print(f"{variant:22} {line['median_seconds']:9.2f} {line['median_cpu_seconds']:7.2f} "
+        print(f"{variant:22} {line['median_seconds']:9.2f} {line['median_ttfb_seconds']:7.3f} "
+              f"{line['median_first_rows_seconds']:7.3f} {line['median_cpu_seconds']:7.2f} "
               f"{line['max_peak_rss_mb']:8.1f}")
     print(f"ours_xlsx / {fastest} = {ratio:.2f} wall, {cpu_ratio:.2f} cpu (limit {TIME_LIMIT_RATIO}); "
           f"peak memory {'under' if verdict['memory_ok'] else 'OVER'} {MEMORY_LIMIT_MB} MB")

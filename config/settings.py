@@ -209,6 +209,8 @@ if BEHIND_TLS_PROXY:
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+# The most one spreadsheet import may spend reading and checking its file before it is refused.
+IMPORT_TIME_BUDGET_SECONDS = env.float("IMPORT_TIME_BUDGET_SECONDS", default=120.0)
 
 # django-import-export: nobody imports or exports without the plan's own permissions.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"  # checks plan_admin.import_<model>

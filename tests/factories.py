@@ -106,6 +106,7 @@ def ledger_snapshot() -> dict:
         snapshot[model.__name__] = model.objects.count()
         if hasattr(model, "history"):
             snapshot[f"{model.__name__} history"] = model.history.count()
+    snapshot["ImportRecord"] = models.ImportRecord.objects.count()
     snapshot["plans"] = list(
         models.Plan.objects.order_by("pk").values_list("pk", "authorized_shares", "issued_shares", "committed_shares",
                                                        "effective_date", "termination_date", "ledger_start_date")

@@ -127,7 +127,8 @@ def test_every_bad_row_is_named(small_pool, staff_user):
     errors = dict(report.errors)
     assert sorted(errors) == [2, 3, 4, 5, 6, 7]
     assert "no participant named 'Nobody'" in errors[2]
-    assert "issue_date: expected a date" in errors[3] and "shares: expected a whole number" in errors[3]
+    assert errors[3] == ("issue_date (cell D3): expected a date as YYYY-MM-DD, got 'tomorrow'. "
+                         "shares (cell E3): expected a whole number, got 'lots'.")
     assert "below the par value" in errors[4]
     assert "no 2022 designation" in errors[5]
     assert "would exceed Dana Whitfield's 2023 designation of 8,000 shares" in errors[6]
@@ -169,7 +170,7 @@ def test_designations_import_duplicate_rolls_back_all(plan, participant, staff_u
     assert sorted(errors) == [3, 4, 5]
     assert "already has a designation for 2025 (proposed" in errors[3]
     assert "took effect on March 1, 2002" in errors[4]
-    assert "factors_considered is empty" in errors[5]
+    assert errors[5] == "factors_considered (cell E5) is empty."
 
 
 def test_participants_import(staff_user):
@@ -197,8 +198,8 @@ def test_participants_import_bad_category_writes_nothing(staff_user):
     report = run_import("participants", xlsx_file([["name", "category"], ["Ana", "consultant"], ["Bo", "ceo"]]),
                         by=staff_user, commit=True)
     assert factories.ledger_snapshot() == before
-    assert report.errors == [(3, "category: 'ceo' is not a participant category; use one of key_employee, consultant, "
-                                 "non_employee_director.")]
+    assert report.errors == [(3, "category (cell B3): 'ceo' is not a participant category; use one of key_employee, "
+                                 "consultant, non_employee_director.")]
 
 
 # --- bad files --------------------------------------------------------------------------------------------------
@@ -395,7 +396,7 @@ def test_issuance_import_looks_up_each_value_once(small_pool, staff_user):
 
     def import_queries(count: int) -> int:
         rows = [ISSUANCE_HEADER] + [
-            [small_pool.name, name, "", f"{year}-05-0{1 + i % 5}", 1, "0.10"]
+            [small_pool.name, name, "", f"{year}-05-0{1 + i % 5}", 1, "0.10", "", "", "", f"row {i}"]
             for i in range(count) for name, year in [("Dana Whitfield", 2023), ("Lee Chen", 2024)]
         ]
         with CaptureQueriesContext(connection) as queries:

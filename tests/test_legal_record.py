@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.forms.models import model_to_dict
 from django.test import Client
@@ -20,6 +21,7 @@ from django.urls import reverse
 
 from plan_admin import exceptions, services
 from plan_admin.db import append_only
+from plan_admin.imports import run_import
 from plan_admin.models import BoardDesignation, Issuance, Participant, Plan
 from tests import factories
 
@@ -44,6 +46,8 @@ def full_ledger(superuser, staff_user, board_member, second_board_member, plan, 
         plan=plan, participant=lee, year=2010, shares=100, factors_considered="From the minutes.", decision="approve",
         decided_on=datetime.date(2010, 2, 1), decision_reference="Minutes of February 1, 2010", by=staff_user)
     services.past_record_confirm(record=past, by=board_member)
+    upload = SimpleUploadedFile("people.csv", b"name,category\nMia Park,consultant\n")
+    assert run_import("participants", upload, by=staff_user, commit=True).committed  # an ImportRecord row
     plan.refresh_from_db()
     return plan
 
@@ -301,7 +305,7 @@ def test_an_issuance_may_not_be_dated_in_the_future(plan, participant, staff_use
 @pytest.mark.django_db
 def test_a_confirmation_needs_the_members_explicit_check(full_ledger, client, board_member, staff_user):
     record = services.past_designation_record(
-        plan=full_ledger, participant=factories.make_participant("Mia Park", by=staff_user), year=2012, shares=10,
+        plan=full_ledger, participant=factories.make_participant("Noa Park", by=staff_user), year=2012, shares=10,
         factors_considered="From the minutes.", decision="approve", decided_on=datetime.date(2012, 2, 1),
         decision_reference="Minutes of February 1, 2012", by=staff_user)
     client.force_login(board_member)

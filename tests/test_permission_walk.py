@@ -194,6 +194,13 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
         f"admin/plan_admin/{model}/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT)
         for model in ("planproposalvote", "planyearclosing", "designationlapse", "recordconfirmation")
     },
+    # The record of committed imports (plan_admin/imports/admin.py): read-only, for whoever sees the issuances.
+    "admin:plan_admin_importrecord_changelist": ALL,
+    "admin:plan_admin_importrecord_add": NOBODY,
+    "admin:plan_admin_importrecord_change": ALL,
+    "admin:plan_admin_importrecord_history": ALL,
+    "admin:plan_admin_importrecord_delete": NOBODY,
+    "admin/plan_admin/importrecord/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     # Reports (plan_admin/reports/): board, auditors and staff download; each needs its export permission.
     "reports": ALL,
     "reports-download": ALL,
@@ -259,6 +266,8 @@ URL_MODELS = {
 
 # Rows the walk creates for admin models that nothing above writes (label -> fields), when none exists.
 MISSING_ROWS = {
+    "plan_admin.ImportRecord": {"kind": "participants", "sha256": "0" * 64, "file_name": "walk.csv", "file_size": 1,
+                                "rows": 1, "written": 1},
     "otp_totp.TOTPDevice": lambda: {"user": get_user_model().objects.get(username="board"), "name": "walk"},
     "plan_admin.EnrolmentLink": lambda: {
         "user": get_user_model().objects.get(username="board"), "issued_by": get_user_model().objects.get(username="root"),

@@ -8,6 +8,7 @@ One module per aggregate:
 - designations.py  the board's yearly designations, their votes and their lapses
 - issuances.py     shares issued against a designation, and their cancellations
 - records.py       the board's confirmation of history entered from records (before the ledger start date)
+- imports.py       the record of committed spreadsheet imports (the same file is never imported twice)
 - decisions.py     what every board decision and every vote has in common
 
 Every write goes through plan_admin.services; the constraints are the backstop that holds even if a service is
@@ -18,6 +19,7 @@ kept in step by the services and checked against the ledger rows by `manage.py r
 
 from .decisions import MAX_YEAR, MIN_YEAR, DecisionSource, VoteDecision
 from .designations import BoardDesignation, DesignationLapse, DesignationVote
+from .imports import ImportRecord
 from .issuances import Issuance, IssuanceCancellation, IssuanceQuerySet
 from .participants import Participant
 from .plan import Plan, PlanProposal, PlanProposalVote, PlanYearClosing, ShareReserveChange
@@ -34,6 +36,7 @@ __all__ = [
     "DesignationLapse",
     "DesignationVote",
     "EnrolmentLink",
+    "ImportRecord",
     "Issuance",
     "IssuanceCancellation",
     "IssuanceQuerySet",

@@ -38,6 +38,10 @@ class Issuance(models.Model):
         max_digits=16, decimal_places=2, null=True, blank=True, help_text="The amount of debt the shares settled."
     )
     debt_reference = models.CharField(max_length=200, blank=True)
+    reference = models.CharField(  # db_default: raw inserts (benchmarks, past tools) that omit it stay valid
+        max_length=100, blank=True, default="", db_default="",
+        help_text="The company's own grant number; unique within the plan. Makes a re-imported row record once.",
+    )
     notes = models.TextField(blank=True)
     entered_from_records = models.BooleanField(
         default=False, help_text="Entered from the company's records, dated before the plan's ledger start date."
@@ -83,6 +87,12 @@ class Issuance(models.Model):
             models.CheckConstraint(
                 condition=Q(entered_from_records=False) | ~Q(source_reference=""),
                 name="issuance_from_records_has_source",
+            ),
+            # The rule is "unique within the plan" (the services check it under the plan lock); a constraint cannot
+            # reach the plan through the designation, so the database's backstop is per designation.
+            models.UniqueConstraint(
+                fields=["designation", "reference"], condition=~Q(reference=""),
+                name="issuance_reference_unique_per_designation",
             ),
         ]
 

@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from .. import imports
+from ..models import ImportRecord
 from . import pending_imports, queries, responses
 from .writers import Table
 
@@ -37,6 +38,12 @@ IMPORT_KINDS = {"participant": "participants", "boarddesignation": "designations
 
 class UploadForm(forms.Form):
     file = forms.FileField(label="Spreadsheet (.xlsx or .csv)")
+    decimal_separator = forms.ChoiceField(
+        label="Decimal separator", required=False, initial="",
+        choices=[("", "Not declared: refuse any number that could have a decimal comma"),
+                 (".", "Point: 1,234.56 (0.15)"), (",", "Comma: 1.234,56 (0,15)")],
+        help_text="How the file writes text numbers. Numbers stored as numbers in an XLSX are read as they are.",
+    )
 
 
 class SpreadsheetAdminMixin:
@@ -86,7 +93,7 @@ class SpreadsheetAdminMixin:
         table = EXPORT_TABLES[self.opts.model_name](queryset)
         filename = responses.report_filename(self.opts.model_name, fmt)
         if fmt == "csv":
-            return responses.csv_response(filename, [table])
+            return responses.csv_response(filename, table)
         return responses.xlsx_response(filename, tables=[table])
 
     def export_view(self, request, fmt: str):
@@ -139,11 +146,13 @@ class SpreadsheetAdminMixin:
                 messages.error(request, "That preview has expired or was already imported. Upload the file again.")
                 return HttpResponseRedirect(request.path)
             try:
-                report = imports.run_import(kind, stored, by=request.user, commit=True)
+                report = imports.run_import(kind, stored, by=request.user, commit=True,
+                                            decimal_separator=stored.options.get("decimal_separator", ""))
             finally:
                 stored.close()
             if report.committed:
-                messages.success(request, f"Imported {report.rows:,} {kind} from {stored.name}.")
+                skipped = f" ({len(report.skipped):,} already recorded, skipped)" if report.skipped else ""
+                messages.success(request, f"Imported {len(report.done):,} {kind} from {stored.name}{skipped}.")
                 return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
             messages.error(request, "The ledger changed since the preview: these rows are now refused. Nothing was "
                                     "imported.")
@@ -151,9 +160,11 @@ class SpreadsheetAdminMixin:
             form = UploadForm(request.POST, request.FILES)
             if form.is_valid():
                 upload = form.cleaned_data["file"]
-                report = imports.run_import(kind, upload, by=request.user, commit=False)
+                separator = form.cleaned_data["decimal_separator"]
+                report = imports.run_import(kind, upload, by=request.user, commit=False, decimal_separator=separator)
                 if report.ok:
-                    token = pending_imports.save(request, kind=kind, upload=upload)
+                    token = pending_imports.save(request, kind=kind, upload=upload,
+                                                 options={"decimal_separator": separator})
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -164,5 +175,6 @@ class SpreadsheetAdminMixin:
             "token": token,
             "max_mb": f"{settings.IMPORT_MAX_BYTES / (1024 * 1024):.0f}",
             "has_view_permission": self.has_view_permission(request),
+            "recent_imports": ImportRecord.objects.filter(kind=kind).select_related("imported_by")[:10],
         }
         return TemplateResponse(request, "admin/plan_admin/import.html", context)

@@ -36,7 +36,7 @@ def _clean_old(directory: Path) -> None:
             pass
 
 
-def save(request, *, kind: str, upload) -> str:
+def save(request, *, kind: str, upload, options: dict | None = None) -> str:
     directory = _directory()
     _clean_old(directory)
     token = secrets.token_hex(16)
@@ -45,14 +45,15 @@ def save(request, *, kind: str, upload) -> str:
         for chunk in upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(1 << 20), b""):
             out.write(chunk)
     pending = request.session.get(SESSION_KEY, {})
-    pending[token] = {"kind": kind, "name": os.path.basename(upload.name)}
+    pending[token] = {"kind": kind, "name": os.path.basename(upload.name), "options": options or {}}
     request.session[SESSION_KEY] = pending
     return token
 
 
 def claim(request, *, kind: str, token: str) -> File | None:
     """Take the previewed file for `token` out of the waiting room, once: a second confirmation of the same preview
-    (a double click, a replayed request) finds nothing. The caller closes the file; it is already unlinked."""
+    (a double click, a replayed request) finds nothing. The caller closes the file; it is already unlinked. The file's
+    `options` are those saved with it."""
     if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
         return None
     pending = request.session.get(SESSION_KEY, {})
@@ -68,4 +69,6 @@ def claim(request, *, kind: str, token: str) -> File | None:
         return None
     handle = open(claimed, "rb")  # noqa: SIM115 - the caller closes it
     claimed.unlink()  # the open handle stays readable
-    return File(handle, name=entry["name"])
+    claimed_file = File(handle, name=entry["name"])
+    claimed_file.options = entry.get("options", {})  # as declared at upload (the decimal separator)
+    return claimed_file

@@ -13,11 +13,20 @@ from dataclasses import dataclass
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
-from ..models import MAX_YEAR, MIN_YEAR, BoardDesignation, DesignationVote, Issuance, Participant, Plan
+from ..models import (
+    MAX_YEAR,
+    MIN_YEAR,
+    BoardDesignation,
+    DesignationVote,
+    Issuance,
+    Participant,
+    Plan,
+    ShareReserveChange,
+)
 from ..security.inputs import parse_id, parse_small_int
-from .writers import DATE, INT, MONEY, PLAIN, PRICE, TEXT, Column, Table, Total
+from .writers import DATE, DATETIME, INT, MONEY, PLAIN, PRICE, TEXT, Column, Table, Total
 
-CHUNK_SIZE = 5000
+CHUNK_SIZE = 2000  # rows per database round trip: 5000 cost 7 MB more peak memory at 100,000 rows, and no speed
 CATEGORY_LABELS = dict(Participant.Category.choices)
 KIND_LABELS = dict(Issuance.Kind.choices)
 STATUS_LABELS = dict(BoardDesignation.Status.choices)
@@ -29,6 +38,9 @@ class BadFilter(ValueError):
 
 @dataclass(frozen=True)
 class ReportFilters:
+    """What a report is narrowed to. Every query applies it in one place (filter_issuances, filter_designations,
+    plan_histories), so that a further filter (e.g. "as of a date") is one field here and a clause there."""
+
     plan: Plan | None = None
     year: int | None = None
     category: str | None = None
@@ -80,12 +92,19 @@ ISSUANCE_FIELDS = (
     "price_per_share",
     "debt_amount",
     "debt_reference",
+    "reference",
+    "notes",
+    "recorded_at",
+    "recorded_by__first_name",
+    "recorded_by__last_name",
     "recorded_by__username",
     "cancellation__cancelled_on",
     "cancellation__reason",
     "pk",
 )
 
+# The headers double as an import's: normalized ("Issue date" -> issue_date, "Designation year" -> year) they are
+# the issuance import's columns, and the others are columns the import knows to ignore (see plan_admin.imports).
 ISSUANCE_COLUMNS = [
     Column("Plan", TEXT, 26),
     Column("Participant", TEXT, 28),
@@ -98,12 +117,26 @@ ISSUANCE_COLUMNS = [
     Column("Consideration", MONEY, 16, total=True),
     Column("Debt amount", MONEY, 15, total=True),
     Column("Debt reference", TEXT, 20),
-    Column("Recorded by", TEXT, 14),
+    Column("Reference", TEXT, 16),
+    Column("Notes", TEXT, 30),
+    Column("Recorded at", DATETIME, 17),
+    Column("Recorded by", TEXT, 20),
     Column("Cancelled on", DATE, 12),
     Column("Cancellation reason", TEXT, 30),
     Column("Issuance no.", PLAIN, 11),
 ]
-CANCELLED_ON = 12
+CANCELLED_ON = 15
+
+
+def person_name(first: str | None, last: str | None, username: str | None) -> str | None:
+    """A user as reports show them: their full name, or their username when they have none."""
+    full = f"{first or ''} {last or ''}".strip()
+    return full or username or None
+
+
+def _local(moment: datetime.datetime | None) -> datetime.datetime | None:
+    """An aware moment as the local wall-clock time, naive (what a spreadsheet shows)."""
+    return timezone.localtime(moment).replace(tzinfo=None) if moment else None
 
 
 def filter_issuances(queryset: QuerySet, filters: ReportFilters) -> QuerySet:
@@ -125,10 +158,21 @@ def issuance_rows_query(queryset: QuerySet | None = None, filters: ReportFilters
 def issuance_rows(queryset: QuerySet | None = None, filters: ReportFilters = ReportFilters()):
     categories, kinds = CATEGORY_LABELS, KIND_LABELS
     query = issuance_rows_query(queryset, filters)
-    for (plan, name, category, year, kind, issue_date, shares, price, debt, debt_ref, recorder, cancelled_on,
-         reason, pk) in query.iterator(chunk_size=CHUNK_SIZE):
+    local = timezone.get_current_timezone()
+    for (plan, name, category, year, kind, issue_date, shares, price, debt, debt_ref, reference, notes, recorded_at,
+         first, last, username, cancelled_on, reason, pk) in query.iterator(chunk_size=CHUNK_SIZE):
         yield (plan, name, categories.get(category, category), year, kinds.get(kind, kind), issue_date, shares,
-               price, shares * price, debt, debt_ref, recorder, cancelled_on, reason, pk)
+               price, shares * price, debt, debt_ref, reference, notes,
+               recorded_at.astimezone(local).replace(tzinfo=None) if recorded_at else None,
+               person_name(first, last, username), cancelled_on, reason, pk)
+
+
+ISSUANCE_TOTALS = [
+    Total("Total issued"),
+    Total("Cancelled", where=(CANCELLED_ON, "nonblank")),
+    Total("Standing (net of cancellations)", where=(CANCELLED_ON, "blank")),
+]
+NOTES_START = "Filters: "  # every report's first note (ReportFilters.describe)
 
 
 def issuance_table(queryset: QuerySet | None = None, filters: ReportFilters = ReportFilters()) -> Table:
@@ -136,11 +180,7 @@ def issuance_table(queryset: QuerySet | None = None, filters: ReportFilters = Re
         title="Issuances",
         columns=ISSUANCE_COLUMNS,
         rows=issuance_rows(queryset, filters),
-        totals=[
-            Total("Total issued"),
-            Total("Cancelled", where=(CANCELLED_ON, "nonblank")),
-            Total("Standing (net of cancellations)", where=(CANCELLED_ON, "blank")),
-        ],
+        totals=ISSUANCE_TOTALS,
         notes=[filters.describe()],
     )
 
@@ -160,7 +200,7 @@ DESIGNATION_COLUMNS = [
     Column("Rejecting votes", PLAIN, 10),
     Column("Votes", TEXT, 40),
     Column("Factors considered", TEXT, 40),
-    Column("Proposed by", TEXT, 14),
+    Column("Proposed by", TEXT, 20),
     Column("Proposed on", DATE, 12),
     Column("Decided on", DATE, 12),
 ]
@@ -200,15 +240,15 @@ def designation_rows(queryset: QuerySet | None = None, filters: ReportFilters = 
             rejections=Count("votes", filter=Q(votes__decision=DesignationVote.Decision.REJECT)),
         )
         .values_list("pk", "plan__name", "year", "participant__name", "participant__category", "status", "shares",
-                     "issued_shares", "approvals", "rejections", "factors_considered", "proposed_by__username",
-                     "proposed_at", "decided_on")
+                     "issued_shares", "approvals", "rejections", "factors_considered", "proposed_by__first_name",
+                     "proposed_by__last_name", "proposed_by__username", "proposed_at", "decided_on")
     )
-    for (pk, plan, year, name, category, status, shares, issued, approvals, rejections, factors, proposer,
-         proposed_at, decided_on) in rows.iterator(chunk_size=CHUNK_SIZE):
+    for (pk, plan, year, name, category, status, shares, issued, approvals, rejections, factors, first, last,
+         username, proposed_at, decided_on) in rows.iterator(chunk_size=CHUNK_SIZE):
         unissued = shares - issued if status == BoardDesignation.Status.APPROVED else 0
         yield (plan, year, name, CATEGORY_LABELS.get(category, category), STATUS_LABELS.get(status, status), shares,
-               issued, unissued, approvals, rejections, "; ".join(votes.get(pk, [])), factors, proposer,
-               _local_date(proposed_at), decided_on)
+               issued, unissued, approvals, rejections, "; ".join(votes.get(pk, [])), factors,
+               person_name(first, last, username), _local_date(proposed_at), decided_on)
 
 
 def designation_table(queryset: QuerySet | None = None, filters: ReportFilters = ReportFilters()) -> Table:
@@ -332,9 +372,11 @@ def plan_histories(filters: ReportFilters = ReportFilters()) -> list[PlanHistory
     histories = []
     for plan in plans:
         reserve = list(
+            (board_date, shares, resolution, note, person_name(first, last, username), recorded_at)
+            for board_date, shares, resolution, note, first, last, username, recorded_at in
             plan.reserve_changes.order_by("board_approval_date", "pk").values_list(
-                "board_approval_date", "shares", "resolution_reference", "note", "recorded_by__username",
-                "recorded_at")
+                "board_approval_date", "shares", "resolution_reference", "note", "recorded_by__first_name",
+                "recorded_by__last_name", "recorded_by__username", "recorded_at")
         )
         lines: dict[int, YearLine] = {}
         issuances = Issuance.objects.filter(designation__plan=plan)
@@ -363,10 +405,10 @@ def plan_histories(filters: ReportFilters = ReportFilters()) -> list[PlanHistory
     return histories
 
 
-def pool_tables(filters: ReportFilters = ReportFilters()) -> list[Table]:
-    """The pool report as plain tables (CSV): pool status per plan, then every reserve change."""
-    histories = plan_histories(filters)
-    status = Table(
+def pool_table(filters: ReportFilters = ReportFilters(), histories: list[PlanHistory] | None = None) -> Table:
+    """Pool status per plan: authorized, issued, cancelled, committed, available, and the ledger's counters."""
+    histories = plan_histories(filters) if histories is None else histories
+    return Table(
         title="Pool status",
         columns=[Column("Plan", TEXT, 30), Column("As of year", PLAIN, 10), Column("Authorized", INT, 14),
                  Column("Issued (gross)", INT, 14), Column("Cancelled", INT, 14), Column("Issued (net)", INT, 14),
@@ -375,22 +417,38 @@ def pool_tables(filters: ReportFilters = ReportFilters()) -> list[Table]:
                  Column("Committed (ledger counter)", INT, 14)],
         rows=[(str(h.plan), h.year, h.authorized, h.issued, h.cancelled, h.net_issued, h.committed, h.available,
                h.plan.authorized_shares, h.plan.issued_shares, h.plan.committed_shares) for h in histories],
-    )
-    reserve_rows = []
-    for h in histories:
-        running = 0
-        for number, (board_date, shares, resolution, note, recorder, recorded_at) in enumerate(h.reserve):
-            running += shares
-            kind = "Initial reserve" if number == 0 else ("Increase" if shares > 0 else "Decrease")
-            reserve_rows.append((str(h.plan), kind, board_date, shares, running, resolution, note, recorder,
-                                 _local_date(recorded_at)))
-    reserve = Table(
-        title="Reserve history",
-        columns=[Column("Plan", TEXT, 30), Column("Change", TEXT, 14), Column("Board approval date", DATE, 12),
-                 Column("Shares", INT, 14), Column("Authorized after", INT, 14),
-                 Column("Resolution reference", TEXT, 22), Column("Note", TEXT, 30), Column("Recorded by", TEXT, 14),
-                 Column("Recorded on", DATE, 12)],
-        rows=reserve_rows,
         notes=[filters.describe()],
     )
-    return [status, reserve]
+
+
+def reserve_table(filters: ReportFilters = ReportFilters(), queryset: QuerySet | None = None) -> Table:
+    """Every change to the share reserve, per plan in board-approval order, with the authorized shares after it."""
+    changes = ShareReserveChange.objects.all() if queryset is None else queryset
+    if filters.plan:
+        changes = changes.filter(plan=filters.plan)
+
+    def rows():
+        running: dict[int, int] = defaultdict(int)
+        seen: set[int] = set()
+        for (plan_id, company, plan_name, board_date, shares, resolution, note, first, last, username,
+             recorded_at, pk) in changes.order_by("plan__company_name", "plan__name", "plan_id", "board_approval_date",
+                                                  "pk").values_list(
+                "plan_id", "plan__company_name", "plan__name", "board_approval_date", "shares", "resolution_reference",
+                "note", "recorded_by__first_name", "recorded_by__last_name", "recorded_by__username", "recorded_at",
+                "pk").iterator(chunk_size=CHUNK_SIZE):
+            running[plan_id] += shares
+            kind = "Initial reserve" if plan_id not in seen else ("Increase" if shares > 0 else "Decrease")
+            seen.add(plan_id)
+            yield (f"{company} {plan_name}", kind, board_date, shares, running[plan_id], resolution, note,
+                   person_name(first, last, username), _local(recorded_at), pk)
+
+    return Table(
+        title="Reserve history",
+        columns=[Column("Plan", TEXT, 30), Column("Change", TEXT, 14), Column("Board approval date", DATE, 12),
+                 Column("Shares", INT, 14, total=True), Column("Authorized after", INT, 14),
+                 Column("Resolution reference", TEXT, 22), Column("Note", TEXT, 30), Column("Recorded by", TEXT, 20),
+                 Column("Recorded at", DATETIME, 17), Column("Change no.", PLAIN, 10)],
+        rows=rows(),
+        totals=[Total("Authorized shares (sum of changes)")],
+        notes=[filters.describe()],
+    )

@@ -1,50 +1,38 @@
-"""Download responses shared by /reports/ and the admin: XLSX from a temp file, CSV streamed."""
+"""Download responses shared by /reports/ and the admin: XLSX and CSV, both streamed as they are written.
+
+The XLSX's first bytes leave before the last row is read (see reports/xlsx.py), so neither response has a
+Content-Length. A download that fails halfway (the database goes away) ends as a truncated file the spreadsheet
+refuses to open, never as a file with rows missing: the zip directory comes last.
+"""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from . import queries
-from .plan_history import write_plan_history
-from .writers import Table, XlsxReport, iter_csv
+from .writers import Table, iter_csv, iter_xlsx, write_xlsx  # noqa: F401 - write_xlsx re-exported
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
 FORMATS = ("xlsx", "csv")
 
 
-def write_xlsx(path: str, *, tables: list[Table] = (), histories: list[queries.PlanHistory] = ()) -> None:
-    with XlsxReport(path) as report:
-        for table in tables:
-            report.write_table(table)
-        for history in histories:
-            write_plan_history(report, history)
-
-
-def xlsx_response(filename: str, **content) -> FileResponse:
-    fd, path = tempfile.mkstemp(prefix="plan-report-", suffix=".xlsx")
-    os.close(fd)
-    try:
-        write_xlsx(path, **content)
-        size = os.path.getsize(path)
-        source = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
-    finally:
-        os.unlink(path)  # the open file stays readable; nothing is left behind in /tmp
-    response = FileResponse(source, as_attachment=True, filename=filename, content_type=XLSX_TYPE)
-    response["Content-Length"] = str(size)
-    return response
-
-
-def csv_response(filename: str, tables: list[Table]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(iter_csv(tables), content_type=CSV_TYPE)
+def _attachment(response, filename: str):
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def xlsx_response(filename: str, *, tables: list[Table] = (), histories: list[queries.PlanHistory] = ()):
+    return _attachment(StreamingHttpResponse(iter_xlsx(list(tables), list(histories)), content_type=XLSX_TYPE),
+                       filename)
+
+
+def csv_response(filename: str, table: Table) -> StreamingHttpResponse:
+    return _attachment(StreamingHttpResponse(iter_csv(table), content_type=CSV_TYPE), filename)
 
 
 @dataclass(frozen=True)
@@ -53,8 +41,8 @@ class Report:
     title: str
     description: str
     permission: str
-    tables: Callable[[queries.ReportFilters], list[Table]]
-    histories: Callable[[queries.ReportFilters], list[queries.PlanHistory]] | None = None  # XLSX only
+    table: Callable[[queries.ReportFilters], Table]  # the report's table: the CSV, and the XLSX's first sheet
+    histories: Callable[[queries.ReportFilters], list[queries.PlanHistory]] | None = None  # more XLSX sheets
 
 
 REPORTS: dict[str, Report] = {
@@ -62,18 +50,22 @@ REPORTS: dict[str, Report] = {
     for report in [
         Report("issuances", "Issuance ledger",
                "Every issuance: participant, category, designation year, kind, date, shares, price, consideration, "
-               "debt settled, who recorded it and any cancellation; totals issued, cancelled and standing.",
-               "plan_admin.export_issuance", lambda f: [queries.issuance_table(filters=f)]),
+               "debt settled, references, notes, when and by whom it was recorded, and any cancellation; totals "
+               "issued, cancelled and standing. Its columns are also an import's: see the README.",
+               "plan_admin.export_issuance", lambda f: queries.issuance_table(filters=f)),
         Report("designations", "Designations by year",
                "Each yearly designation with its board votes, status, and shares issued against shares designated.",
-               "plan_admin.export_boarddesignation", lambda f: [queries.designation_table(filters=f)]),
+               "plan_admin.export_boarddesignation", lambda f: queries.designation_table(filters=f)),
         Report("participants", "Participant summary",
                "Shares issued to each participant (net of cancellations) by designation year and in total.",
-               "plan_admin.export_participant", lambda f: [queries.participant_table(filters=f)]),
+               "plan_admin.export_participant", lambda f: queries.participant_table(filters=f)),
         Report("pool", "Pool status and plan history",
-               "Authorized, issued, cancelled, committed and available shares, with every change to the reserve. "
-               "The XLSX has one plan-history sheet per plan whose reconciliation is live formulas.",
-               "plan_admin.export_plan", lambda f: queries.pool_tables(f), histories=queries.plan_histories),
+               "Authorized, issued, cancelled, committed and available shares per plan. The XLSX adds one "
+               "plan-history sheet per plan whose reconciliation is live formulas.",
+               "plan_admin.export_plan", lambda f: queries.pool_table(f), histories=queries.plan_histories),
+        Report("reserve", "Reserve history",
+               "Every board-approved change to the share reserve, with the authorized shares after each.",
+               "plan_admin.export_sharereservechange", lambda f: queries.reserve_table(f)),
     ]
 }
 
@@ -94,7 +86,8 @@ def report_filename(slug: str, fmt: str, filters: queries.ReportFilters | None =
 def report_response(report: Report, fmt: str, filters: queries.ReportFilters):
     filename = report_filename(report.slug, fmt, filters)
     if fmt == "csv":
-        return csv_response(filename, report.tables(filters))
+        return csv_response(filename, report.table(filters))
     if report.histories is not None:
-        return xlsx_response(filename, tables=report.tables(filters)[:1], histories=report.histories(filters))
-    return xlsx_response(filename, tables=report.tables(filters))
+        histories = report.histories(filters)
+        return xlsx_response(filename, tables=[queries.pool_table(filters, histories)], histories=histories)
+    return xlsx_response(filename, tables=[report.table(filters)])

@@ -33,7 +33,7 @@ BULK_BATCH_SIZE = 2000
 
 def clean_issuance_values(
     *, issue_date, shares, price, kind, debt_amount, debt_reference, notes, from_records: bool = False,
-    source_reference: str = "",
+    source_reference: str = "", reference: str = "",
 ) -> dict:
     """The issuance's own values, cleaned; no ledger state is read. Raises InvalidInput."""
     values = {
@@ -43,6 +43,7 @@ def clean_issuance_values(
         "debt_reference": _common.text(debt_reference, field="debt_reference", label="debt reference",
                                        max_length=200),
         "notes": _common.text(notes, field="notes", label="notes", max_length=10_000),
+        "reference": _common.text(reference, field="reference", label="reference", max_length=100),
         "entered_from_records": bool(from_records),
         "source_reference": _common.source_reference(source_reference, from_records=from_records),
     }
@@ -144,7 +145,26 @@ def _is_confirmed(designation: BoardDesignation) -> bool:
 # --- submission keys: a resubmitted form records once, and only the values it was first sent with ---------------
 
 _COMPARED = ("issue_date", "shares", "kind", "price_per_share", "debt_amount", "debt_reference", "notes",
-             "entered_from_records", "source_reference")
+             "entered_from_records", "source_reference", "reference")
+
+
+def _refuse_taken_reference(plan_id: int, reference: str, *, taken_by: int | None) -> None:
+    if taken_by is not None:
+        raise InvalidInput(
+            f"The reference {reference!r} is already the reference of issuance #{taken_by} in this plan: a grant's "
+            "reference is unique within its plan.",
+            field="reference",
+        )
+
+
+def _taken_references(plan_ids, references) -> dict[tuple[int, str], int]:
+    """(plan id, reference) -> the issuance that has it, for the non-empty `references` in these plans."""
+    references = {reference for reference in references if reference}
+    if not references:
+        return {}
+    rows = Issuance.objects.filter(designation__plan_id__in=plan_ids, reference__in=references).values_list(
+        "designation__plan_id", "reference", "pk")
+    return {(plan_id, reference): pk for plan_id, reference, pk in rows}
 
 
 def _replayed(existing: Issuance, *, designation_id: int, values: dict, by) -> Issuance:
@@ -183,6 +203,7 @@ def issuance_record(
     submission_key: uuid.UUID | None = None,
     from_records: bool = False,
     source_reference: str = "",
+    reference: str = "",
     by: AbstractBaseUser | None,
 ) -> Issuance:
     """Record shares issued against an approved designation. Locks the Plan.
@@ -193,7 +214,8 @@ def issuance_record(
     plan's ledger start date (`from_records` rows before it, with their `source_reference`); the price is at or
     above par; the designation is approved, not lapsed, and confirmed if it was entered from records. Raises
     InvalidInput, DesignationNotApproved, OutsidePlanTerm, PriceBelowPar, DesignationLimitExceeded,
-    ShareLimitExceeded. `plan`, when given, must be the designation's plan.
+    ShareLimitExceeded. `plan`, when given, must be the designation's plan. A `reference` (the company's own grant
+    number) is unique within the plan: one already recorded there is refused (InvalidInput).
 
     A `submission_key` makes a resubmitted form record once: the same key from the same user with the same values
     returns the issuance already recorded; with other values (or from another user) it raises InvalidTransition
@@ -202,6 +224,7 @@ def issuance_record(
     values = clean_issuance_values(
         issue_date=issue_date, shares=shares, price=price_per_share, kind=kind, debt_amount=debt_amount,
         debt_reference=debt_reference, notes=notes, from_records=from_records, source_reference=source_reference,
+        reference=reference,
     )
     locked_plan = _common.lock_plan(designation.plan_id)
     _check_designation_plan(designation_plan_id=locked_plan.pk, plan=plan)
@@ -213,6 +236,10 @@ def issuance_record(
     fresh = BoardDesignation.objects.select_related("participant").get(pk=designation.pk)
     check_issuance(plan=locked_plan, designation=fresh, values=values, designation_issued=fresh.issued_shares,
                    plan_issued=locked_plan.issued_shares, confirmed=_is_confirmed(fresh))
+    if values["reference"]:
+        taken = _taken_references([locked_plan.pk], [values["reference"]])
+        _refuse_taken_reference(locked_plan.pk, values["reference"], taken_by=taken.get((locked_plan.pk,
+                                                                                          values["reference"])))
     issuance = Issuance(designation=fresh, submission_key=submission_key, recorded_by=by, **values)
     try:
         # Another plan's request with the same key is not serialized by this plan's lock: the unique index is.
@@ -241,7 +268,7 @@ def issuance_record_many(
 
     Each row is a dict of issuance_record's arguments: `designation` (a BoardDesignation or its pk),
     `issue_date`, `shares`, `price_per_share`, and optionally `kind`, `debt_amount`, `debt_reference`, `notes`,
-    `from_records`, `source_reference`. `plan`, when given, is the plan every row's designation must belong to.
+    `from_records`, `source_reference`, `reference` (unique within the plan, and within the batch). `plan`, when given, is the plan every row's designation must belong to.
 
     Cleans every row first; then locks every involved Plan row once, in ascending pk order (one SELECT ... FOR
     UPDATE), and reads the involved designations in one query. Every row is checked by check_issuance against
@@ -269,6 +296,7 @@ def issuance_record_many(
                 kind=row.get("kind", Issuance.Kind.COMPENSATION), debt_amount=row.get("debt_amount"),
                 debt_reference=row.get("debt_reference", ""), notes=row.get("notes", ""),
                 from_records=row.get("from_records", False), source_reference=row.get("source_reference", ""),
+                reference=row.get("reference", ""),
             ))
         except PlanRuleViolation as error:
             errors.append((index, " ".join(error.messages)))
@@ -282,9 +310,11 @@ def issuance_record_many(
     designations = BoardDesignation.objects.select_related("participant").in_bulk(set(designation_ids))
     confirmed = set(RecordConfirmation.objects.filter(designation_id__in=designations).values_list(
         "designation_id", flat=True))
+    taken = _taken_references(plans, [values["reference"] for values in cleaned if values])
 
     plan_issued = {pk: locked.issued_shares for pk, locked in plans.items()}
     designation_issued = {pk: designation.issued_shares for pk, designation in designations.items()}
+    batch_references: dict[tuple[int, str], int] = {}
     issuances: list[Issuance] = []
     for index, (values, designation_id) in enumerate(zip(cleaned, designation_ids)):
         if values is None:
@@ -298,6 +328,13 @@ def issuance_record_many(
             check_issuance(plan=locked_plan, designation=fresh, values=values,
                            designation_issued=designation_issued[fresh.pk], plan_issued=plan_issued[locked_plan.pk],
                            confirmed=not fresh.is_from_records or fresh.pk in confirmed)
+            if values["reference"]:
+                key = (locked_plan.pk, values["reference"])
+                if key in batch_references:
+                    raise InvalidInput(f"The reference {values['reference']!r} is also the reference of row "
+                                       f"{batch_references[key] + 1} of this batch.", field="reference")
+                _refuse_taken_reference(*key, taken_by=taken.get(key))
+                batch_references[key] = index
         except PlanRuleViolation as error:
             errors.append((index, " ".join(error.messages)))
             continue
