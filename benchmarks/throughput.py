@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import django_setup, summary_ms, write_json  # noqa: E402
 
 DEADLOCK, SERIALIZATION = "40P01", "40001"
-YEAR = 2020
-ISSUE_DATE = datetime.date(YEAR, 6, 30)
+# The board approves the bench's designations today (its votes date the decision), so issuances are dated today.
+ISSUE_DATE = datetime.date.today()
+YEAR = ISSUE_DATE.year
 
 
 def _sqlstate(error) -> str | None:
@@ -93,8 +94,9 @@ def raw_worker(designation_id: int, user_id: int, plan_id: int, barrier, duratio
             connection.execute("SELECT id FROM plan_admin_plan WHERE id = %s FOR UPDATE", (plan_id,))
             connection.execute(
                 "INSERT INTO plan_admin_issuance (designation_id, issue_date, shares, kind, price_per_share, "
-                "debt_amount, debt_reference, notes, submission_key, recorded_by_id, recorded_at) "
-                "VALUES (%s, %s, 1, 'compensation', 0.10, NULL, '', '', NULL, %s, now())",
+                "debt_amount, debt_reference, reference, notes, entered_from_records, source_reference, "
+                "submission_key, recorded_by_id, recorded_at) "
+                "VALUES (%s, %s, 1, 'compensation', 0.10, NULL, '', '', '', false, '', NULL, %s, now())",
                 (designation_id, ISSUE_DATE, user_id),
             )
             connection.execute("UPDATE plan_admin_plan SET issued_shares = issued_shares + 1 WHERE id = %s",

@@ -10,7 +10,7 @@ import uuid
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from .. import formatting as fmt
@@ -25,7 +25,7 @@ from ..exceptions import (
     ShareLimitExceeded,
 )
 from ..models import BoardDesignation, Issuance, IssuanceCancellation, Plan, RecordConfirmation
-from . import _common, pool
+from . import _common, ledger_sql, pool
 
 Status = BoardDesignation.Status
 BULK_BATCH_SIZE = 2000
@@ -226,38 +226,57 @@ def issuance_record(
         debt_reference=debt_reference, notes=notes, from_records=from_records, source_reference=source_reference,
         reference=reference,
     )
-    locked_plan = _common.lock_plan(designation.plan_id)
-    _check_designation_plan(designation_plan_id=locked_plan.pk, plan=plan)
-    if submission_key is not None:
-        already = Issuance.objects.select_related("designation__participant").filter(
-            submission_key=submission_key).first()
-        if already is not None:
-            return _replayed(already, designation_id=designation.pk, values=values, by=by)
-    fresh = BoardDesignation.objects.select_related("participant").get(pk=designation.pk)
-    check_issuance(plan=locked_plan, designation=fresh, values=values, designation_issued=fresh.issued_shares,
-                   plan_issued=locked_plan.issued_shares, confirmed=_is_confirmed(fresh))
+    # Before the lock: the designation's fixed terms (plan, year, shares, participant, how it was decided never
+    # change) and, for a designation entered from records, whether the board confirmed it (never undone).
+    fixed = _fixed_terms(designation)
+    _check_designation_plan(designation_plan_id=fixed.plan_id, plan=plan)
+    confirmed = _is_confirmed(fixed)
+    now = timezone.now()
+
+    locked = ledger_sql.lock_and_read(plan_id=fixed.plan_id, designation_id=fixed.pk, submission_key=submission_key)
+    if locked is None:
+        raise DesignationNotApproved("That designation does not exist.", field="designation")
+    if locked.existing_issuance_id is not None:
+        return _replay(submission_key, designation_id=fixed.pk, values=values, by=by)
+    for name, value in locked.designation.items():  # its status, counter and decision date as they are now
+        setattr(fixed, name, value)
+    check_issuance(plan=locked.plan, designation=fixed, values=values, designation_issued=fixed.issued_shares,
+                   plan_issued=locked.plan.issued_shares, confirmed=confirmed)
     if values["reference"]:
-        taken = _taken_references([locked_plan.pk], [values["reference"]])
-        _refuse_taken_reference(locked_plan.pk, values["reference"], taken_by=taken.get((locked_plan.pk,
-                                                                                          values["reference"])))
-    issuance = Issuance(designation=fresh, submission_key=submission_key, recorded_by=by, **values)
-    try:
-        # Another plan's request with the same key is not serialized by this plan's lock: the unique index is.
-        with transaction.atomic():
-            _common.save(issuance, by=by)
-    except IntegrityError:
-        if submission_key is None:
-            raise
-        already = Issuance.objects.select_related("designation__participant").filter(
-            submission_key=submission_key).first()
-        if already is None:
-            raise
-        return _replayed(already, designation_id=designation.pk, values=values, by=by)
-    pool.move_designation_issued(fresh, values["shares"])
-    pool.move_counters(locked_plan, issued=values["shares"], committed=-values["shares"])
+        taken = _taken_references([fixed.plan_id], [values["reference"]])
+        _refuse_taken_reference(fixed.plan_id, values["reference"],
+                                taken_by=taken.get((fixed.plan_id, values["reference"])))
+
+    issuance = Issuance(designation=fixed, submission_key=submission_key, recorded_by=by, recorded_at=now, **values)
+    if ledger_sql.insert_issuance(issuance, by=by, when=now) is None:
+        # Another plan's request with the same key, not serialized by this plan's lock, recorded first.
+        return _replay(submission_key, designation_id=fixed.pk, values=values, by=by)
+    shares = values["shares"]
+    ledger_sql.move_counters(plan_id=fixed.plan_id, designation_id=fixed.pk, issued=shares, committed=-shares)
+    fixed.issued_shares += shares
+    if designation is not fixed:
+        designation.issued_shares, designation.status = fixed.issued_shares, fixed.status
     if plan is not None:
-        plan.issued_shares, plan.committed_shares = locked_plan.issued_shares, locked_plan.committed_shares
+        plan.issued_shares = locked.plan.issued_shares + shares
+        plan.committed_shares = locked.plan.committed_shares - shares
     return issuance
+
+
+def _fixed_terms(designation: BoardDesignation) -> BoardDesignation:
+    """The caller's designation if it was read from the database (its fixed terms are current: the database refuses
+    any change to them), else the row read now."""
+    if isinstance(designation, BoardDesignation) and not designation._state.adding and designation.plan_id:
+        return designation
+    pk = designation.pk if isinstance(designation, BoardDesignation) else designation
+    found = BoardDesignation.objects.select_related("participant").filter(pk=pk).first()
+    if found is None:
+        raise DesignationNotApproved("That designation does not exist.", field="designation")
+    return found
+
+
+def _replay(submission_key, *, designation_id: int, values: dict, by) -> Issuance:
+    already = Issuance.objects.select_related("designation__participant").get(submission_key=submission_key)
+    return _replayed(already, designation_id=designation_id, values=values, by=by)
 
 
 @transaction.atomic

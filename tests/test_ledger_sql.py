@@ -1,0 +1,90 @@
+"""plan_admin/services/ledger_sql.py, the hot path's SQL, on PostgreSQL and SQLite: the rows it writes read back
+exactly as the ORM's would, and its locking read sees what the checks need."""
+
+import datetime
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from plan_admin.models import Issuance, Plan
+from plan_admin.services import ledger_sql
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def issuance_for(designation, by, **extra) -> Issuance:
+    values = {"issue_date": datetime.date(2024, 6, 30), "shares": 1_234, "kind": "debt_settlement",
+              "price_per_share": Decimal("0.015"), "debt_amount": Decimal("18.51"), "debt_reference": "INV-7 «ü»",
+              "notes": "Line one\nline two", "reference": "G-7", "entered_from_records": False,
+              "source_reference": "", "submission_key": uuid.uuid4(), "recorded_by": by,
+              "recorded_at": timezone.now()} | extra
+    return Issuance(designation=designation, **values)
+
+
+def comparable(issuance: Issuance) -> dict:
+    return {k: v for k, v in model_to_dict(Issuance.objects.get(pk=issuance.pk)).items() if k not in ("id",)}
+
+
+def test_raw_insert_and_history_read_back_like_the_orms(approved_designation, staff_user):
+    now = timezone.now()
+    raw = issuance_for(approved_designation, staff_user, recorded_at=now)
+    orm = issuance_for(approved_designation, staff_user, recorded_at=now, reference="G-8")
+    with transaction.atomic():
+        assert ledger_sql.insert_issuance(raw, by=staff_user, when=now) == raw.pk
+    orm._history_user = staff_user
+    orm.save()
+    raw_row, orm_row = comparable(raw), comparable(orm)
+    assert {**raw_row, "reference": "", "submission_key": None} == {**orm_row, "reference": "",
+                                                                     "submission_key": None}
+    assert Issuance.objects.get(pk=raw.pk).price_per_share == Decimal("0.015")
+    raw_history = Issuance.history.get(id=raw.pk)
+    orm_history = Issuance.history.get(id=orm.pk)
+    assert (raw_history.history_type, raw_history.history_user, raw_history.history_date) == ("+", staff_user, now)
+    for field in ("issue_date", "shares", "kind", "price_per_share", "debt_amount", "debt_reference", "notes",
+                  "designation_id", "recorded_by_id", "entered_from_records"):
+        assert getattr(raw_history, field) == getattr(orm_history, field), field
+
+
+def test_a_taken_submission_key_inserts_nothing(approved_designation, staff_user):
+    first = issuance_for(approved_designation, staff_user)
+    ledger_sql.insert_issuance(first, by=staff_user, when=timezone.now())
+    second = issuance_for(approved_designation, staff_user, submission_key=first.submission_key, reference="")
+    before = Issuance.history.count()
+    assert ledger_sql.insert_issuance(second, by=staff_user, when=timezone.now()) is None
+    assert Issuance.objects.count() == 1 and Issuance.history.count() == before
+
+
+def test_the_locking_read_returns_the_plan_the_designation_and_a_recorded_key(approved_designation, staff_user,
+                                                                            superuser):
+    plan = approved_designation.plan
+    key = uuid.uuid4()
+    with transaction.atomic():
+        locked = ledger_sql.lock_and_read(plan_id=plan.pk, designation_id=approved_designation.pk,
+                                          submission_key=key)
+    assert isinstance(locked.plan, Plan) and locked.existing_issuance_id is None
+    stored = Plan.objects.get(pk=plan.pk)
+    for column in ledger_sql.PLAN_COLUMNS:
+        assert getattr(locked.plan, column) == getattr(stored, column), column
+    assert locked.designation == {"status": "approved", "issued_shares": 0,
+                                  "decided_on": approved_designation.decided_on}
+    recorded = factories.issue(approved_designation, by=staff_user, shares=5, submission_key=key)
+    with transaction.atomic():
+        again = ledger_sql.lock_and_read(plan_id=plan.pk, designation_id=approved_designation.pk, submission_key=key)
+    assert again.existing_issuance_id == recorded.pk and again.designation["issued_shares"] == 5
+    other = factories.make_plan(by=superuser, name="Another plan")
+    with transaction.atomic():
+        assert ledger_sql.lock_and_read(plan_id=other.pk, designation_id=approved_designation.pk) is None
+
+
+def test_counters_move_together(approved_designation):
+    plan = approved_designation.plan
+    with transaction.atomic():
+        ledger_sql.move_counters(plan_id=plan.pk, designation_id=approved_designation.pk, issued=7, committed=-7)
+    plan.refresh_from_db()
+    approved_designation.refresh_from_db()
+    assert (plan.issued_shares, plan.committed_shares, approved_designation.issued_shares) == (7, 999_993, 7)
