@@ -14,7 +14,8 @@ from .xlsx import HEADER, Cell, StreamingWorkbook
 def write_plan_history(book: StreamingWorkbook, index: int, history: PlanHistory) -> None:
     plan = history.plan
     with book.sheet(index, widths=[34, 18, 18, 18, 22, 30, 14], freeze_rows=1) as sheet:
-        sheet.row([Cell(f"Plan history: {plan}", "title")])
+        as_of = f" as of {history.as_of:%Y-%m-%d}" if history.as_of else ""
+        sheet.row([Cell(f"Plan history: {plan}{as_of}", "title")])
         sheet.row(["Class of stock", plan.stock_class])
         sheet.row(["Par value per share", Cell(plan.par_value, "par")])
         sheet.row(["Effective date", plan.effective_date or "not yet recorded"])
@@ -75,6 +76,14 @@ def write_plan_history(book: StreamingWorkbook, index: int, history: PlanHistory
         line("Available (authorized - issued - committed)", "available",
              f"{cells['authorized']}-{cells['net']}-{cells['committed']}", history.available)
         sheet.skip()
+        if history.as_of:
+            # The counters describe today's ledger, not the ledger as it stood then.
+            within = history.net_issued + history.committed <= history.authorized
+            sheet.row(["Within the reserve (issued net + committed ≤ authorized)",
+                       Cell("OK" if within else "OVER", "ok",
+                            f'IF({cells["net"]}+{cells["committed"]}<={cells["authorized"]},"OK","OVER")')])
+            sheet.row(["The ledger's counters describe today's ledger: they are compared in a report taken today."])
+            return
         counter_authorized = f"B{sheet.next_row}"
         sheet.row(["Ledger counter: authorized shares", Cell(plan.authorized_shares, "int")])
         counter_issued = f"B{sheet.next_row}"

@@ -1,7 +1,13 @@
 """What each report holds. Every function returns `Table`s whose rows stream from `values_list(...).iterator()`.
 
-Filters (plan, designation year, participant category) come from `parse_filters`, which refuses bad values with a
-`BadFilter` message the views answer with 400. The admin changelists pass their own filtered queryset as `base`.
+Filters (plan, designation year, participant category, and "as of" a date) come from `parse_filters`, which
+refuses bad values with a `BadFilter` message the views answer with 400. The admin changelists pass their own
+filtered queryset as `base`.
+
+As of a date, a report shows the ledger as the board's decisions and the issuances stood on that day, by the
+dates the record gives them (the board's decision date, the issue date, the cancellation date, the lapse date),
+whenever they were entered: an issuance cancelled later is standing, a designation decided later is a proposal,
+and a designation that lapsed later still commits its unissued shares.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ class ReportFilters:
     plan: Plan | None = None
     year: int | None = None
     category: str | None = None
+    as_of: datetime.date | None = None
 
     def describe(self) -> str:
         parts = [f"plan: {self.plan}" if self.plan else "all plans"]
@@ -51,11 +58,25 @@ class ReportFilters:
             parts.append(f"designation year {self.year}")
         if self.category:
             parts.append(f"category {CATEGORY_LABELS[self.category]}")
+        if self.as_of:
+            parts.append(f"as of {self.as_of:%Y-%m-%d} (the ledger as it stood at the end of that day)")
         return "Filters: " + ", ".join(parts) + f". Generated {timezone.localtime():%Y-%m-%d %H:%M %Z}."
+
+    def titled(self, title: str) -> str:
+        """A table's title, saying the date it is taken as of (sheet names hold 31 characters)."""
+        return f"{title} ({self.as_of:%Y-%m-%d})" if self.as_of else title
+
+    @property
+    def end_of_day(self) -> datetime.datetime | None:
+        """The first moment after the as-of date, in the company's time zone (for moments such as a vote's)."""
+        if self.as_of is None:
+            return None
+        return timezone.make_aware(datetime.datetime.combine(self.as_of + datetime.timedelta(days=1),
+                                                             datetime.time()))
 
 
 def parse_filters(params) -> ReportFilters:
-    """Read `plan`, `year` and `category` from GET parameters; empty means no filter."""
+    """Read `plan`, `year`, `category` and `as_of` from GET parameters; empty means no filter."""
     plan = year = category = None
     raw_plan = (params.get("plan") or "").strip()
     if raw_plan:
@@ -76,7 +97,18 @@ def parse_filters(params) -> ReportFilters:
             choices = ", ".join(CATEGORY_LABELS)
             raise BadFilter(f"The category must be one of {choices}; {raw_category[:40]!r} is not.")
         category = raw_category
-    return ReportFilters(plan=plan, year=year, category=category)
+    as_of = None
+    raw_as_of = (params.get("as_of") or "").strip()
+    if raw_as_of:
+        try:
+            as_of = datetime.date.fromisoformat(raw_as_of) if raw_as_of.isascii() and len(raw_as_of) == 10 else None
+        except ValueError:
+            as_of = None
+        if as_of is None:
+            raise BadFilter(f"The as-of date must be a date as YYYY-MM-DD; {raw_as_of[:40]!r} is not one.")
+        if as_of > timezone.localdate():
+            raise BadFilter(f"The as-of date may not be in the future: {as_of:%Y-%m-%d} is after today.")
+    return ReportFilters(plan=plan, year=year, category=category, as_of=as_of)
 
 
 # --- (a) the issuance ledger ------------------------------------------------------------------------------------
@@ -140,6 +172,8 @@ def _local(moment: datetime.datetime | None) -> datetime.datetime | None:
 
 
 def filter_issuances(queryset: QuerySet, filters: ReportFilters) -> QuerySet:
+    if filters.as_of:
+        queryset = queryset.filter(issue_date__lte=filters.as_of)
     if filters.plan:
         queryset = queryset.filter(designation__plan=filters.plan)
     if filters.year:
@@ -159,8 +193,11 @@ def issuance_rows(queryset: QuerySet | None = None, filters: ReportFilters = Rep
     categories, kinds = CATEGORY_LABELS, KIND_LABELS
     query = issuance_rows_query(queryset, filters)
     local = timezone.get_current_timezone()
+    as_of = filters.as_of
     for (plan, name, category, year, kind, issue_date, shares, price, debt, debt_ref, reference, notes, recorded_at,
          first, last, username, cancelled_on, reason, pk) in query.iterator(chunk_size=CHUNK_SIZE):
+        if as_of and cancelled_on and cancelled_on > as_of:  # cancelled later: standing on that day
+            cancelled_on = reason = None
         yield (plan, name, categories.get(category, category), year, kinds.get(kind, kind), issue_date, shares,
                price, shares * price, debt, debt_ref, reference, notes,
                recorded_at.astimezone(local).replace(tzinfo=None) if recorded_at else None,
@@ -177,7 +214,7 @@ NOTES_START = "Filters: "  # every report's first note (ReportFilters.describe)
 
 def issuance_table(queryset: QuerySet | None = None, filters: ReportFilters = ReportFilters()) -> Table:
     return Table(
-        title="Issuances",
+        title=filters.titled("Issuances"),
         columns=ISSUANCE_COLUMNS,
         rows=issuance_rows(queryset, filters),
         totals=ISSUANCE_TOTALS,
@@ -208,6 +245,8 @@ STATUS_COLUMN = 4
 
 
 def filter_designations(queryset: QuerySet, filters: ReportFilters) -> QuerySet:
+    if filters.as_of:  # proposed by then, or decided by then (history entered from records is decided early)
+        queryset = queryset.filter(Q(proposed_at__lt=filters.end_of_day) | Q(decided_on__lte=filters.as_of))
     if filters.plan:
         queryset = queryset.filter(plan=filters.plan)
     if filters.year:
@@ -221,12 +260,42 @@ def _local_date(moment: datetime.datetime | None) -> datetime.date | None:
     return timezone.localtime(moment).date() if moment else None
 
 
+def status_as_of(status: str, *, decided_on, withdrawn_at, lapsed_on, filters: ReportFilters) -> str:
+    """A designation's status on the as-of date, from its dates."""
+    if not filters.as_of:
+        return status
+    if status == BoardDesignation.Status.WITHDRAWN:
+        return status if withdrawn_at and withdrawn_at < filters.end_of_day else BoardDesignation.Status.PROPOSED
+    if status in (BoardDesignation.Status.APPROVED, BoardDesignation.Status.REJECTED, BoardDesignation.Status.LAPSED):
+        if decided_on is None or decided_on > filters.as_of:
+            return BoardDesignation.Status.PROPOSED
+        if status == BoardDesignation.Status.LAPSED and (lapsed_on is None or lapsed_on > filters.as_of):
+            return BoardDesignation.Status.APPROVED
+    return status
+
+
+def issued_as_of(designations: QuerySet, filters: ReportFilters) -> dict[int, int] | None:
+    """Net issued shares per designation on the as-of date (None: today, where the counters say it)."""
+    if not filters.as_of:
+        return None
+    standing_then = (Q(issuances__cancellation__isnull=True)
+                     | Q(issuances__cancellation__cancelled_on__gt=filters.as_of))
+    rows = designations.order_by().values("pk").annotate(
+        issued=Sum("issuances__shares", filter=Q(issuances__issue_date__lte=filters.as_of) & standing_then)
+    ).values_list("pk", "issued")
+    return {pk: issued or 0 for pk, issued in rows}
+
+
 def designation_rows(queryset: QuerySet | None = None, filters: ReportFilters = ReportFilters()):
     queryset = filter_designations(BoardDesignation.objects.all() if queryset is None else queryset, filters)
     ids = queryset.values("pk")
+    issued_then = issued_as_of(queryset, filters)
+    votes_then = DesignationVote.objects.filter(designation__in=ids)
+    if filters.as_of:
+        votes_then = votes_then.filter(cast_at__lt=filters.end_of_day)
     votes = defaultdict(list)
     for designation_id, voter, decision, cast_at, comment in (
-        DesignationVote.objects.filter(designation__in=ids)
+        votes_then
         .order_by("cast_at", "pk")
         .values_list("designation_id", "voter__username", "decision", "cast_at", "comment")
         .iterator(chunk_size=CHUNK_SIZE)
@@ -236,24 +305,35 @@ def designation_rows(queryset: QuerySet | None = None, filters: ReportFilters = 
     rows = (
         queryset.order_by("plan__name", "year", "participant__name", "pk")
         .annotate(
-            approvals=Count("votes", filter=Q(votes__decision=DesignationVote.Decision.APPROVE)),
-            rejections=Count("votes", filter=Q(votes__decision=DesignationVote.Decision.REJECT)),
+            approvals=Count("votes", filter=Q(votes__decision=DesignationVote.Decision.APPROVE)
+                            & _cast_by(filters)),
+            rejections=Count("votes", filter=Q(votes__decision=DesignationVote.Decision.REJECT) & _cast_by(filters)),
         )
         .values_list("pk", "plan__name", "year", "participant__name", "participant__category", "status", "shares",
                      "issued_shares", "approvals", "rejections", "factors_considered", "proposed_by__first_name",
-                     "proposed_by__last_name", "proposed_by__username", "proposed_at", "decided_on")
+                     "proposed_by__last_name", "proposed_by__username", "proposed_at", "decided_on", "decided_at",
+                     "lapse__lapsed_on")
     )
     for (pk, plan, year, name, category, status, shares, issued, approvals, rejections, factors, first, last,
-         username, proposed_at, decided_on) in rows.iterator(chunk_size=CHUNK_SIZE):
+         username, proposed_at, decided_on, decided_at, lapsed_on) in rows.iterator(chunk_size=CHUNK_SIZE):
+        status = status_as_of(status, decided_on=decided_on, withdrawn_at=decided_at, lapsed_on=lapsed_on,
+                              filters=filters)
+        if issued_then is not None:
+            issued = issued_then.get(pk, 0)
         unissued = shares - issued if status == BoardDesignation.Status.APPROVED else 0
+        shown_decision = decided_on if status != BoardDesignation.Status.PROPOSED else None
         yield (plan, year, name, CATEGORY_LABELS.get(category, category), STATUS_LABELS.get(status, status), shares,
                issued, unissued, approvals, rejections, "; ".join(votes.get(pk, [])), factors,
-               person_name(first, last, username), _local_date(proposed_at), decided_on)
+               person_name(first, last, username), _local_date(proposed_at), shown_decision)
+
+
+def _cast_by(filters: ReportFilters) -> Q:
+    return Q(votes__cast_at__lt=filters.end_of_day) if filters.as_of else Q()
 
 
 def designation_table(queryset: QuerySet | None = None, filters: ReportFilters = ReportFilters()) -> Table:
     return Table(
-        title="Designations by year",
+        title=filters.titled("Designations by year" if not filters.as_of else "Designations"),
         columns=DESIGNATION_COLUMNS,
         rows=designation_rows(queryset, filters),
         totals=[
@@ -277,7 +357,11 @@ def participant_table(queryset: QuerySet | None = None, filters: ReportFilters =
     participants = Participant.objects.all() if queryset is None else queryset
     if filters.category:
         participants = participants.filter(category=filters.category)
-    issued = Issuance.objects.standing().filter(designation__participant__in=participants.values("pk"))
+    issued = Issuance.objects.filter(designation__participant__in=participants.values("pk"))
+    if filters.as_of:  # standing on that day: not cancelled by then
+        issued = issued.exclude(cancellation__cancelled_on__lte=filters.as_of)
+    else:
+        issued = issued.standing()
     issued = filter_issuances(issued, filters)
     per_year: dict[int, dict[int, int]] = defaultdict(dict)
     years: set[int] = set()
@@ -289,10 +373,13 @@ def participant_table(queryset: QuerySet | None = None, filters: ReportFilters =
     ):
         per_year[participant_id][year] = shares
         years.add(year)
-    designated = filter_designations(
-        BoardDesignation.objects.filter(status=BoardDesignation.Status.APPROVED, participant__in=participants.values("pk")),
-        filters,
-    )
+    approved = BoardDesignation.objects.filter(participant__in=participants.values("pk"))
+    if filters.as_of:
+        approved = approved.filter(status__in=[BoardDesignation.Status.APPROVED, BoardDesignation.Status.LAPSED],
+                                   decided_on__lte=filters.as_of)
+    else:
+        approved = approved.filter(status=BoardDesignation.Status.APPROVED)
+    designated = filter_designations(approved, filters)
     years.update(designated.values_list("year", flat=True).distinct())
     if filters.year:
         years.add(filters.year)
@@ -311,7 +398,7 @@ def participant_table(queryset: QuerySet | None = None, filters: ReportFilters =
             yield (name, CATEGORY_LABELS.get(category, category), email, *by_year, sum(by_year))
 
     return Table(
-        title="Participants",
+        title=filters.titled("Participants"),
         columns=columns,
         rows=rows(),
         totals=[Total("Total")],
@@ -337,6 +424,7 @@ class PlanHistory:
     year: int  # the designation year the pool's committed shares are for
     reserve: list[tuple]  # (board date, shares, resolution, note, recorded by, recorded at)
     years: list[YearLine]
+    as_of: datetime.date | None = None  # None: today's ledger, which the counters describe
 
     @property
     def authorized(self) -> int:
@@ -367,49 +455,68 @@ class PlanHistory:
 def plan_histories(filters: ReportFilters = ReportFilters()) -> list[PlanHistory]:
     """Each plan's reserve changes and its issued, cancelled and committed shares per year, from the ledger rows
     (not the counters, which the reconciliation compares them with)."""
-    year = filters.year or timezone.localdate().year
+    year = filters.year or (filters.as_of or timezone.localdate()).year
     plans = [filters.plan] if filters.plan else list(Plan.objects.order_by("pk"))
+    as_of = filters.as_of
     histories = []
     for plan in plans:
+        changes = plan.reserve_changes.all()
+        if as_of:
+            changes = changes.filter(board_approval_date__lte=as_of)
         reserve = list(
             (board_date, shares, resolution, note, person_name(first, last, username), recorded_at)
             for board_date, shares, resolution, note, first, last, username, recorded_at in
-            plan.reserve_changes.order_by("board_approval_date", "pk").values_list(
+            changes.order_by("board_approval_date", "pk").values_list(
                 "board_approval_date", "shares", "resolution_reference", "note", "recorded_by__first_name",
                 "recorded_by__last_name", "recorded_by__username", "recorded_at")
         )
         lines: dict[int, YearLine] = {}
         issuances = Issuance.objects.filter(designation__plan=plan)
-        for y, total, cancelled in (
+        cancelled = Q(cancellation__isnull=False)
+        if as_of:
+            issuances = issuances.filter(issue_date__lte=as_of)
+            cancelled = Q(cancellation__cancelled_on__lte=as_of)
+        for y, total, cancelled_shares in (
             issuances.values("designation__year")
-            .annotate(total=Sum("shares"), cancelled=Sum("shares", filter=Q(cancellation__isnull=False)))
+            .annotate(total=Sum("shares"), cancelled=Sum("shares", filter=cancelled))
             .values_list("designation__year", "total", "cancelled")
         ):
             lines.setdefault(y, YearLine(y)).issued = total or 0
-            lines[y].cancelled = cancelled or 0
-        approved = Q(status=BoardDesignation.Status.APPROVED)
-        for y, designated, unissued in (
-            BoardDesignation.objects.filter(
-                plan=plan, status__in=[BoardDesignation.Status.APPROVED, BoardDesignation.Status.LAPSED])
-            .values("year")
-            .annotate(designated=Sum("shares"),
-                      unissued=Sum(F("shares") - F("issued_shares"), filter=approved))
-            .values_list("year", "designated", "unissued")
-        ):
+            lines[y].cancelled = cancelled_shares or 0
+        for y, designated, unissued in _designated_and_committed(plan, as_of):
             line = lines.setdefault(y, YearLine(y))
             line.designated = designated or 0  # approved, lapsed or not
             line.committed = unissued or 0  # approved and not lapsed: what the pool still reserves
         lines.setdefault(year, YearLine(year))
-        histories.append(PlanHistory(plan=plan, year=year, reserve=reserve, years=sorted(lines.values(),
-                                                                                          key=lambda l: l.year)))
+        histories.append(PlanHistory(plan=plan, year=year, reserve=reserve, as_of=as_of,
+                                     years=sorted(lines.values(), key=lambda l: l.year)))
     return histories
+
+
+def _designated_and_committed(plan: Plan, as_of: datetime.date | None):
+    """(year, shares of approved designations, their unissued shares while not lapsed), per designation year."""
+    decided = BoardDesignation.objects.filter(
+        plan=plan, status__in=[BoardDesignation.Status.APPROVED, BoardDesignation.Status.LAPSED])
+    if not as_of:
+        return (decided.values("year")
+                .annotate(designated=Sum("shares"),
+                          unissued=Sum(F("shares") - F("issued_shares"), filter=Q(status=BoardDesignation.Status.APPROVED)))
+                .values_list("year", "designated", "unissued"))
+    decided = decided.filter(decided_on__lte=as_of)
+    issued = issued_as_of(decided, ReportFilters(as_of=as_of))
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for pk, year, shares, lapsed_on in decided.values_list("pk", "year", "shares", "lapse__lapsed_on"):
+        totals[year][0] += shares
+        if lapsed_on is None or lapsed_on > as_of:
+            totals[year][1] += shares - issued.get(pk, 0)
+    return [(year, designated, committed) for year, (designated, committed) in sorted(totals.items())]
 
 
 def pool_table(filters: ReportFilters = ReportFilters(), histories: list[PlanHistory] | None = None) -> Table:
     """Pool status per plan: authorized, issued, cancelled, committed, available, and the ledger's counters."""
     histories = plan_histories(filters) if histories is None else histories
     return Table(
-        title="Pool status",
+        title=filters.titled("Pool status"),
         columns=[Column("Plan", TEXT, 30), Column("As of year", PLAIN, 10), Column("Authorized", INT, 14),
                  Column("Issued (gross)", INT, 14), Column("Cancelled", INT, 14), Column("Issued (net)", INT, 14),
                  Column("Committed", INT, 14), Column("Available", INT, 14),
@@ -426,6 +533,8 @@ def reserve_table(filters: ReportFilters = ReportFilters(), queryset: QuerySet |
     changes = ShareReserveChange.objects.all() if queryset is None else queryset
     if filters.plan:
         changes = changes.filter(plan=filters.plan)
+    if filters.as_of:
+        changes = changes.filter(board_approval_date__lte=filters.as_of)
 
     def rows():
         running: dict[int, int] = defaultdict(int)
@@ -443,7 +552,7 @@ def reserve_table(filters: ReportFilters = ReportFilters(), queryset: QuerySet |
                    person_name(first, last, username), _local(recorded_at), pk)
 
     return Table(
-        title="Reserve history",
+        title=filters.titled("Reserve history" if not filters.as_of else "Reserve"),
         columns=[Column("Plan", TEXT, 30), Column("Change", TEXT, 14), Column("Board approval date", DATE, 12),
                  Column("Shares", INT, 14, total=True), Column("Authorized after", INT, 14),
                  Column("Resolution reference", TEXT, 22), Column("Note", TEXT, 30), Column("Recorded by", TEXT, 20),

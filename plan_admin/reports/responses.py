@@ -79,6 +79,8 @@ def report_filename(slug: str, fmt: str, filters: queries.ReportFilters | None =
             parts.append(str(filters.year))
         if filters.category:
             parts.append(filters.category.replace("_", "-"))
+        if filters.as_of:
+            parts.append(f"as-of-{filters.as_of:%Y%m%d}")
     parts.append(f"{timezone.localdate():%Y%m%d}")
     return "-".join(parts) + f".{fmt}"
 

@@ -7,6 +7,7 @@ are answered with 400 and the reason, not a server error.
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
+from django.utils import timezone
 
 from ..models import MAX_YEAR, MIN_YEAR, Participant, Plan
 from . import queries
@@ -36,6 +37,7 @@ def index(request):
         "filters": filters,
         "plans": Plan.objects.order_by("company_name", "name"),
         "categories": Participant.Category.choices,
+        "today": timezone.localdate(),
         "min_year": MIN_YEAR,
         "max_year": MAX_YEAR,
     })
