@@ -405,3 +405,48 @@ def test_issuance_import_looks_up_each_value_once(small_pool, staff_user):
         return sum(1 for query in queries if not query["sql"].lstrip().upper().startswith("INSERT"))
 
     assert import_queries(3) == import_queries(60)
+
+
+# --- history entered from records, by import ------------------------------------------------------------------
+
+
+def test_history_before_the_ledger_start_imports_as_records_awaiting_confirmation(superuser, staff_user):
+    """Imports of past records go the same way as the forms: the board's decision date and reference on each
+    designation, the source document on each issuance, all marked as entered from records."""
+    import datetime as dt
+
+    from plan_admin import services
+    from plan_admin.selectors import unconfirmed_count
+
+    plan = factories.make_plan(by=superuser, name="Older Plan")
+    services.plan_set_ledger_start(plan=plan, ledger_start_date=dt.date(2020, 1, 1), by=superuser)
+    factories.make_participant("Dana Whitfield", by=staff_user)
+    designations = [
+        ["plan", "participant", "year", "shares", "factors_considered", "decision", "decided_on",
+         "decision_reference"],
+        [plan.name, "Dana Whitfield", 2018, 5_000, "From the minutes.", "Approved", "2018-02-01",
+         "Minutes of February 1, 2018"],
+    ]
+    report = run_import("designations", csv_file(designations), by=staff_user, commit=True)
+    assert report.committed, report.errors
+    designation = BoardDesignation.objects.get(plan=plan)
+    assert (designation.status, designation.decision_source, designation.decided_on) == (
+        "approved", "records", dt.date(2018, 2, 1))
+
+    issuances = [ISSUANCE_HEADER + ["source_reference"],
+                 [plan.name, "Dana Whitfield", 2018, "2018-03-01", 1_000, "0.10", "", "", "", "",
+                  "Stock ledger page 12"]]
+    report = run_import("issuances", csv_file(issuances), by=staff_user, commit=True)
+    assert report.committed, report.errors
+    issuance = Issuance.objects.get(designation=designation)
+    assert (issuance.entered_from_records, issuance.source_reference) == (True, "Stock ledger page 12")
+    assert unconfirmed_count() == 2
+
+    # Without its source document, a row dated before the ledger start date is refused, naming what is missing.
+    before = factories.ledger_snapshot()
+    issuances[1][-1] = ""
+    issuances[1][3] = "2018-04-01"
+    report = run_import("issuances", csv_file(issuances), by=staff_user, commit=True)
+    assert not report.committed
+    assert "Name the document this record comes from" in report.errors[0][1]
+    assert factories.ledger_snapshot() == before

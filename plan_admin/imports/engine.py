@@ -179,16 +179,27 @@ def _apply_participant(values: dict, by) -> str:
 
 
 def _apply_designation(values: dict, by) -> str:
-    designation = services.designation_propose(
-        plan=values["plan"], participant=values["participant"], year=values["year"], shares=values["shares"],
-        factors_considered=values["factors_considered"], by=by,
-    )
+    """A proposal for the board; or, when the row gives the board's decision, a past designation entered from its
+    records (before the plan's ledger start date; it then waits for a board member's confirmation)."""
+    terms = {"plan": values["plan"], "participant": values["participant"], "year": values["year"],
+             "shares": values["shares"], "factors_considered": values["factors_considered"]}
+    if any(values.get(name) for name in ("decision", "decided_on", "decision_reference")):
+        designation = services.past_designation_record(
+            **terms, decision=values.get("decision"), decided_on=values.get("decided_on"),
+            decision_reference=values.get("decision_reference") or "", by=by,
+        )
+        return (f"Enter from records: {fmt.shares(designation.shares)} shares for {designation.participant} in "
+                f"{designation.year}, {designation.get_status_display().lower()} by the board on "
+                f"{fmt.day(designation.decided_on)} ({designation.decision_reference}).")
+    designation = services.designation_propose(**terms, by=by)
     return (f"Propose {fmt.shares(designation.shares)} shares for {designation.participant} in {designation.year} "
             "(for the board to vote on).")
 
 
 _category = choice(Participant.Category.choices, "participant category")
 _kind = choice(Issuance.Kind.choices, "kind of issuance")
+_decision = choice([("approve", "Approved"), ("reject", "Rejected")], "decision of the board")
+_RECORDS_HELP = ("History from records only (before the plan's ledger start date): ")
 _PLAN_HELP = "The plan's name (as in the admin) or its number."
 _PARTICIPANT_HELP = "The participant's name exactly as recorded, or their number (e.g. 42 or #42)."
 
@@ -212,6 +223,12 @@ IMPORTERS: dict[str, Importer] = {
         ImportColumn("shares", True, parse_whole, "Shares to designate (whole number).", 100000),
         ImportColumn("factors_considered", True, parse_text, "The factors the board is asked to consider.",
                      "Performance and retention."),
+        ImportColumn("decision", False, _decision, _RECORDS_HELP + "Approved or Rejected, as the board decided. "
+                     "Leave the three decision columns empty to propose the designation to the board.", "",
+                     choices=tuple(_decision.labels)),
+        ImportColumn("decided_on", False, parse_date, _RECORDS_HELP + "the date the board decided, YYYY-MM-DD.", ""),
+        ImportColumn("decision_reference", False, parse_text,
+                     _RECORDS_HELP + "the minutes or written consent that record the decision.", ""),
     ], _apply_designation, noun="designation"),
     "issuances": Importer("issuances", "Issuances", [
         ImportColumn("plan", True, parse_plan, _PLAN_HELP, "2002 Stock Incentive Plan"),
@@ -230,6 +247,10 @@ IMPORTERS: dict[str, Importer] = {
                      "The company's own grant number, unique within the plan. A row whose reference is already "
                      "recorded with the same values is skipped, so a file can be imported again safely.", "G-2024-001"),
         ImportColumn("notes", False, parse_text, "Free text.", ""),
+        ImportColumn("source_reference", False, parse_text,
+                     "History from records only: for an issuance dated before the plan's ledger start date, the "
+                     "document it comes from (stock ledger page, certificate). Such rows are entered from records "
+                     "and wait for a board member's confirmation.", ""),
     ], None, noun="issuance", aliases={"designation_year": "year"}, round_trip=[
         ImportColumn("issuance_no", False, parse_whole,
                      "From an export: the ledger's number of a recorded issuance. Such a row is checked against the "
@@ -346,6 +367,11 @@ def _issuance_row(values: dict, designation: BoardDesignation) -> dict:
         "debt_reference": values.get("debt_reference") or "",
         "reference": values.get("reference") or "",
         "notes": values.get("notes") or "",
+        # Dated before the plan's ledger start date: history entered from records (the service then requires the
+        # source document, and refuses a row on the wrong side of that date).
+        "from_records": bool(designation.plan.ledger_start_date
+                             and values["issue_date"] < designation.plan.ledger_start_date),
+        "source_reference": values.get("source_reference") or "",
     }
 
 
@@ -439,7 +465,8 @@ def _run_issuances(importer: Importer, upload, *, by, report: ImportReport) -> N
             if key not in designations:
                 try:
                     designations[key] = _find_designation(plan=plan, participant=participant, year=year)
-                    designations[key].participant = participant  # the same row: no query to describe it
+                    designations[key].participant = participant  # the same rows: no query to describe it
+                    designations[key].plan = plan
                 except RowError as error:
                     designations[key] = str(error)
             designation = designations[key]
