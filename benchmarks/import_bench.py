@@ -21,6 +21,8 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import time_machine
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import django_setup, write_json  # noqa: E402
 
@@ -47,7 +49,10 @@ def make_plan(label: str, staff, board):
         )
         designation = services.designation_propose(plan=plan, participant=participant, year=YEAR, shares=10**9,
                                                    factors_considered="Benchmark.", by=staff)
-        services.designation_vote(designation=designation, voter=board, decision="approve")
+        # The board decided on January 1 of the bench's year (time-machine: its votes date the decision today),
+        # so that the rows' issue dates, spread over that year, follow the decision.
+        with time_machine.travel(datetime.datetime(YEAR, 1, 1, 9, tzinfo=datetime.UTC), tick=False):
+            services.designation_vote(designation=designation, voter=board, decision="approve")
         designations[index] = designation
     return plan, designations
 

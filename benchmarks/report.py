@@ -170,4 +170,31 @@ def write_markdown(results: dict) -> str:
             out += [f"Verdict: {exp.get('verdict')}", ""]
         else:
             out += [str(exp.get("note") or exp.get("error")), ""]
+    http = results.get("http")
+    if http:
+        out += ["## HTTP: the admin's issuance form against a raw endpoint in the same gunicorn", ""]
+        out += _table(
+            ["endpoint", "accepted", "accepted / s", "p50 (ms)", "p95 (ms)", "failures", "5xx"],
+            [[name, http[key]["accepted"], http[key]["accepted_per_second"], http[key]["p50_ms"], http[key]["p95_ms"],
+              http[key]["failures"], http[key]["server_errors"]]
+             for name, key in (("admin issuance form (services)", "admin"), ("raw psycopg endpoint", "raw"))],
+        )
+        out += [f"{http['clients']} clients, {http['gunicorn_workers']} gunicorn workers, "
+                f"{http['posts_per_mode']:,} posts per endpoint; ratio {http['ratio_admin_to_raw']}. The raw "
+                "endpoint (benchmarks/bench_urls.py) runs behind the same middleware: lock, designation check, "
+                "insert, counters; no form, no history row.", ""]
+
+    scale = results.get("scale")
+    if scale:
+        out += [f"## A million issuances ({scale['issuances']:,} issuances, {scale['participants']:,} participants)",
+                ""]
+        out += [f"generate_ledger: {scale.get('generate_seconds')} s; reconcile: {scale.get('reconcile_seconds')} s "
+                f"(exit status {scale.get('reconcile_exit_status')}); XLSX export: {scale.get('export')}", ""]
+        if scale.get("pages"):
+            out += _table(
+                ["page", "queries (1,000)", "queries (1,000,000)", "median (ms)", "p95 (ms)"],
+                [[name, values.get("queries_1k"), values.get("queries"), values.get("median_ms"), values.get("p95_ms")]
+                 for name, values in scale["pages"].items() if "median_ms" in values],
+            )
+
     return "\n".join(out) + "\n"

@@ -41,6 +41,10 @@ GOAL_SERVICE_SHARE = 1 / 3
 GOAL_PAGE_MEDIAN_MS = 150
 GOAL_IMPORT_RATIO = 2.0
 GOAL_GENERATE_SECONDS = 60
+GOAL_HTTP_SHARE = 1 / 3
+GOAL_SCALE_GENERATE_SECONDS = 300
+GOAL_SCALE_RECONCILE_SECONDS = 30
+GOAL_SCALE_EXPORT_MB = 150
 
 
 def with_db(url: str, name: str) -> str:
@@ -123,10 +127,54 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def scale_step(args, url: str, base: str, tmp: Path, pages_1k: dict | None) -> dict:
+    """Generate a million issuances, reconcile them, measure every page and the XLSX export on them; drop them."""
+    name = f"{base}_1m"
+    target = with_db(url, name)
+    recreate(url, name, template=base)
+    out: dict = {"issuances": args.scale_issuances, "participants": args.scale_participants}
+    try:
+        seconds, output, _ = run([PYTHON, "manage.py", "generate_ledger", "--issuances", str(args.scale_issuances),
+                                  "--participants", str(args.scale_participants), "--years", "20", "--seed", "1",
+                                  "-v2"], target, timeout=3600)
+        out["generate_seconds"] = round(seconds, 1)
+        out["generate_output"] = output.strip().splitlines()[-1]
+        seconds, output, status = run([PYTHON, "manage.py", "reconcile"], target, timeout=1200, check=False)
+        out["reconcile_seconds"] = round(seconds, 1)
+        out["reconcile_exit_status"] = status
+        out["reconcile_output"] = output.strip()[-300:]
+        pages_json = tmp / "pages_1m.json"
+        run([PYTHON, "benchmarks/pages.py", "--out", str(pages_json)], target, timeout=3600)
+        measured = json.loads(pages_json.read_text())["pages"]
+        out["pages"] = {
+            page: {**values, "queries_1k": (pages_1k or {}).get("pages", {}).get(page, {}).get("queries")}
+            for page, values in measured.items()
+        }
+        export_json = tmp / "export_1m.json"
+        _, output, status = run([PYTHON, "benchmarks/export_bench.py", "--results", str(export_json), "--runs", "1",
+                                 "--only-ours", "--issuances", str(args.scale_issuances), "--participants",
+                                 str(args.scale_participants), "--years", "20"], target, timeout=3600, check=False)
+        if status == 0 and export_json.exists():
+            ours = json.loads(export_json.read_text()).get("summary", {}).get("ours_xlsx", {})
+            out["export"] = {"seconds": ours.get("median_seconds"), "peak_rss_mb": ours.get("max_peak_rss_mb"),
+                             "first_rows_seconds": ours.get("median_first_rows_seconds")}
+        else:
+            out["export"] = {"error": f"export_bench.py exited with status {status}", "tail": output[-1000:]}
+    finally:
+        if not args.keep:
+            drop(url, name)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["throughput", "pages", "import", "export"])
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["throughput", "pages", "import", "export", "http", "scale"])
+    parser.add_argument("--scale-issuances", type=int, default=1_000_000)
+    parser.add_argument("--scale-participants", type=int, default=50_000)
+    parser.add_argument("--http-clients", type=int, default=24)
+    parser.add_argument("--http-posts", type=int, default=1_200, help="posts per mode (admin form, raw baseline)")
     parser.add_argument("--issuances", type=int, default=100_000)
     parser.add_argument("--small-issuances", type=int, default=1_000)
     parser.add_argument("--import-rows", type=int, default=10_000)
@@ -303,6 +351,57 @@ def main() -> None:
                                  "output_tail": output[-2000:]}
     else:
         results["export"] = {"built": False, "note": "not built yet (benchmarks/export_bench.py is missing)"}
+
+    # --- HTTP: the admin's issuance form against a raw endpoint in the same gunicorn ---------------------------
+    if "http" not in args.skip:
+        out = tmp / "http.json"
+        _, _, status = run([PYTHON, "tests/load/run.py", "--mode", "bench", "--clients", str(args.http_clients),
+                            "--posts", str(args.http_posts), "--workers", "4", "--output", str(out)], base_url,
+                           timeout=1800, check=False)
+        if out.exists():
+            http = json.loads(out.read_text())
+            results["http"] = http
+            results["goals"]["http_admin_share"] = {
+                "goal": f"HTTP admin issuance with {args.http_clients} clients >= 1/3 of the raw endpoint's rate, "
+                        "no 5xx",
+                "measured": f"{http['admin']['accepted_per_second']}/s vs raw {http['raw']['accepted_per_second']}/s "
+                            f"= {http['ratio_admin_to_raw']}; 5xx: "
+                            f"{http['admin']['server_errors'] + http['raw']['server_errors']}",
+                "met": (http["ratio_admin_to_raw"] or 0) >= GOAL_HTTP_SHARE and status == 0
+                       and not http["admin"]["server_errors"],
+            }
+
+    # --- scale: a million issuances --------------------------------------------------------------------------
+    if "scale" not in args.skip:
+        results["scale"] = scale_step(args, url, base, tmp, results.get("pages", {}).get("1k"))
+        scale = results["scale"]
+        results["goals"]["scale_generate"] = {
+            "goal": f"generate {args.scale_issuances:,} issuances ({args.scale_participants:,} participants) in "
+                    f"< {GOAL_SCALE_GENERATE_SECONDS} s",
+            "measured": f"{scale['generate_seconds']} s", "met": scale["generate_seconds"] < GOAL_SCALE_GENERATE_SECONDS,
+        }
+        results["goals"]["scale_reconcile"] = {
+            "goal": f"reconcile at {args.scale_issuances:,} issuances < {GOAL_SCALE_RECONCILE_SECONDS} s, no drift",
+            "measured": f"{scale['reconcile_seconds']} s, exit status {scale['reconcile_exit_status']}",
+            "met": scale["reconcile_seconds"] < GOAL_SCALE_RECONCILE_SECONDS and scale["reconcile_exit_status"] == 0,
+        }
+        if "pages" in scale:
+            built = {k: v for k, v in scale["pages"].items() if "median_ms" in v}
+            different = {k: v for k, v in built.items() if v.get("queries_1k") not in (None, v["queries"])}
+            slow = {k: v["median_ms"] for k, v in built.items() if v["median_ms"] >= GOAL_PAGE_MEDIAN_MS}
+            results["goals"]["scale_pages"] = {
+                "goal": "at a million issuances, every page's query count as at 1,000 and its median < 150 ms",
+                "measured": "; ".join([f"{k}: {v['queries_1k']} vs {v['queries']} queries" for k, v in different.items()]
+                                      + [f"{k}: {ms:.0f} ms" for k, ms in slow.items()]) or "every page",
+                "met": not different and not slow,
+            }
+        if "export" in scale:
+            peak = scale["export"].get("peak_rss_mb")
+            results["goals"]["scale_export_memory"] = {
+                "goal": f"XLSX export of {args.scale_issuances:,} issuances under {GOAL_SCALE_EXPORT_MB} MB peak",
+                "measured": f"{scale['export'].get('seconds')} s, {peak} MB",
+                "met": peak is not None and peak < GOAL_SCALE_EXPORT_MB,
+            }
 
     results["load_average"]["end"] = load_average()
     results["total_seconds"] = round(time.perf_counter() - bench_started, 1)
