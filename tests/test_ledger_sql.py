@@ -64,21 +64,43 @@ def test_the_locking_read_returns_the_plan_the_designation_and_a_recorded_key(ap
     plan = approved_designation.plan
     key = uuid.uuid4()
     with transaction.atomic():
-        locked = ledger_sql.lock_and_read(plan_id=plan.pk, designation_id=approved_designation.pk,
-                                          submission_key=key)
-    assert isinstance(locked.plan, Plan) and locked.existing_issuance_id is None
+        locked, existing = ledger_sql.lock_plan(plan.pk, submission_key=key)
+        designation = ledger_sql.read_designation(approved_designation.pk, plan.pk)
+    assert isinstance(locked, Plan) and existing is None
     stored = Plan.objects.get(pk=plan.pk)
     for column in ledger_sql.PLAN_COLUMNS:
-        assert getattr(locked.plan, column) == getattr(stored, column), column
-    assert locked.designation == {"status": "approved", "issued_shares": 0,
-                                  "decided_on": approved_designation.decided_on}
+        assert getattr(locked, column) == getattr(stored, column), column
+    assert designation == {"status": "approved", "issued_shares": 0, "decided_on": approved_designation.decided_on}
     recorded = factories.issue(approved_designation, by=staff_user, shares=5, submission_key=key)
     with transaction.atomic():
-        again = ledger_sql.lock_and_read(plan_id=plan.pk, designation_id=approved_designation.pk, submission_key=key)
-    assert again.existing_issuance_id == recorded.pk and again.designation["issued_shares"] == 5
+        _, existing = ledger_sql.lock_plan(plan.pk, submission_key=key)
+        assert existing == recorded.pk
+        assert ledger_sql.read_designation(approved_designation.pk, plan.pk)["issued_shares"] == 5
+        assert ledger_sql.cancellation_state(issuance_id=recorded.pk, designation_id=approved_designation.pk) == (
+            "approved", False)
     other = factories.make_plan(by=superuser, name="Another plan")
     with transaction.atomic():
-        assert ledger_sql.lock_and_read(plan_id=other.pk, designation_id=approved_designation.pk) is None
+        assert ledger_sql.read_designation(approved_designation.pk, other.pk) is None
+        assert ledger_sql.lock_plan(10**9) is None
+
+
+def test_a_raw_cancellation_and_history_read_back_like_the_orms(approved_designation, staff_user):
+    from plan_admin.models import IssuanceCancellation
+
+    first, second = (factories.issue(approved_designation, by=staff_user, shares=5) for _ in range(2))
+    now = timezone.now()
+    raw = IssuanceCancellation(issuance=first, cancelled_on=datetime.date(2024, 7, 1), reason="Typo «ü»",
+                               recorded_by=staff_user, recorded_at=now)
+    with transaction.atomic():
+        ledger_sql.insert_with_history(raw, by=staff_user, when=now)
+    orm = IssuanceCancellation(issuance=second, cancelled_on=datetime.date(2024, 7, 1), reason="Typo «ü»",
+                               recorded_by=staff_user, recorded_at=now)
+    orm._history_user = staff_user
+    orm.save()
+    read = lambda row: {k: v for k, v in model_to_dict(IssuanceCancellation.objects.get(pk=row.pk)).items()  # noqa
+                        if k not in ("id", "issuance")}
+    assert read(raw) == read(orm)
+    assert IssuanceCancellation.history.get(id=raw.pk).history_user == staff_user
 
 
 def test_counters_move_together(approved_designation):

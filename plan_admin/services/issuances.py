@@ -233,15 +233,16 @@ def issuance_record(
     confirmed = _is_confirmed(fixed)
     now = timezone.now()
 
-    locked = ledger_sql.lock_and_read(plan_id=fixed.plan_id, designation_id=fixed.pk, submission_key=submission_key)
-    if locked is None:
-        raise DesignationNotApproved("That designation does not exist.", field="designation")
-    if locked.existing_issuance_id is not None:
+    locked_plan, existing = ledger_sql.lock_plan(fixed.plan_id, submission_key=submission_key)
+    if existing is not None:
         return _replay(submission_key, designation_id=fixed.pk, values=values, by=by)
-    for name, value in locked.designation.items():  # its status, counter and decision date as they are now
+    current = ledger_sql.read_designation(fixed.pk, fixed.plan_id)
+    if current is None:
+        raise DesignationNotApproved("That designation does not exist.", field="designation")
+    for name, value in current.items():  # its status, counter and decision date as they are now
         setattr(fixed, name, value)
-    check_issuance(plan=locked.plan, designation=fixed, values=values, designation_issued=fixed.issued_shares,
-                   plan_issued=locked.plan.issued_shares, confirmed=confirmed)
+    check_issuance(plan=locked_plan, designation=fixed, values=values, designation_issued=fixed.issued_shares,
+                   plan_issued=locked_plan.issued_shares, confirmed=confirmed)
     if values["reference"]:
         taken = _taken_references([fixed.plan_id], [values["reference"]])
         _refuse_taken_reference(fixed.plan_id, values["reference"],
@@ -257,8 +258,8 @@ def issuance_record(
     if designation is not fixed:
         designation.issued_shares, designation.status = fixed.issued_shares, fixed.status
     if plan is not None:
-        plan.issued_shares = locked.plan.issued_shares + shares
-        plan.committed_shares = locked.plan.committed_shares - shares
+        plan.issued_shares = locked_plan.issued_shares + shares
+        plan.committed_shares = locked_plan.committed_shares - shares
     return issuance
 
 
@@ -389,7 +390,9 @@ def issuance_cancel(
 ) -> IssuanceCancellation:
     """Cancel an issuance in full, returning its shares to its designation and to the pool. Locks the Plan.
 
-    If the designation is approved, its unissued balance grows again and so does the plan's committed counter;
+    Like issuance_record, it reads the issuance's fixed terms before the lock and, under it, sends one locking read,
+    one read of the designation's status and of any cancellation, one insert (the row and its history) and one
+    update of the counters (services/ledger_sql.py). If the designation is approved, its unissued balance grows again and so does the plan's committed counter;
     if it has lapsed, the shares are free. Raises InvalidTransition when already cancelled, InvalidInput for a
     missing reason, a date before the issuance or in the future, or on the wrong side of the ledger start date.
     """
@@ -398,23 +401,31 @@ def issuance_cancel(
     cancelled_on = _common.date(cancelled_on, field="cancelled_on", label="cancellation date")
     _common.not_in_future(cancelled_on, field="cancelled_on", what="A cancellation")
     source = _common.source_reference(source_reference, from_records=from_records)
-    designation_plan_id = BoardDesignation.objects.filter(issuances=issuance.pk).values_list("plan_id", flat=True)
-    plan = _common.lock_plan(designation_plan_id.get())
-    fresh = Issuance.objects.select_related("designation").get(pk=issuance.pk)
-    if IssuanceCancellation.objects.filter(issuance=fresh).exists():
+    # Before the lock: the issuance's fixed terms (its designation, plan, shares and date never change).
+    fixed = Issuance.objects.filter(pk=issuance.pk).values("designation_id", "designation__plan_id", "shares",
+                                                           "issue_date").first()
+    if fixed is None:
+        raise InvalidInput("There is no such issuance.")
+    now = timezone.now()
+
+    plan, _ = ledger_sql.lock_plan(fixed["designation__plan_id"])
+    status, already_cancelled = ledger_sql.cancellation_state(issuance_id=issuance.pk,
+                                                              designation_id=fixed["designation_id"])
+    if already_cancelled:
         raise InvalidTransition("This issuance is already cancelled.")
-    if cancelled_on < fresh.issue_date:
+    if cancelled_on < fixed["issue_date"]:
         raise InvalidInput(
-            f"The cancellation date may not precede the issue date, {fmt.day(fresh.issue_date)}.", field="cancelled_on"
+            f"The cancellation date may not precede the issue date, {fmt.day(fixed['issue_date'])}.",
+            field="cancelled_on",
         )
     _common.check_record_date(plan, cancelled_on, from_records=from_records, field="cancelled_on",
                               what="A cancellation")
-    cancellation = IssuanceCancellation(issuance=fresh, cancelled_on=cancelled_on, reason=reason,
+    cancellation = IssuanceCancellation(issuance_id=issuance.pk, cancelled_on=cancelled_on, reason=reason,
                                         entered_from_records=bool(from_records), source_reference=source,
-                                        recorded_by=by)
-    _common.save(cancellation, by=by)
-    designation = BoardDesignation.objects.get(pk=fresh.designation_id)  # its status as it is under the lock
-    pool.move_designation_issued(designation, -fresh.shares)
-    recommitted = fresh.shares if designation.status == Status.APPROVED else 0
-    pool.move_counters(plan, issued=-fresh.shares, committed=recommitted)
+                                        recorded_by=by, recorded_at=now)
+    ledger_sql.insert_with_history(cancellation, by=by, when=now)
+    shares = fixed["shares"]
+    recommitted = shares if status == Status.APPROVED else 0  # a lapsed designation's shares go back to the pool
+    ledger_sql.move_counters(plan_id=plan.pk, designation_id=fixed["designation_id"], issued=-shares,
+                             committed=recommitted)
     return cancellation

@@ -1,47 +1,38 @@
-"""The hot path's SQL: recording one issuance with as few statements as the rules allow, on PostgreSQL and SQLite.
+"""The hot path's SQL: recording an issuance (or a cancellation) with as few statements as the rules allow, on
+PostgreSQL and SQLite.
 
 Why it leaves the ORM: the plan lock serializes every writer of a plan, so the rate of issuances is about one over
 the time the lock is held. Through the ORM and django-simple-history, recording one issuance held it for several
-milliseconds of statement building, model instantiation and signals. Here, under the lock, the service sends:
+milliseconds of statement building, model instantiation and signals. Here, under the lock, a service sends:
 
 1. one SELECT that locks the plan row (`FOR UPDATE` on PostgreSQL; SQLite's IMMEDIATE transaction already holds the
-   write lock) and reads, with it, any issuance already recorded with the form's submission key; one SELECT of the
-   designation's changing fields (status, counter, decision date);
-2. (the service checks the rules in Python: services.issuances.check_issuance, the one place they are written)
-3. one INSERT of the issuance (`ON CONFLICT (submission_key) DO NOTHING ... RETURNING id`: a concurrent duplicate
-   of the form yields one row and no error) and of its history row (what django-simple-history would write: every
-   tracked field, "+", the user) - one statement on PostgreSQL, through a data-modifying CTE, two on SQLite;
-4. one UPDATE of the designation's counter and the plan's counters (again one statement on PostgreSQL, two on
+   write lock) and reads, with it, any issuance already recorded with the form's submission key;
+2. one SELECT of what changes on the designation (status, counter, decision date), or, for a cancellation, of the
+   designation's status and whether the issuance is already cancelled;
+3. (the service checks the rules in Python: services.issuances, the one place they are written)
+4. one INSERT of the row (an issuance: `ON CONFLICT (submission_key) DO NOTHING ... RETURNING id`, so that a
+   concurrent duplicate of the form yields one row and no error) and of its history row (what django-simple-history
+   would write: every tracked field, "+", the user) - one statement on PostgreSQL, through a data-modifying CTE,
+   two on SQLite;
+5. one UPDATE of the designation's counter and the plan's counters (again one statement on PostgreSQL, two on
    SQLite, where a statement is a function call and costs no round trip).
 
-Nothing here decides a rule; values are converted with each model field's own `get_db_prep_save`, so they are
-stored exactly as the ORM stores them. tests/test_ledger_sql.py checks the rows against the ORM's, on both
-databases.
+On PostgreSQL the statements go straight to psycopg with server-side binding and are prepared once per connection.
+Nothing here decides a rule. tests/test_ledger_sql.py checks the rows against the ORM's, on both databases.
 """
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 from functools import cache
 
 from django.db import connection
 
-from ..models import BoardDesignation, Issuance, Plan
+from ..models import BoardDesignation, Issuance, IssuanceCancellation, Plan
 
 PLAN_COLUMNS = ("authorized_shares", "issued_shares", "committed_shares", "par_value", "effective_date",
                 "termination_date", "ledger_start_date")
 DESIGNATION_COLUMNS = ("status", "issued_shares", "decided_on")
-
-
-@dataclass(frozen=True)
-class Locked:
-    """What the locking SELECT read: the plan (as a Plan instance), the designation's changing fields, and the id of
-    an issuance already recorded with the submission key (None if there is none)."""
-
-    plan: Plan
-    designation: dict
-    existing_issuance_id: int | None
 
 
 def _quote(name: str) -> str:
@@ -75,6 +66,14 @@ def _db_value(field, value):
     return field.get_db_prep_save(value, connection)
 
 
+def _from_db(model, column: str, value):
+    """A value as the ORM would read it (SQLite returns dates as text, decimals as numbers or text)."""
+    return None if value is None else model._meta.get_field(column).to_python(value)
+
+
+# --- reads under the lock -------------------------------------------------------------------------------------------
+
+
 @cache
 def _lock_sql(vendor: str, with_key: bool) -> str:
     plan, issuance = _quote(Plan._meta.db_table), _quote(Issuance._meta.db_table)
@@ -85,6 +84,19 @@ def _lock_sql(vendor: str, with_key: bool) -> str:
     return f"SELECT {', '.join(columns)}, {key} FROM {plan} WHERE {_quote('id')} = %s{lock}"
 
 
+def lock_plan(plan_id: int, *, submission_key=None) -> tuple[Plan, int | None] | None:
+    """Lock the plan row; return it (the columns the checks read) and the id of an issuance already recorded with
+    `submission_key` (None if there is none). None when there is no such plan."""
+    key_param = ([_db_value(Issuance._meta.get_field("submission_key"), submission_key)]
+                 if submission_key is not None else [])
+    row = _execute(_lock_sql(connection.vendor, submission_key is not None), key_param + [plan_id], fetch=True)
+    if row is None:
+        return None
+    plan = Plan(id=plan_id, **{column: _from_db(Plan, column, value) for column, value in zip(PLAN_COLUMNS, row)})
+    plan._state.adding = False
+    return plan, row[-1]
+
+
 @cache
 def _designation_sql() -> str:
     columns = ", ".join(_quote(column) for column in DESIGNATION_COLUMNS)
@@ -92,113 +104,114 @@ def _designation_sql() -> str:
             f"AND {_quote('plan_id')} = %s")
 
 
-def _from_db(model, column: str, value):
-    """A value as the ORM would read it (SQLite returns dates as text, decimals as numbers or text)."""
-    return None if value is None else model._meta.get_field(column).to_python(value)
-
-
-def lock_and_read(*, plan_id: int, designation_id: int, submission_key=None) -> Locked | None:
-    """Lock the plan row, then read what the checks need. None when the designation is not in that plan.
-
-    The designation is read by a second statement, after the lock: every writer of its status and counter holds the
-    plan's lock, so this read sees their latest commit. (Read in the locking statement, through a join, PostgreSQL
-    would recheck only the locked plan row after waiting, and could return the designation as it was before.)
-    """
-    key_param = ([_db_value(Issuance._meta.get_field("submission_key"), submission_key)]
-                 if submission_key is not None else [])
-    plan_row = _execute(_lock_sql(connection.vendor, submission_key is not None), key_param + [plan_id], fetch=True)
-    designation_row = _execute(_designation_sql(), [designation_id, plan_id], fetch=True)
-    if plan_row is None or designation_row is None:
-        return None
-    plan = Plan(id=plan_id, **{column: _from_db(Plan, column, value) for column, value in zip(PLAN_COLUMNS, plan_row)})
-    plan._state.adding = False
-    designation = {column: _from_db(BoardDesignation, column, value)
-                   for column, value in zip(DESIGNATION_COLUMNS, designation_row)}
-    return Locked(plan=plan, designation=designation, existing_issuance_id=plan_row[-1])
-
-
-@cache
-def _issuance_fields() -> tuple:
-    return tuple(field for field in Issuance._meta.concrete_fields if not field.primary_key)
-
-
-@cache
-def _insert_sql(vendor: str) -> str:
-    fields = _issuance_fields()
-    return (f"INSERT INTO {_quote(Issuance._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({_quote('submission_key')}) DO NOTHING "
-            f"RETURNING {_quote('id')}")
-
-
-def insert_issuance(issuance: Issuance, *, by, when: datetime.datetime) -> int | None:
-    """Insert `issuance` (unsaved, every field set) and its "+" history row; return its new id, or None (and write
-    nothing) when its submission key is already taken.
-
-    On PostgreSQL both rows go in one statement (a data-modifying CTE), one round trip fewer under the lock.
-    """
-    values = [_db_value(field, getattr(issuance, field.attname)) for field in _issuance_fields()]
-    if connection.vendor == "postgresql":
-        row = _execute(_insert_with_history_sql(), values + _history_extra(by=by, when=when), fetch=True)
-    else:
-        row = _execute(_insert_sql(connection.vendor), values, fetch=True)
+def read_designation(designation_id: int, plan_id: int) -> dict | None:
+    """The designation's changing fields, read after the plan lock: every writer of them holds that lock, so this
+    read sees their latest commit. (Read in the locking statement, through a join, PostgreSQL would recheck only the
+    locked plan row after waiting, and could return the designation as it was before.)"""
+    row = _execute(_designation_sql(), [designation_id, plan_id], fetch=True)
     if row is None:
         return None
-    issuance.pk = row[0]
-    issuance._state.adding = False
-    issuance._state.db = connection.alias
-    if connection.vendor != "postgresql":
-        insert_issuance_history(issuance, by=by, when=when)
-    return row[0]
+    return {column: _from_db(BoardDesignation, column, value) for column, value in zip(DESIGNATION_COLUMNS, row)}
 
 
 @cache
-def _history_model():
-    # Reading `Issuance.history` builds a new manager class on every access (django-simple-history): done once.
-    return Issuance.history.model
+def _cancellation_state_sql() -> str:
+    designation, cancellation = _quote(BoardDesignation._meta.db_table), _quote(IssuanceCancellation._meta.db_table)
+    return (f"SELECT d.{_quote('status')}, (SELECT COUNT(*) FROM {cancellation} c WHERE c.{_quote('issuance_id')} "
+            f"= %s) FROM {designation} d WHERE d.{_quote('id')} = %s")
+
+
+def cancellation_state(*, issuance_id: int, designation_id: int) -> tuple[str, bool]:
+    """(the designation's status, whether the issuance is already cancelled), read after the plan lock."""
+    status, cancelled = _execute(_cancellation_state_sql(), [issuance_id, designation_id], fetch=True)
+    return status, bool(cancelled)
+
+
+# --- a row and its history, in one statement on PostgreSQL -------------------------------------------------------
 
 
 @cache
-def _history_fields() -> tuple:
-    history = _history_model()
+def _fields(model) -> tuple:
+    return tuple(field for field in model._meta.concrete_fields if not field.primary_key)
+
+
+@cache
+def _history_model(model):
+    # Reading `Model.history` builds a new manager class on every access (django-simple-history): done once.
+    return model.history.model
+
+
+@cache
+def _history_fields(model) -> tuple:
+    history = _history_model(model)
     return tuple((field.attname, history._meta.get_field(field.attname)) for field in history.tracked_fields)
 
 
-@cache
-def _history_columns() -> tuple[str, ...]:
-    return tuple(name for name, _ in _history_fields())
+HISTORY_EXTRA = ("history_date", "history_change_reason", "history_type", "history_user_id")
 
 
 @cache
-def _history_sql() -> str:
-    history = _history_model()
-    columns = [history._meta.get_field(name).column for name in _history_columns()]
-    columns += ["history_date", "history_change_reason", "history_type", "history_user_id"]
+def _insert_sql(model, conflict: str | None) -> str:
+    fields = _fields(model)
+    on_conflict = f" ON CONFLICT ({_quote(conflict)}) DO NOTHING" if conflict else ""
+    return (f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}){on_conflict} RETURNING {_quote('id')}")
+
+
+@cache
+def _history_sql(model) -> str:
+    history = _history_model(model)
+    columns = [field.column for _, field in _history_fields(model)] + list(HISTORY_EXTRA)
     return (f"INSERT INTO {_quote(history._meta.db_table)} ({', '.join(_quote(c) for c in columns)}) "
             f"VALUES ({', '.join(['%s'] * len(columns))})")
 
 
-def _history_extra(*, by, when: datetime.datetime) -> list:
-    """The values of the history columns that are not the issuance's own: date, change reason, type, user."""
-    return [_db_value(_history_model()._meta.get_field("history_date"), when), None, "+", getattr(by, "pk", None)]
-
-
-def insert_issuance_history(issuance: Issuance, *, by, when: datetime.datetime) -> None:
-    """The "+" history row django-simple-history writes for a new issuance, with `by` as its user."""
-    values = [_db_value(field, getattr(issuance, name)) for name, field in _history_fields()]
-    _execute(_history_sql(), values + _history_extra(by=by, when=when), fetch=False)
-
-
 @cache
-def _insert_with_history_sql() -> str:
-    """PostgreSQL: the issuance and its history row in one statement; the history is copied from the row inserted,
-    so that both hold exactly the same values."""
-    history = _history_model()
-    own = [history._meta.get_field(name).column for name in _history_columns()]
-    insert = _insert_sql("postgresql").replace(f"RETURNING {_quote('id')}", "RETURNING *")
-    columns = own + ["history_date", "history_change_reason", "history_type", "history_user_id"]
+def _insert_with_history_sql(model, conflict: str | None) -> str:
+    """PostgreSQL: the row and its history row in one statement; the history is copied from the row inserted, so
+    that both hold exactly the same values."""
+    history = _history_model(model)
+    own = [field.column for _, field in _history_fields(model)]
+    insert = _insert_sql(model, conflict).replace(f"RETURNING {_quote('id')}", "RETURNING *")
+    columns = own + list(HISTORY_EXTRA)
     return (f"WITH i AS ({insert}) INSERT INTO {_quote(history._meta.db_table)} "
             f"({', '.join(_quote(c) for c in columns)}) "
             f"SELECT {', '.join('i.' + _quote(c) for c in own)}, %s, %s, %s, %s FROM i RETURNING {_quote('id')}")
+
+
+def _history_extra(model, *, by, when: datetime.datetime) -> list:
+    """The values of the history columns that are not the row's own: date, change reason, type, user."""
+    return [_db_value(_history_model(model)._meta.get_field("history_date"), when), None, "+",
+            getattr(by, "pk", None)]
+
+
+def insert_with_history(instance, *, by, when: datetime.datetime, conflict: str | None = None) -> int | None:
+    """Insert `instance` (unsaved, every field set, `recorded_at` included) and its "+" history row; return its new
+    id. With `conflict` (a unique column), return None and write nothing when that value is already taken."""
+    model = type(instance)
+    values = [_db_value(field, getattr(instance, field.attname)) for field in _fields(model)]
+    if connection.vendor == "postgresql":
+        row = _execute(_insert_with_history_sql(model, conflict), values + _history_extra(model, by=by, when=when),
+                       fetch=True)
+    else:
+        row = _execute(_insert_sql(model, conflict), values, fetch=True)
+    if row is None:
+        return None
+    instance.pk = row[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    if connection.vendor != "postgresql":
+        history = [_db_value(field, getattr(instance, name)) for name, field in _history_fields(model)]
+        _execute(_history_sql(model), history + _history_extra(model, by=by, when=when), fetch=False)
+    return row[0]
+
+
+def insert_issuance(issuance: Issuance, *, by, when: datetime.datetime) -> int | None:
+    """Insert `issuance` and its history row; None (nothing written) when its submission key is already taken."""
+    return insert_with_history(issuance, by=by, when=when, conflict="submission_key")
+
+
+# --- counters -------------------------------------------------------------------------------------------------------
 
 
 @cache
