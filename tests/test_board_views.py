@@ -335,3 +335,9 @@ def test_dashboard_query_count_does_not_grow_with_the_ledger(client, superuser, 
     assert "Grown 2010 5" in html
     large = _dashboard_queries(client)
     assert large == small, f"{small} queries with 1 designation, {large} with 7"
+
+
+def test_the_plan_page_title_is_the_plan_name(client, auditor, plan):
+    html = login(client, auditor).get(reverse("plan-detail", args=[plan.pk])).content.decode()
+    assert re.search(r"<title>2002 Stock Incentive Plan · plan-admin</title>", html)
+    assert html.count("id=\"proposals-heading\"") == 1 and "proposals-heading" in html.split("</title>")[1]
