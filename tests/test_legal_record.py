@@ -20,6 +20,7 @@ from django.urls import reverse
 
 from plan_admin import exceptions, services
 from plan_admin.db import append_only
+from plan_admin.interop.issuer import issuer_details_record
 from plan_admin.models import BoardDesignation, Issuance, Participant, Plan
 from tests import factories
 
@@ -44,6 +45,8 @@ def full_ledger(superuser, staff_user, board_member, second_board_member, plan, 
         plan=plan, participant=lee, year=2010, shares=100, factors_considered="From the minutes.", decision="approve",
         decided_on=datetime.date(2010, 2, 1), decision_reference="Minutes of February 1, 2010", by=staff_user)
     services.past_record_confirm(record=past, by=board_member)
+    issuer_details_record(plan=plan, formation_date=datetime.date(1988, 6, 1), country_of_formation="US",
+                          by=superuser)  # an OCF row (plan_admin.models.OcfObject)
     plan.refresh_from_db()
     return plan
 
