@@ -63,7 +63,7 @@ class OcfImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > settings.OCF_IMPORT_MAX_BYTES:
+        if upload is not None and upload.size > settings.OCF_IMPORT_MAX_BYTES:
             raise forms.ValidationError(
                 f"The file is {upload.size / 1024 / 1024:.1f} MB; an OCF package may be at most "
                 f"{settings.OCF_IMPORT_MAX_BYTES / 1024 / 1024:.0f} MB.")

@@ -496,8 +496,9 @@ class _Import:
                 continue
             day = _day(item.obj.get("board_approval_date")) or _day(item.obj["date"])
             events.append((day, PHASE["reserve+" if delta > 0 else "reserve-"], seq, "reserve", (item, delta)))
-        for seq, item in enumerate(self.issuances):
-            events.append((_day(item.obj["date"]), PHASE["issuance"], item.index, "issuance", item))
+        for item in self.issuances:
+            if item.id in self.issuance_values:
+                events.append((_day(item.obj["date"]), PHASE["issuance"], item.index, "issuance", item))
         for item in self.cancellation_of.values():
             events.append((_day(item.obj["date"]), PHASE["cancellation"], item.index, "cancellation", item))
         self.designation_plan(events)
@@ -577,14 +578,25 @@ class _Import:
             for item in items:
                 self.designation_for[item.id] = key
         for spec in self.designation_specs.values():
-            if spec["decided_on"] is not None:
+            if spec["decided_on"] is None:
+                continue
+            if spec["decision"] == "reject":
+                # A rejected designation holds nothing, and the services refuse to enter one while the participant
+                # has an approved designation for that year: rejections go first, whenever the board decided them.
+                events.append((datetime.date.min, -1, 0, "designation", spec))
+            else:
                 events.append((spec["decided_on"], PHASE["designation"], 0, "designation", spec))
 
     def replay(self) -> None:
+        """Replay what passed the checks; objects refused by them are left out (and the whole import is rolled
+        back), so that one run names every refusal the replay can still find."""
         events = self.events()
-        if self.report.errors:
-            raise Refused
-        last = max((event[0] for event in events), default=None)
+        if not all(hasattr(self, name) for name in ("par_value", "initial_reserve")) or \
+                not self.stock_plan.obj.get("board_approval_date"):
+            raise Refused  # no plan to replay into: the checks said why
+        last = max([event[0] for event in events if event[0] != datetime.date.min]
+                   + [spec["decided_on"] for spec in self.designation_specs.values() if spec["decided_on"]],
+                   default=None)
         today = timezone.localdate()
         ledger_start = last + datetime.timedelta(days=1) if last else None
         if ledger_start and ledger_start > today:
@@ -643,6 +655,7 @@ class _Import:
         self.report.counts["participants"] = len(self.participants)
 
         self.designations: dict[str, BoardDesignation] = {}
+        self.refused_designations: set[str] = set()
         self.issued = {}
         batch: list = []
         for day, phase, seq, kind, payload in events:
@@ -673,6 +686,7 @@ class _Import:
         if self.report.errors:
             return
         OcfObject.objects.bulk_create(self.mappings, batch_size=2000)
+        plan.refresh_from_db()
         check = reconcile(plan=plan)
         if not check.ok:
             self.report.errors += [f"After the replay: {problem}" for problem in check.problems]
@@ -714,6 +728,7 @@ class _Import:
                 decision_reference=spec["reference"], by=self.by)
         except ValidationError as refusal:
             self.error(f"{spec['name']}: " + " ".join(refusal.messages))
+            self.refused_designations.add(spec["key"])
             return
         self.designations[spec["key"]] = designation
         self._map(Kind.DESIGNATION, designation.pk, spec["ocf_id"], {})
@@ -747,10 +762,16 @@ class _Import:
     def _issue(self, items: list[Located]) -> None:
         rows, located = [], []
         for item in items:
-            designation = self.designations.get(self.designation_for.get(item.id))
+            key = self.designation_for.get(item.id)
+            designation = self.designations.get(key)
             if designation is None:
-                if item.id in self.designation_for:
+                spec = self.designation_specs.get(key)
+                if key in self.refused_designations or spec is None:
                     self.error(f"{item.name}: its designation was refused (above), so it cannot be issued.")
+                else:
+                    self.error(f"{item.name}: the board approved its designation on {fmt.day(spec['decided_on'])}: "
+                               f"shares cannot be issued against it on {fmt.day(_day(item.obj['date']))}, before its "
+                               "decision.")
                 continue
             quantity, price = self.issuance_values[item.id]
             entry = self.record["issuances"].get(item.id, {})
