@@ -12,6 +12,7 @@ import benches write there), <name>_1k and <name>_100k (copies of it with a gene
   pages       page latency and SQL query counts at 1,000 and 100,000 issuances               (pages.py)
   import      10,000 rows through plan_admin.imports.run_import vs a plain service loop       (import_bench.py)
   export      benchmarks/export_bench.py when it exists, on the 100,000 database; merged
+  ocf         the OCF 1.2.0 export of the 100,000 database, time and peak memory          (ocf_bench.py)
 
 Every figure is measured in this run; baselines (raw psycopg, the 1,000-issuance ledger, the plain loop) are
 measured in the same run, next to what they are compared with. Writes results/results.json and results/RESULTS.md.
@@ -126,7 +127,7 @@ def load_average() -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["throughput", "pages", "import", "export"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["throughput", "pages", "import", "export", "ocf"])
     parser.add_argument("--issuances", type=int, default=100_000)
     parser.add_argument("--small-issuances", type=int, default=1_000)
     parser.add_argument("--import-rows", type=int, default=10_000)
@@ -286,6 +287,14 @@ def main() -> None:
                                  "output_tail": output[-2000:]}
     else:
         results["export"] = {"built": False, "note": "not built yet (benchmarks/export_bench.py is missing)"}
+
+    # --- OCF export -----------------------------------------------------------------------------------------
+    if "ocf" not in args.skip:
+        ocf_json = tmp / "ocf.json"
+        _, output, status = run([PYTHON, "benchmarks/ocf_bench.py", "--results", str(ocf_json), "--runs", "2",
+                                 "--issuances", str(args.issuances)], big_url, timeout=1800, check=False)
+        results["ocf"] = (json.loads(ocf_json.read_text()) if status == 0 and ocf_json.exists() else
+                          {"error": f"ocf_bench.py exited with status {status}", "output_tail": output[-2000:]})
 
     results["load_average"]["end"] = load_average()
     results["total_seconds"] = round(time.perf_counter() - bench_started, 1)

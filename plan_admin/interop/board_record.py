@@ -21,6 +21,7 @@ from django.db.models import Prefetch
 
 from ..models import (
     BoardDesignation,
+    DesignationLapse,
     DesignationVote,
     Issuance,
     IssuanceCancellation,
@@ -67,9 +68,11 @@ def _confirmations(field: str, ids) -> dict:
         row["confirmed_at"]), "comment": row["comment"]} for row in rows}
 
 
-def write(plan: Plan, kept: Kept, *, stock_plan_id: str, stakeholder_ids: dict[int, str], users: dict[int, str]):
-    """Yield the board record's bytes for the rows of `plan` not imported from a package; yield nothing when
-    there are none. Issuances are read in chunks: the record of a large ledger is never held in memory."""
+def write(plan: Plan, kept: Kept, *, stock_plan_id: str, stakeholder_ids: dict[int, str], users: dict[int, str],
+          wrote: dict):
+    """Yield the board record's bytes for the rows of `plan` not imported from a package; `wrote["rows"]` counts
+    what it held (none: the caller drops it). Designations and issuances are read in chunks: the record of a large
+    ledger is never held in memory."""
     sections: list[tuple[str, list]] = []
     header = {"format": FORMAT, "version": VERSION, "stock_plan_id": stock_plan_id}
     if not kept.mapped(Kind.STOCK_PLAN, plan.pk):
@@ -103,36 +106,7 @@ def write(plan: Plan, kept: Kept, *, stock_plan_id: str, stakeholder_ids: dict[i
         "recorded_at": _moment(closing.recorded_at),
     } for closing in closings]))
 
-    designations = [
-        designation for designation in BoardDesignation.objects.filter(plan=plan).select_related("lapse")
-        .prefetch_related(Prefetch("votes", queryset=DesignationVote.objects.order_by("cast_at", "pk")))
-        .order_by("year", "pk")
-        if not kept.mapped(Kind.DESIGNATION, designation.pk)
-    ]
-    confirmed = _confirmations("designation", [designation.pk for designation in designations])
-    entries = []
-    for designation in designations:
-        lapse = getattr(designation, "lapse", None)
-        entries.append({
-            "id": kept.id(Kind.DESIGNATION, designation.pk),
-            "stakeholder_id": stakeholder_ids.get(designation.participant_id), "year": designation.year,
-            "shares": designation.shares, "factors_considered": designation.factors_considered,
-            "status": designation.status, "proposed_by": _user(designation.proposed_by_id, users),
-            "proposed_at": _moment(designation.proposed_at), "designated_user": _user(designation.designated_user_id,
-                                                                                      users),
-            "decided_on": _day(designation.decided_on), "decision_reference": designation.decision_reference,
-            "decision_source": designation.decision_source, "decided_at": _moment(designation.decided_at),
-            "votes": [{"voter": _user(vote.voter_id, users), "decision": vote.decision, "comment": vote.comment,
-                       "cast_at": _moment(vote.cast_at)} for vote in designation.votes.all()],
-            "lapse": None if lapse is None else {
-                "lapsed_on": _day(lapse.lapsed_on), "released_shares": lapse.released_shares, "reason": lapse.reason,
-                "year_closing_id": kept.id(Kind.YEAR_CLOSING, lapse.year_closing_id) if lapse.year_closing_id
-                else None, "recorded_by": _user(lapse.recorded_by_id, users),
-                "recorded_at": _moment(lapse.recorded_at),
-            },
-            "confirmation": confirmed.get(designation.pk),
-        })
-    sections.append(("designations", entries))
+    sections.append(("designations", _designation_entries(plan, kept, stakeholder_ids, users)))
 
     proposals = PlanProposal.objects.filter(plan=plan).prefetch_related(
         Prefetch("votes", queryset=PlanProposalVote.objects.order_by("cast_at", "pk"))).order_by("proposed_at", "pk")
@@ -159,33 +133,66 @@ def write(plan: Plan, kept: Kept, *, stock_plan_id: str, stakeholder_ids: dict[i
         "confirmation": confirmed.get(row["pk"]),
     } for row in cancellations]
 
-    issuances = _issuance_entries(plan, kept, users)
-    first_issuance = next(issuances, None)
-    if first_issuance is None and not cancellation_entries and all(not rows for _, rows in sections) \
-            and "plan" not in header:
-        return
-
+    wrote["rows"] = 0
     yield b'{"format": ' + json.dumps(FORMAT).encode() + b', "version": ' + str(VERSION).encode()
     yield b', "stock_plan_id": ' + json.dumps(stock_plan_id).encode()
     if "plan" in header:
+        wrote["rows"] += 1
         yield b',\n"plan": ' + _dump(header["plan"])
     for name, rows in sections:
-        yield from _list(name, rows)
-    yield b',\n"issuances": ['
-    if first_issuance is not None:
-        yield b"\n" + _dump(first_issuance)
-        for entry in issuances:
-            yield b",\n" + _dump(entry)
-    yield b"\n]"
-    yield from _list("cancellations", cancellation_entries)
+        yield from _list(name, rows, wrote)
+    yield from _list("issuances", _issuance_entries(plan, kept, users), wrote)
+    yield from _list("cancellations", cancellation_entries, wrote)
     yield b"\n}\n"
 
 
-def _list(name: str, rows: list):
+def _list(name: str, rows, wrote: dict):
     yield b',\n"' + name.encode() + b'": ['
     for index, row in enumerate(rows):
+        wrote["rows"] += 1
         yield (b"\n" if index == 0 else b",\n") + _dump(row)
     yield b"\n]"
+
+
+def _designation_entries(plan: Plan, kept: Kept, stakeholder_ids: dict, users: dict):
+    """The designations not imported, one at a time, with their votes, lapse and confirmation (read as values,
+    not model instances: a large plan has tens of thousands)."""
+    mapped = kept.by_local[Kind.DESIGNATION]
+    votes: dict[int, list] = {}
+    for designation_id, voter, decision, comment, cast_at in DesignationVote.objects.filter(
+            designation__plan=plan).order_by("designation_id", "cast_at", "pk").values_list(
+            "designation_id", "voter_id", "decision", "comment", "cast_at").iterator(chunk_size=5000):
+        votes.setdefault(designation_id, []).append((voter, decision, comment, cast_at))
+    lapses = {row[0]: row[1:] for row in DesignationLapse.objects.filter(designation__plan=plan).values_list(
+        "designation_id", "lapsed_on", "released_shares", "reason", "year_closing_id", "recorded_by_id",
+        "recorded_at").iterator(chunk_size=5000)}
+    confirmed = {row[0]: {"confirmed_by": row[1], "confirmed_at": _moment(row[2]), "comment": row[3]}
+                 for row in RecordConfirmation.objects.filter(designation__plan=plan).values_list(
+                     "designation_id", "confirmed_by__username", "confirmed_at", "comment")}
+    rows = BoardDesignation.objects.filter(plan=plan).order_by("year", "pk").values_list(
+        "pk", "participant_id", "year", "shares", "factors_considered", "status", "proposed_by_id", "proposed_at",
+        "designated_user_id", "decided_on", "decision_reference", "decision_source", "decided_at").iterator(
+        chunk_size=5000)
+    for (pk, participant_id, year, shares, factors, status, proposed_by, proposed_at, designated_user, decided_on,
+         reference, source, decided_at) in rows:
+        if pk in mapped:
+            continue
+        lapse = lapses.get(pk)
+        yield {
+            "id": kept.id(Kind.DESIGNATION, pk), "stakeholder_id": stakeholder_ids.get(participant_id), "year": year,
+            "shares": shares, "factors_considered": factors, "status": status,
+            "proposed_by": _user(proposed_by, users), "proposed_at": _moment(proposed_at),
+            "designated_user": _user(designated_user, users), "decided_on": _day(decided_on),
+            "decision_reference": reference, "decision_source": source, "decided_at": _moment(decided_at),
+            "votes": [{"voter": _user(voter, users), "decision": decision, "comment": comment,
+                       "cast_at": _moment(cast_at)} for voter, decision, comment, cast_at in votes.get(pk, [])],
+            "lapse": None if lapse is None else {
+                "lapsed_on": _day(lapse[0]), "released_shares": lapse[1], "reason": lapse[2],
+                "year_closing_id": kept.id(Kind.YEAR_CLOSING, lapse[3]) if lapse[3] else None,
+                "recorded_by": _user(lapse[4], users), "recorded_at": _moment(lapse[5]),
+            },
+            "confirmation": confirmed.get(pk),
+        }
 
 
 def _issuance_entries(plan: Plan, kept: Kept, users: dict):

@@ -345,12 +345,12 @@ class _Export:
         document_id = self.kept.derived_id("board_record", self.plan.pk)
         path = f"documents/plan-admin-board-record-{document_id[:8]}.json"
         with tempfile.TemporaryFile() as spool:
-            size = 0
-            for chunk in board_record.write(self.plan, self.kept, stock_plan_id=self.stock_plan_id,
-                                            stakeholder_ids=self.stakeholder_ids, users=self.users):
+            wrote = {}
+            for chunk in _buffered(board_record.write(self.plan, self.kept, stock_plan_id=self.stock_plan_id,
+                                                      stakeholder_ids=self.stakeholder_ids, users=self.users,
+                                                      wrote=wrote)):
                 spool.write(chunk)
-                size += len(chunk)
-            if size:
+            if wrote["rows"]:
                 spool.seek(0)
                 md5 = self.writer.write_file(path, iter(lambda: spool.read(1 << 20), b""))
                 objects.append({

@@ -1,7 +1,8 @@
 """Stable OCF ids, and what plan-admin keeps of OCF for a plan (plan_admin.models.OcfObject).
 
-A row recorded in plan-admin gets an id derived from its primary key in a namespace of its plan: a UUID 5 of
-"<kind>:<pk>" under a namespace made of the plan's pk and the moment the plan was created. The same row has the same
+A row recorded in plan-admin gets an id derived from its primary key in a namespace of its plan:
+"pa-<namespace>-<kind>-<pk>", the namespace being 12 hex digits of a UUID 5 of the plan's pk and the moment the plan
+was created (e.g. "pa-3cac0b955b67-issuance-123"). The same row has the same
 id in every export; two plans (even in two databases, or a plan re-imported from its own export) never share a
 namespace. A row imported from an OCF package keeps the package's id (its OcfObject row), so that exporting it
 again gives the ids the package had.
@@ -59,7 +60,12 @@ class Kept:
         return dict(row.data) if row is not None else {}
 
     def derived_id(self, kind: str, local_id: int | str) -> str:
-        return str(uuid.uuid5(self.namespace, f"{kind}:{local_id}"))
+        """A readable id unique to this plan: "pa-<12 hex of the plan's namespace>-<kind>-<pk>"."""
+        return f"{self.prefix}{kind.replace('_', '-')}-{local_id}"
+
+    @property
+    def prefix(self) -> str:
+        return f"pa-{self.namespace.hex[:12]}-"
 
     def id(self, kind: str, local_id: int) -> str:
         """The OCF id of a ledger row: the package's id if it was imported, else derived."""

@@ -48,18 +48,28 @@ class Schemas:
 
 
 def schema_dir() -> Path:
-    directory = Path(getattr(settings, "OCF_SCHEMA_DIR", "") or "")
+    return Path(_schema_dir(str(getattr(settings, "OCF_SCHEMA_DIR", "") or "")))
+
+
+def _directory_key() -> str:
+    return _schema_dir(str(getattr(settings, "OCF_SCHEMA_DIR", "") or ""))
+
+
+@lru_cache(maxsize=8)
+def _schema_dir(setting: str) -> str:
+    """The resolved schema directory for a value of the setting (checked once; a missing one is not cached)."""
+    directory = Path(setting)
     if not (directory / "objects" / "Issuer.schema.json").is_file():
         raise OcfSchemaMissing(
             f"The OCF {OCF_VERSION} schemas are not at {directory} (settings.OCF_SCHEMA_DIR, environment variable "
             "OCF_SCHEMA_DIR): point it at the schema/ folder of the official OCF 1.2.0 release "
             "(…/ocf-1.2.0/schema). Nothing can be exported or imported without them."
         )
-    return directory
+    return str(directory.resolve())
 
 
 def schemas() -> Schemas:
-    return _load(str(schema_dir().resolve()))
+    return _load(_directory_key())
 
 
 def _refs(node) -> list[str]:
@@ -116,7 +126,7 @@ def _validator(directory: str, uri: str) -> Draft7Validator:
 
 
 def validator(uri: str) -> Draft7Validator:
-    return _validator(str(schema_dir().resolve()), uri)
+    return _validator(_directory_key(), uri)
 
 
 def _field(error: ValidationError) -> str:
@@ -211,10 +221,11 @@ def _fast(directory: str, uri: str):
 def check_object(obj) -> list[str]:
     """object_errors(), fast when the object is valid (the usual case of an export)."""
     if isinstance(obj, dict) and isinstance(obj.get("object_type"), str):
-        uri = schemas().object_schemas.get(obj["object_type"])
+        key = _directory_key()
+        uri = _load(key).object_schemas.get(obj["object_type"])
         if uri is not None:
             try:
-                _fast(str(schema_dir().resolve()), uri)(obj)
+                _fast(key, uri)(obj)
                 return []
             except fastjsonschema.JsonSchemaException as error:
                 return object_errors(obj) or [f"{error.message.removeprefix('data.').removeprefix('data ')}"]
