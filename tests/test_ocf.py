@@ -278,6 +278,7 @@ def _empty_the_database() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_round_trip_of_the_demo_ledger_is_identical(tmp_path):
+    factories.board_group()  # an earlier transactional test's flush removed the role groups
     call_command("load_reference_plan", stdout=io.StringIO())
     original = Plan.objects.get()
     with tomorrow():  # today's issuances become history entered from records the next day
@@ -408,10 +409,10 @@ def test_a_package_that_issues_more_than_a_designation_is_refused_naming_the_iss
     with tomorrow():
         export_plan(demo, tmp_path / "demo")
 
-    def more(document):
-        for tx in document["items"]:
-            if tx["object_type"] == "TX_STOCK_ISSUANCE" and tx["custom_id"] == "PA-1":
-                tx["quantity"] = "900000"
+    def more(document):  # the ledger's first issuance: 200,000 of Dana Whitfield's 400,000 designated shares
+        first = next(tx for tx in document["items"] if tx["object_type"] == "TX_STOCK_ISSUANCE")
+        assert "Dana Whitfield for 400,000 shares" in first["comments"][0]
+        first["quantity"] = "900000"
     rewrite(tmp_path / "demo", "Transactions.ocf.json", more)
     errors = _refused(tmp_path / "demo")
     assert "TX_STOCK_ISSUANCE" in errors and "would exceed Dana Whitfield's" in errors
