@@ -15,6 +15,7 @@ Only rows that did not come from an imported package are written: what came from
 from __future__ import annotations
 
 import json
+import sys
 from decimal import Decimal
 
 from django.db.models import Prefetch
@@ -162,8 +163,8 @@ def _designation_entries(plan: Plan, kept: Kept, stakeholder_ids: dict, users: d
     for designation_id, voter, decision, comment, cast_at in DesignationVote.objects.filter(
             designation__plan=plan).order_by("designation_id", "cast_at", "pk").values_list(
             "designation_id", "voter_id", "decision", "comment", "cast_at").iterator(chunk_size=5000):
-        votes.setdefault(designation_id, []).append((voter, decision, comment, cast_at))
-    lapses = {row[0]: row[1:] for row in DesignationLapse.objects.filter(designation__plan=plan).values_list(
+        votes.setdefault(designation_id, []).append((voter, sys.intern(decision), sys.intern(comment), cast_at))
+    lapses = {row[0]: (row[1], row[2], sys.intern(row[3]), *row[4:]) for row in DesignationLapse.objects.filter(designation__plan=plan).values_list(
         "designation_id", "lapsed_on", "released_shares", "reason", "year_closing_id", "recorded_by_id",
         "recorded_at").iterator(chunk_size=5000)}
     confirmed = {row[0]: {"confirmed_by": row[1], "confirmed_at": _moment(row[2]), "comment": row[3]}

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -238,9 +239,13 @@ class _Export:
 
     def transactions(self, changes) -> tuple:
         plan, kept = self.plan, self.kept
+        # Tuples with shared strings: a large plan has tens of thousands of designations, most of them decided by
+        # the same reference ("Votes of the board in plan-admin") for a few thousand participants.
         self.designations = {
-            row["pk"]: row for row in BoardDesignation.objects.filter(plan=plan).values(
-                "pk", "participant_id", "participant__name", "year", "shares", "decided_on", "decision_reference")
+            pk: (participant_id, sys.intern(name), year, shares, decided_on, sys.intern(reference))
+            for pk, participant_id, name, year, shares, decided_on, reference in BoardDesignation.objects.filter(
+                plan=plan).values_list("pk", "participant_id", "participant__name", "year", "shares", "decided_on",
+                                       "decision_reference").iterator(chunk_size=5000)
         }
         reserve_events = []
         running = changes[0].shares if changes else 0
@@ -288,16 +293,16 @@ class _Export:
 
     def issuance(self, row) -> dict:
         pk, designation_id, issue_date, shares, kind, price, debt_amount, debt_reference, notes = row
-        designation = self.designations[designation_id]
+        participant_id, name, year, designated, decided_on, reference = self.designations[designation_id]
         derived = {
             "object_type": "TX_STOCK_ISSUANCE", "id": self.kept.id(Kind.ISSUANCE, pk), "date": issue_date.isoformat(),
-            "stakeholder_id": self.stakeholder_ids[designation["participant_id"]],
+            "stakeholder_id": self.stakeholder_ids[participant_id],
             "stock_class_id": self.stock_class_id, "stock_plan_id": self.stock_plan_id,
             "share_price": money(price), "quantity": numeric(shares),
         }
         kept = self.kept.data(Kind.ISSUANCE, pk)
-        if designation["decided_on"] and "board_approval_date" not in kept:  # an import keeps the package's own
-            derived["board_approval_date"] = designation["decided_on"].isoformat()
+        if decided_on and "board_approval_date" not in kept:  # an import keeps the package's own
+            derived["board_approval_date"] = decided_on.isoformat()
         if kind == Issuance.Kind.DEBT_SETTLEMENT:
             derived["consideration_text"] = (
                 f"Settlement of {fmt.money(debt_amount)} of debt owed by the company ({debt_reference}), in shares "
@@ -305,12 +310,10 @@ class _Export:
         defaults = {"security_id": self.kept.derived_id("security", pk), "custom_id": f"PA-{pk}",
                     "security_law_exemptions": [], "stock_legend_ids": [],
                     "consideration_text": "Compensation under the plan."}
-        reference = designation["decision_reference"]
         comments = [
-            f"Issued against designation {self.kept.id(Kind.DESIGNATION, designation_id)}: the {designation['year']} "
-            f"designation of {designation['participant__name']} for {fmt.shares(designation['shares'])} shares, "
-            f"approved by the board on {designation['decided_on'].isoformat() if designation['decided_on'] else '?'}"
-            + (f" ({reference})." if reference else ".")
+            f"Issued against designation {self.kept.id(Kind.DESIGNATION, designation_id)}: the {year} designation of "
+            f"{name} for {fmt.shares(designated)} shares, approved by the board on "
+            f"{decided_on.isoformat() if decided_on else '?'}" + (f" ({reference})." if reference else ".")
         ]
         if notes:
             comments.append(f"Notes: {notes}")
