@@ -170,6 +170,16 @@ def write_markdown(results: dict) -> str:
             out += [f"Verdict: {exp.get('verdict')}", ""]
         else:
             out += [str(exp.get("note") or exp.get("error")), ""]
+    ocf = results.get("ocf")
+    if ocf:
+        out += ["## OCF export (benchmarks/ocf_bench.py, 100,000 issuances, every object validated)", ""]
+        if "runs" in ocf:
+            out += _table(["run", "seconds", "CPU seconds", "peak RSS (MB)", "RSS after set-up (MB)", "zip (MB)"],
+                          [[index + 1, run["seconds"], run["cpu_seconds"], run["peak_rss_mb"],
+                            run["rss_after_setup_mb"], run["zip_mb"]] for index, run in enumerate(ocf["runs"])])
+            out += [f"Median {ocf['median_seconds']} s, peak {ocf['median_peak_rss_mb']} MB.", ""]
+        else:
+            out += [str(ocf.get("error")), ""]
     http = results.get("http")
     if http:
         out += ["## HTTP: the admin's issuance form against a raw endpoint in the same gunicorn", ""]

@@ -12,6 +12,7 @@ import benches write there), <name>_1k and <name>_100k (copies of it with a gene
   pages       page latency and SQL query counts at 1,000 and 100,000 issuances               (pages.py)
   import      10,000 rows through plan_admin.imports.run_import vs a plain service loop       (import_bench.py)
   export      benchmarks/export_bench.py when it exists, on the 100,000 database; merged
+  ocf         the OCF 1.2.0 export of the 100,000 database, time and peak memory          (ocf_bench.py)
 
 Every figure is measured in this run; baselines (raw psycopg, the 1,000-issuance ledger, the plain loop) are
 measured in the same run, next to what they are compared with. Writes results/results.json and results/RESULTS.md.
@@ -170,7 +171,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["throughput", "pages", "import", "export", "http", "scale"])
+                        choices=["throughput", "pages", "import", "export", "ocf", "http", "scale"])
     parser.add_argument("--scale-issuances", type=int, default=1_000_000)
     parser.add_argument("--scale-participants", type=int, default=50_000)
     parser.add_argument("--http-clients", type=int, default=24)
@@ -351,6 +352,14 @@ def main() -> None:
                                  "output_tail": output[-2000:]}
     else:
         results["export"] = {"built": False, "note": "not built yet (benchmarks/export_bench.py is missing)"}
+
+    # --- OCF export -----------------------------------------------------------------------------------------
+    if "ocf" not in args.skip:
+        ocf_json = tmp / "ocf.json"
+        _, output, status = run([PYTHON, "benchmarks/ocf_bench.py", "--results", str(ocf_json), "--runs", "2",
+                                 "--issuances", str(args.issuances)], big_url, timeout=1800, check=False)
+        results["ocf"] = (json.loads(ocf_json.read_text()) if status == 0 and ocf_json.exists() else
+                          {"error": f"ocf_bench.py exited with status {status}", "output_tail": output[-2000:]})
 
     # --- HTTP: the admin's issuance form against a raw endpoint in the same gunicorn ---------------------------
     if "http" not in args.skip:

@@ -212,6 +212,14 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 # The most one spreadsheet import may spend reading and checking its file before it is refused.
 IMPORT_TIME_BUDGET_SECONDS = env.float("IMPORT_TIME_BUDGET_SECONDS", default=120.0)
 
+# Open Cap Format: the official OCF 1.2.0 JSON schemas, read from here (offline) to validate every package exported
+# or imported (plan_admin/interop/). They are not copied into the project.
+OCF_SCHEMA_DIR = Path(env.str("OCF_SCHEMA_DIR", default=str(BASE_DIR.parent / "shared" / "ocf-1.2.0" / "schema")))
+# An uploaded OCF package (a .zip) larger than this is refused before it is read; its files may expand to at most
+# OCF_IMPORT_MAX_UNCOMPRESSED_BYTES.
+OCF_IMPORT_MAX_BYTES = env.int("OCF_IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
+OCF_IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("OCF_IMPORT_MAX_UNCOMPRESSED_BYTES", default=1024 * 1024 * 1024)
+
 # django-import-export: nobody imports or exports without the plan's own permissions.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"  # checks plan_admin.import_<model>
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"  # checks plan_admin.export_<model>

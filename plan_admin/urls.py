@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import two_factor, views
+from .interop import views as interop_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,5 +15,6 @@ urlpatterns = [
     path("proposals/<int:pk>/", views.proposal_detail, name="proposal-detail"),
     path("proposals/<int:pk>/vote/", views.proposal_vote, name="proposal-vote"),
     path("plans/<int:pk>/", views.plan_detail, name="plan-detail"),
+    path("plans/<int:pk>/ocf.zip", interop_views.plan_ocf_export, name="plan-ocf-export"),
     path("participants/<int:pk>/", views.participant_detail, name="participant-detail"),
 ]

@@ -102,7 +102,7 @@ def ledger_snapshot() -> dict:
     for model in (models.Plan, models.ShareReserveChange, models.Participant, models.BoardDesignation,
                   models.DesignationVote, models.Issuance, models.IssuanceCancellation, models.PlanProposal,
                   models.PlanProposalVote, models.DesignationLapse, models.PlanYearClosing,
-                  models.RecordConfirmation):
+                  models.RecordConfirmation, models.OcfObject):
         snapshot[model.__name__] = model.objects.count()
         if hasattr(model, "history"):
             snapshot[f"{model.__name__} history"] = model.history.count()

@@ -22,6 +22,7 @@ from django.urls import reverse
 from plan_admin import exceptions, services
 from plan_admin.db import append_only
 from plan_admin.imports import run_import
+from plan_admin.interop.issuer import issuer_details_record
 from plan_admin.models import BoardDesignation, Issuance, Participant, Plan
 from tests import factories
 
@@ -48,6 +49,8 @@ def full_ledger(superuser, staff_user, board_member, second_board_member, plan, 
     services.past_record_confirm(record=past, by=board_member)
     upload = SimpleUploadedFile("people.csv", b"name,category\nMia Park,consultant\n")
     assert run_import("participants", upload, by=staff_user, commit=True).committed  # an ImportRecord row
+    issuer_details_record(plan=plan, formation_date=datetime.date(1988, 6, 1), country_of_formation="US",
+                          by=superuser)  # an OCF row (plan_admin.models.OcfObject)
     plan.refresh_from_db()
     return plan
 

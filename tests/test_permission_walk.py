@@ -31,6 +31,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from plan_admin import services
+from plan_admin.interop.issuer import issuer_details_record
 from plan_admin.models import BoardDesignation, Issuance, Participant, Plan, PlanProposal
 from tests import factories
 
@@ -66,6 +67,7 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "past-records": ALL,
     "past-record-confirm": POST_ONLY,
     "plan-detail": ALL,
+    "plan-ocf-export": ALL,  # the OCF download: view and export permissions (tests/test_ocf.py: 403 without)
     "participant-detail": ALL,
     # The site's icon: public, so that no browser logs a 404 for it.
     "favicon": PUBLIC,
@@ -121,6 +123,8 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:plan_admin_plan_propose_termination": STAFF_WRITES,  # a proposal; the board decides
     "admin:plan_admin_plan_close_year": STAFF_WRITES,
     "admin:plan_admin_plan_ledger_start": SUPERUSER_ONLY,
+    "admin:plan_admin_plan_ocf_issuer": SUPERUSER_ONLY,  # set-up facts of the company, like the ledger start
+    "admin:plan_admin_plan_import_ocf": STAFF_WRITES,  # history entered from records: record_past_records
     "admin/plan_admin/plan/<path:object_id>/": (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     # The reserve: recorded by staff.
     "admin:plan_admin_sharereservechange_changelist": ALL,
@@ -261,6 +265,7 @@ URL_MODELS = {
     "proposal-detail": PlanProposal,
     "proposal-vote": PlanProposal,
     "plan-detail": Plan,
+    "plan-ocf-export": Plan,
     "participant-detail": Participant,
 }
 
@@ -375,6 +380,9 @@ def objects(superuser, staff_user, board_member, plan, participant, approved_des
         plan=plan, participant=lee, year=2011, shares=100, factors_considered="From the minutes.", decision="approve",
         decided_on=datetime.date(2011, 2, 1), decision_reference="Minutes of February 1, 2011", by=staff_user)
     services.past_record_confirm(record=past, by=board_member)
+    # The issuer's details OCF requires (an OcfObject row), so that the plan downloads as OCF.
+    issuer_details_record(plan=plan, formation_date=datetime.date(1988, 6, 1), country_of_formation="US",
+                          by=superuser)
     # A successful and a failed login through the login form, so the login-protection models (django-axes)
     # have rows too.
     login = reverse("login")

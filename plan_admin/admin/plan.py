@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from .. import forms, services
+from ..interop.admin import OcfPlanAdminMixin
 from ..models import Plan, PlanProposal, PlanProposalVote, PlanYearClosing, ShareReserveChange
 from ..resources import ShareReserveChangeResource, SmallExportMixin
 from ..selectors import pool_status
@@ -12,7 +13,7 @@ from .base import LedgerAdmin, ReadOnlyAdmin
 
 
 @admin.register(Plan)
-class PlanAdmin(LedgerAdmin):
+class PlanAdmin(OcfPlanAdminMixin, LedgerAdmin):
     add_form_class = forms.PlanCreateForm
     add_title = "Set up a plan"
     change_form_template = "admin/plan_admin/plan/change_form.html"

@@ -28,6 +28,7 @@ APPEND_ONLY_TABLES: tuple[str, ...] = (
     "plan_admin_planyearclosing",
     "plan_admin_recordconfirmation",
     "plan_admin_importrecord",
+    "plan_admin_ocfobject",
     "plan_admin_historicalplan",
     "plan_admin_historicalsharereservechange",
     "plan_admin_historicalparticipant",

@@ -10,6 +10,7 @@ One module per aggregate:
 - records.py       the board's confirmation of history entered from records (before the ledger start date)
 - imports.py       the record of committed spreadsheet imports (the same file is never imported twice)
 - decisions.py     what every board decision and every vote has in common
+- interop.py       what plan-admin keeps of the Open Cap Format for a plan (ids, fields it does not hold)
 
 Every write goes through plan_admin.services; the constraints are the backstop that holds even if a service is
 wrong, and plan_admin.db.append_only installs the triggers that make the record append-only in the database
@@ -20,6 +21,7 @@ kept in step by the services and checked against the ledger rows by `manage.py r
 from .decisions import MAX_YEAR, MIN_YEAR, DecisionSource, VoteDecision
 from .designations import BoardDesignation, DesignationLapse, DesignationVote
 from .imports import ImportRecord
+from .interop import OcfObject
 from .issuances import Issuance, IssuanceCancellation, IssuanceQuerySet
 from .participants import Participant
 from .plan import Plan, PlanProposal, PlanProposalVote, PlanYearClosing, ShareReserveChange
@@ -40,6 +42,7 @@ __all__ = [
     "Issuance",
     "IssuanceCancellation",
     "IssuanceQuerySet",
+    "OcfObject",
     "Participant",
     "Plan",
     "PlanProposal",

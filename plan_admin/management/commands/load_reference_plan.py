@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from plan_admin import roles, services
+from plan_admin.interop.issuer import issuer_details_record
 from plan_admin.models import Participant, Plan
 
 COMPANY = "American Technologies Group, Inc."
@@ -105,6 +106,10 @@ class Command(BaseCommand):
             ledger_start_date=datetime.date(this_year, 1, 1),
             by=admin,
         )
+        # OCF exports name the company with its date and country of formation, which the plan text does not give:
+        # fictional values for the demo (Nevada, as an "Inc." of the period might well be).
+        issuer_details_record(plan=plan, formation_date=datetime.date(1988, 6, 1), country_of_formation="US",
+                              country_subdivision="NV", by=admin)
         people = {
             name: services.participant_create(
                 name=name, category=category, email=email, user=users.get(login) if login else None, by=staff
