@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import two_factor, views
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("proposals/<int:pk>/vote/", views.proposal_vote, name="proposal-vote"),
     path("plans/<int:pk>/", views.plan_detail, name="plan-detail"),
     path("participants/<int:pk>/", views.participant_detail, name="participant-detail"),
+    path("", include("plan_admin.board.urls")),  # resolutions of the board, email preferences
 ]

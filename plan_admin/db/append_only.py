@@ -4,9 +4,11 @@ Triggers refuse, on PostgreSQL and on SQLite alike:
 
 - any UPDATE or DELETE of an APPEND_ONLY table: issuances, cancellations, votes, reserve changes, lapses, year
   closings, confirmations and every history table;
-- any DELETE of a ledger table (plans, participants, designations, proposals): nothing recorded is removed;
-- on a GUARDED table (designations, plan proposals), an UPDATE that changes what was proposed, moves the status
-  backwards, or changes a decision once made. Counters (`issued_shares`) may move: the services move them.
+- any DELETE of a ledger table (plans, participants, designations, proposals, resolutions): nothing recorded is
+  removed;
+- on a GUARDED table (designations, plan proposals, resolutions), an UPDATE that changes what was proposed,
+  moves the status backwards, or changes a decision once made. Counters (`issued_shares`) may move: the services
+  move them.
 
 Migration 0007 installs the triggers; `install()` runs again after every `migrate` (a post_migrate handler), so
 that a later migration which rebuilds a table (SQLite does that for most ALTERs) cannot silently drop them. A
@@ -35,6 +37,15 @@ APPEND_ONLY_TABLES: tuple[str, ...] = (
     "plan_admin_historicalissuance",
     "plan_admin_historicalissuancecancellation",
     "plan_admin_historicalplanproposal",
+    # Resolutions of the board (plan_admin/models/resolutions.py): what was put to the board, who was named, each
+    # signature, decline and withdrawal, the documents and their hashes, the emails sent.
+    "plan_admin_resolutionitem",
+    "plan_admin_resolutionsignatory",
+    "plan_admin_resolutionsignature",
+    "plan_admin_resolutiondecline",
+    "plan_admin_resolutionwithdrawal",
+    "plan_admin_resolutiondocument",
+    "plan_admin_resolutionnotice",
 )
 
 NO_DELETE_TABLES: tuple[str, ...] = (
@@ -42,6 +53,8 @@ NO_DELETE_TABLES: tuple[str, ...] = (
     "plan_admin_participant",
     "plan_admin_boarddesignation",
     "plan_admin_planproposal",
+    "plan_admin_resolution",
+    "plan_admin_notificationpreference",  # a user's reminder choice changes; the row stays
 )
 
 _DECISION_COLUMNS = ("decided_on", "decision_reference", "decision_source", "decided_at")
@@ -53,19 +66,28 @@ class Guard:
 
     immutable: tuple[str, ...]
     transitions: dict[str, tuple[str, ...]]  # status -> the statuses it may move to
-    set_once: tuple[str, ...] = field(default=_DECISION_COLUMNS)  # may change only while the status is "proposed"
+    set_once: tuple[str, ...] = field(default=_DECISION_COLUMNS)  # may change only while the status is open_status
+    open_status: str = "proposed"
 
 
 GUARDED_TABLES: dict[str, Guard] = {
     "plan_admin_boarddesignation": Guard(
         immutable=("id", "plan_id", "participant_id", "designated_user_id", "year", "shares", "factors_considered",
-                   "proposed_by_id", "proposed_at"),
+                   "proposed_by_id", "proposed_at", "kind", "debt_amount", "debt_reference", "price_per_share"),
         transitions={"proposed": ("approved", "rejected", "withdrawn"), "approved": ("lapsed",)},
+        set_once=_DECISION_COLUMNS + ("consideration_finding",),
     ),
     "plan_admin_planproposal": Guard(
         immutable=("id", "plan_id", "kind", "shares", "termination_date", "explanation", "proposed_by_id",
                    "proposed_at"),
         transitions={"proposed": ("approved", "rejected", "withdrawn")},
+    ),
+    "plan_admin_resolution": Guard(
+        immutable=("id", "plan_id", "kind", "title", "meeting_date", "required_signatures", "prepared_by_id",
+                   "prepared_at"),
+        transitions={"pending": ("effective", "declined", "withdrawn")},
+        set_once=("effective_on", "closed_at"),
+        open_status="pending",
     ),
 }
 
@@ -88,7 +110,7 @@ def guard_condition(vendor: str, guard: Guard) -> str:
         f"(OLD.status = '{old}' AND NEW.status IN ({_quoted(new)}))" for old, new in guard.transitions.items()
     ]
     refused.append(f"NOT ({' OR '.join(allowed)})")
-    refused += [f"(OLD.status <> 'proposed' AND {_differs(vendor, column)})" for column in guard.set_once]
+    refused += [f"(OLD.status <> '{guard.open_status}' AND {_differs(vendor, column)})" for column in guard.set_once]
     return " OR ".join(refused)
 
 

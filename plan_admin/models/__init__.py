@@ -9,6 +9,7 @@ One module per aggregate:
 - issuances.py     shares issued against a designation, and their cancellations
 - records.py       the board's confirmation of history entered from records (before the ledger start date)
 - decisions.py     what every board decision and every vote has in common
+- resolutions.py   resolutions of the board (written consents, meetings' records), their signatures and documents
 
 Every write goes through plan_admin.services; the constraints are the backstop that holds even if a service is
 wrong, and plan_admin.db.append_only installs the triggers that make the record append-only in the database
@@ -22,6 +23,17 @@ from .issuances import Issuance, IssuanceCancellation, IssuanceQuerySet
 from .participants import Participant
 from .plan import Plan, PlanProposal, PlanProposalVote, PlanYearClosing, ShareReserveChange
 from .records import RecordConfirmation
+from .resolutions import (
+    NotificationPreference,
+    Resolution,
+    ResolutionDecline,
+    ResolutionDocument,
+    ResolutionItem,
+    ResolutionNotice,
+    ResolutionSignatory,
+    ResolutionSignature,
+    ResolutionWithdrawal,
+)
 
 __all__ = [
     "MAX_YEAR",
@@ -33,12 +45,21 @@ __all__ = [
     "Issuance",
     "IssuanceCancellation",
     "IssuanceQuerySet",
+    "NotificationPreference",
     "Participant",
     "Plan",
     "PlanProposal",
     "PlanProposalVote",
     "PlanYearClosing",
     "RecordConfirmation",
+    "Resolution",
+    "ResolutionDecline",
+    "ResolutionDocument",
+    "ResolutionItem",
+    "ResolutionNotice",
+    "ResolutionSignatory",
+    "ResolutionSignature",
+    "ResolutionWithdrawal",
     "ShareReserveChange",
     "VoteDecision",
 ]

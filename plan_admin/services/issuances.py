@@ -11,11 +11,13 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from .. import formatting as fmt
 from ..exceptions import (
     BatchRefused,
+    DebtSettlementRefused,
     DesignationLimitExceeded,
     DesignationNotApproved,
     InvalidInput,
@@ -68,12 +70,14 @@ def clean_issuance_values(
 
 
 def check_issuance(*, plan: Plan, designation: BoardDesignation, values: dict, designation_issued: int,
-                   plan_issued: int, confirmed: bool) -> None:
+                   plan_issued: int, confirmed: bool, debt_settled: Decimal = Decimal(0)) -> None:
     """Check one cleaned issuance against the locked plan and the designation as read under the lock.
 
     `plan_issued` / `designation_issued` are the shares issued so far (the counters, plus any earlier rows of a
-    batch); `confirmed` says whether a designation entered from records has been confirmed by the board. The one
-    place the per-issuance rules are written: issuance_record and issuance_record_many both call it.
+    batch); `confirmed` says whether a designation entered from records has been confirmed by the board;
+    `debt_settled` the debt already settled against a debt-settlement designation (standing issuances, plus any
+    earlier rows of a batch). The one place the per-issuance rules are written: issuance_record and
+    issuance_record_many both call it.
     """
     issue_date, shares = values["issue_date"], values["shares"]
     from_records = values["entered_from_records"]
@@ -115,6 +119,7 @@ def check_issuance(*, plan: Plan, designation: BoardDesignation, values: dict, d
             f"{fmt.money(plan.par_value)}.",
             field="price_per_share",
         )
+    _check_debt_settlement(plan=plan, designation=designation, values=values, debt_settled=debt_settled)
     designation_left = designation.shares - designation_issued
     if shares > designation_left:
         raise DesignationLimitExceeded(
@@ -130,6 +135,59 @@ def check_issuance(*, plan: Plan, designation: BoardDesignation, values: dict, d
             f"authorized shares: {fmt.shares(plan_issued)} are issued, {fmt.shares(plan_left)} remain.",
             field="shares",
         )
+
+
+def _check_debt_settlement(*, plan: Plan, designation: BoardDesignation, values: dict, debt_settled: Decimal) -> None:
+    """A debt settlement is made against a designation for a debt settlement, whose approval records the board's
+    finding that cancelling the debt is adequate consideration; it settles no more debt than that designation
+    names, at no lower price than the board approved; and the debt it cancels pays for its shares at its price."""
+    who = f"the {designation.year} designation of {designation.participant}"
+    settles = values["kind"] == Issuance.Kind.DEBT_SETTLEMENT
+    if not settles:
+        if designation.is_debt_settlement:
+            raise DebtSettlementRefused(
+                f"{who[0].upper()}{who[1:]} is for the settlement of {fmt.money(designation.debt_amount)} of debt "
+                f"({designation.debt_reference}): record this issuance as a debt settlement.",
+                field="kind",
+            )
+        return
+    if not designation.is_debt_settlement:
+        raise DebtSettlementRefused(
+            f"This issuance settles debt, but {who} is for compensation: a debt settlement must be made against a "
+            "designation for that debt, whose approval records the board's finding that cancelling it is adequate "
+            "consideration for the shares. Nothing was recorded.",
+            field="kind",
+        )
+    amount = values["debt_amount"]
+    left = designation.debt_amount - debt_settled
+    if amount > left:
+        raise DebtSettlementRefused(
+            f"This issuance would settle {fmt.money(amount)} of debt, more than the board approved: {who} names "
+            f"{fmt.money(designation.debt_amount)} of debt ({designation.debt_reference}), of which "
+            f"{fmt.money(debt_settled)} is already settled, so {fmt.money(max(left, Decimal(0)))} remain.",
+            field="debt_amount",
+        )
+    price = values["price_per_share"]
+    if price < designation.price_per_share:
+        raise DebtSettlementRefused(
+            f"The price of {fmt.money(price)} per share is below the {fmt.money(designation.price_per_share)} per "
+            f"share at which the board found the debt adequate consideration ({who}).",
+            field="price_per_share",
+        )
+    value = values["shares"] * price
+    if value > amount:
+        raise DebtSettlementRefused(
+            f"{fmt.shares(values['shares'])} shares at {fmt.money(price)} per share come to {fmt.money(value)}, more "
+            f"than the {fmt.money(amount)} of debt this issuance settles.",
+            field="debt_amount",
+        )
+
+
+def debt_settled_by(designation_ids) -> dict[int, Decimal]:
+    """Debt settled so far (standing debt-settlement issuances) per designation, in one query."""
+    rows = (Issuance.objects.standing().filter(designation_id__in=designation_ids, kind=Issuance.Kind.DEBT_SETTLEMENT)
+            .values("designation_id").annotate(total=Sum("debt_amount")))
+    return {row["designation_id"]: row["total"] or Decimal(0) for row in rows}
 
 
 def _check_designation_plan(*, designation_plan_id: int, plan: Plan | None) -> None:
@@ -191,9 +249,10 @@ def issuance_record(
     authorized shares and the designation's within its designated shares; the date lies within the plan's term
     and the designation's year, on or after the board's decision, not in the future, and on the right side of the
     plan's ledger start date (`from_records` rows before it, with their `source_reference`); the price is at or
-    above par; the designation is approved, not lapsed, and confirmed if it was entered from records. Raises
-    InvalidInput, DesignationNotApproved, OutsidePlanTerm, PriceBelowPar, DesignationLimitExceeded,
-    ShareLimitExceeded. `plan`, when given, must be the designation's plan.
+    above par; the designation is approved, not lapsed, and confirmed if it was entered from records; a debt
+    settlement is against a debt-settlement designation and settles no more debt than it names. Raises
+    InvalidInput, DesignationNotApproved, OutsidePlanTerm, PriceBelowPar, DebtSettlementRefused,
+    DesignationLimitExceeded, ShareLimitExceeded. `plan`, when given, must be the designation's plan.
 
     A `submission_key` makes a resubmitted form record once: the same key from the same user with the same values
     returns the issuance already recorded; with other values (or from another user) it raises InvalidTransition
@@ -211,8 +270,9 @@ def issuance_record(
         if already is not None:
             return _replayed(already, designation_id=designation.pk, values=values, by=by)
     fresh = BoardDesignation.objects.select_related("participant").get(pk=designation.pk)
+    settled = debt_settled_by([fresh.pk]).get(fresh.pk, Decimal(0)) if fresh.is_debt_settlement else Decimal(0)
     check_issuance(plan=locked_plan, designation=fresh, values=values, designation_issued=fresh.issued_shares,
-                   plan_issued=locked_plan.issued_shares, confirmed=_is_confirmed(fresh))
+                   plan_issued=locked_plan.issued_shares, confirmed=_is_confirmed(fresh), debt_settled=settled)
     issuance = Issuance(designation=fresh, submission_key=submission_key, recorded_by=by, **values)
     try:
         # Another plan's request with the same key is not serialized by this plan's lock: the unique index is.
@@ -285,6 +345,8 @@ def issuance_record_many(
 
     plan_issued = {pk: locked.issued_shares for pk, locked in plans.items()}
     designation_issued = {pk: designation.issued_shares for pk, designation in designations.items()}
+    debt_designations = [pk for pk, designation in designations.items() if designation.is_debt_settlement]
+    debt_settled = debt_settled_by(debt_designations) if debt_designations else {}
     issuances: list[Issuance] = []
     for index, (values, designation_id) in enumerate(zip(cleaned, designation_ids)):
         if values is None:
@@ -297,10 +359,13 @@ def issuance_record_many(
             locked_plan = plans[fresh.plan_id]
             check_issuance(plan=locked_plan, designation=fresh, values=values,
                            designation_issued=designation_issued[fresh.pk], plan_issued=plan_issued[locked_plan.pk],
-                           confirmed=not fresh.is_from_records or fresh.pk in confirmed)
+                           confirmed=not fresh.is_from_records or fresh.pk in confirmed,
+                           debt_settled=debt_settled.get(fresh.pk, Decimal(0)))
         except PlanRuleViolation as error:
             errors.append((index, " ".join(error.messages)))
             continue
+        if values["kind"] == Issuance.Kind.DEBT_SETTLEMENT:
+            debt_settled[fresh.pk] = debt_settled.get(fresh.pk, Decimal(0)) + values["debt_amount"]
         designation_issued[fresh.pk] += values["shares"]
         plan_issued[locked_plan.pk] += values["shares"]
         issuance = Issuance(designation=fresh, recorded_by=by, **values)
