@@ -44,6 +44,7 @@ def full_ledger(superuser, staff_user, board_member, second_board_member, plan, 
         plan=plan, participant=lee, year=2010, shares=100, factors_considered="From the minutes.", decision="approve",
         decided_on=datetime.date(2010, 2, 1), decision_reference="Minutes of February 1, 2010", by=staff_user)
     services.past_record_confirm(record=past, by=board_member)
+    factories.resolution_records(plan=plan, staff=staff_user, directors=[board_member, second_board_member])
     plan.refresh_from_db()
     return plan
 

@@ -135,7 +135,8 @@ def _detail_context(request, resolution: Resolution, *, sign_form=None, decline_
     }
 
 
-def _act(request, pk: int, form_class, *, success, **form_kwargs):
+def _act(http, pk: int, form_class, *, success, **form_kwargs):
+    request = http
     resolution = get_object_or_404(_resolutions().prefetch_related("declines"), pk=pk)
     form = form_class(request.POST, resolution=resolution, **form_kwargs)
     if form.is_valid():
@@ -224,12 +225,22 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
     preference, _ = (NotificationPreference.objects.get_or_create(user=request.user) if request.method == "POST"
                      else (NotificationPreference.objects.filter(user=request.user).first()
                            or NotificationPreference(user=request.user), False))
-    form = PreferencesForm(request.POST or None, instance=preference)
+    form = PreferencesForm(request.POST if request.method == "POST" else None, instance=preference)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Reminders are " + ("on." if form.instance.reminders else "off."))
         return redirect("notification-preferences")
     return render(request, "plan_admin/board/notification_preferences.html", {"form": form})
+
+
+def resolutions_of(*, plan=None, designation=None) -> list[Resolution]:
+    """The resolutions of a plan, or those that put a designation to the board, newest first, with documents."""
+    resolutions = Resolution.objects.prefetch_related("documents").order_by("-prepared_at", "-pk")
+    if designation is not None:
+        resolutions = resolutions.filter(items__designation=designation)
+    else:
+        resolutions = resolutions.filter(plan=plan)
+    return list(resolutions.distinct()[:50])
 
 
 def history_entries(designation) -> list[dict]:

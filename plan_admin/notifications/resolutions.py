@@ -33,7 +33,7 @@ def wants_reminders(user) -> bool:
     return preference is None or preference.reminders
 
 
-def _send(resolution: Resolution, recipient, kind: str, connection) -> bool:
+def _send(resolution: Resolution, recipient, kind: str, connection, *, now=None) -> bool:
     """Send one email and record it; False when it could not be sent (logged) or was sent already."""
     context = {"resolution": resolution, "plan": resolution.plan, "recipient": recipient, "kind": kind,
                "link": link(resolution), "reminder_days": settings.RESOLUTION_REMINDER_DAYS,
@@ -44,7 +44,7 @@ def _send(resolution: Resolution, recipient, kind: str, connection) -> bool:
     try:
         with transaction.atomic():
             ResolutionNotice.objects.create(resolution=resolution, recipient=recipient, kind=kind,
-                                            sent_at=timezone.now())
+                                            sent_at=now or timezone.now())
             message.send()
     except IntegrityError:
         return False  # the invitation was sent already
@@ -85,7 +85,7 @@ def send_reminders(*, now: datetime.datetime | None = None) -> int:
                     .order_by("-sent_at").values_list("sent_at", flat=True).first())
             since = last or resolution.prepared_at
             if now - since >= interval:
-                sent += _send(resolution, director, Kind.REMINDER, connection)
+                sent += _send(resolution, director, Kind.REMINDER, connection, now=now)
     return sent
 
 

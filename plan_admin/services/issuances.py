@@ -155,7 +155,7 @@ def _check_debt_settlement(*, plan: Plan, designation: BoardDesignation, values:
         raise DebtSettlementRefused(
             f"This issuance settles debt, but {who} is for compensation: a debt settlement must be made against a "
             "designation for that debt, whose approval records the board's finding that cancelling it is adequate "
-            "consideration for the shares. Nothing was recorded.",
+            "consideration for the shares.",
             field="kind",
         )
     amount = values["debt_amount"]
