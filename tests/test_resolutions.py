@@ -587,3 +587,28 @@ def test_a_designation_page_shows_the_resolution_that_decided_it(settlement, peo
     plan_page = client.get(reverse("plan-detail", args=[settlement.plan_id])).content.decode()
     assert reverse("resolution-document", args=[resolution.pk, "signed"]) in plan_page
     assert BoardDesignation.objects.get(pk=settlement.pk).decision_source == "resolution"
+
+
+def test_a_director_with_an_authenticator_signs_with_its_code(plan, people):
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    staff, beatrice, _ = people
+    device = TOTPDevice.objects.create(user=beatrice, name="phone", confirmed=True)
+    resolution = services.resolution_prepare(plan=plan, kind="written_consent",
+                                             designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff)
+    document = resolution.documents.get()
+    client = Client()
+    client.force_login(beatrice)
+    url = reverse("resolution-sign", args=[resolution.pk])
+    before = factories.ledger_snapshot()
+    code = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+    for token in ("", f"{(int(code) + 1) % 1_000_000:06d}"):
+        response = client.post(url, {"password": factories.PASSWORD, "token": token,
+                                     "document_sha256": document.sha256})
+        assert "That code is not valid" in response.content.decode()
+    assert factories.ledger_snapshot() == before
+    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)  # django-otp slows retries down
+    response = client.post(url, {"password": factories.PASSWORD, "token": code, "document_sha256": document.sha256})
+    assert response.status_code == 302
+    assert resolution.signatures.get().second_factor is True

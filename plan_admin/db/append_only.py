@@ -129,7 +129,19 @@ def _trigger_names(table: str) -> list[str]:
     return [f"{table}_no_update", f"{table}_no_delete", f"{table}_guard"]
 
 
-def _postgresql_statements(table: str) -> list[str]:
+def _guard_for(table: str, columns: dict[str, set[str]] | None) -> Guard:
+    """The table's guard, limited to the columns it has now: a migration that installs the triggers before a later
+    migration adds a guarded column (0007 before 0009's debt terms) guards what exists, and the later one
+    reinstalls them whole."""
+    guard = GUARDED_TABLES[table]
+    if columns is None or table not in columns:
+        return guard
+    present = columns[table]
+    return Guard(immutable=tuple(c for c in guard.immutable if c in present), transitions=guard.transitions,
+                 set_once=tuple(c for c in guard.set_once if c in present), open_status=guard.open_status)
+
+
+def _postgresql_statements(table: str, columns=None) -> list[str]:
     statements = [f"DROP TRIGGER IF EXISTS {name} ON {table}" for name in _trigger_names(table)]
     if table in APPEND_ONLY_TABLES:
         statements.append(
@@ -141,7 +153,7 @@ def _postgresql_statements(table: str) -> list[str]:
         f"EXECUTE FUNCTION plan_admin_refuse('plan_admin: {table} is append-only: DELETE refused')"
     )
     if table in GUARDED_TABLES:
-        condition = guard_condition("postgresql", GUARDED_TABLES[table])
+        condition = guard_condition("postgresql", _guard_for(table, columns))
         statements.append(
             f"CREATE TRIGGER {table}_guard BEFORE UPDATE ON {table} FOR EACH ROW WHEN ({condition}) "
             f"EXECUTE FUNCTION plan_admin_refuse('plan_admin: {table}: a recorded proposal or decision cannot be "
@@ -150,7 +162,7 @@ def _postgresql_statements(table: str) -> list[str]:
     return statements
 
 
-def _sqlite_statements(table: str) -> list[str]:
+def _sqlite_statements(table: str, columns=None) -> list[str]:
     def trigger(name: str, event: str, message: str, when: str = "") -> str:
         when_clause = f" WHEN {when}" if when else ""
         return (
@@ -165,17 +177,19 @@ def _sqlite_statements(table: str) -> list[str]:
     if table in GUARDED_TABLES:
         statements.append(trigger(
             f"{table}_guard", "UPDATE", f"plan_admin: {table}: a recorded proposal or decision cannot be changed",
-            when=guard_condition("sqlite", GUARDED_TABLES[table]),
+            when=guard_condition("sqlite", _guard_for(table, columns)),
         ))
     return statements
 
 
-def create_statements(vendor: str, tables) -> list[str]:
-    """The SQL that (re)creates the triggers of `tables`, idempotently."""
+def create_statements(vendor: str, tables, columns: dict[str, set[str]] | None = None) -> list[str]:
+    """The SQL that (re)creates the triggers of `tables`, idempotently. `columns` (table -> its column names), when
+    given, limits each guard to the columns the table has."""
     if vendor == "postgresql":
-        return [_PG_FUNCTION] + [sql for table in tables for sql in _postgresql_statements(table)]
+        return [_PG_FUNCTION] + [sql for table in tables for sql in _postgresql_statements(table, columns)]
     if vendor == "sqlite":
-        return drop_statements(vendor, tables) + [sql for table in tables for sql in _sqlite_statements(table)]
+        return drop_statements(vendor, tables) + [sql for table in tables
+                                                  for sql in _sqlite_statements(table, columns)]
     raise NotImplementedError(f"plan_admin's append-only triggers support PostgreSQL and SQLite, not {vendor}")
 
 
@@ -193,7 +207,9 @@ def install(connection, tables=ALL_TABLES) -> list[str]:
     existing = set(connection.introspection.table_names())
     present = [table for table in tables if table in existing]
     with connection.cursor() as cursor:
-        for sql in create_statements(connection.vendor, present):
+        columns = {table: {column.name for column in connection.introspection.get_table_description(cursor, table)}
+                   for table in present if table in GUARDED_TABLES}
+        for sql in create_statements(connection.vendor, present, columns):
             cursor.execute(sql)
     return present
 
