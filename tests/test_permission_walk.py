@@ -463,6 +463,7 @@ def test_a_user_in_no_role_is_refused_every_page(db, plan):
     for name in ["board-dashboard", "plan-detail", "resolution-list"]:
         url = reverse(name, args=[plan.pk]) if name == "plan-detail" else reverse(name)
         assert client.get(url).status_code == 403, name
+    assert outcome(client.get(reverse("admin:index"))) == LOGIN
 
 
 def test_resolution_documents_answer_403_without_the_role(db, plan, staff_user, board_member):
@@ -478,4 +479,3 @@ def test_resolution_documents_answer_403_without_the_role(db, plan, staff_user, 
     client.force_login(board_member)
     response = client.get(reverse("resolution-document", kwargs={"pk": resolution.pk, "kind": "signed"}))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    assert outcome(client.get(reverse("admin:index"))) == LOGIN

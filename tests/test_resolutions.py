@@ -108,10 +108,10 @@ def test_a_resolution_that_would_over_commit_the_pool_is_refused_at_the_last_sig
         factories.sign(resolution, tomas)
     assert refusal.value.messages == [
         f"{resolution.reference} cannot take effect, so your signature was not recorded and nothing was decided: "
-        f"Approving 300,000 shares for Lee Park in {THIS_YEAR} would over-commit the plan: of 1,000,000 authorized "
-        f"shares, 0 are issued and 800,000 are committed to approved designations ({THIS_YEAR}: 800,000), so "
-        "200,000 remain. Staff can withdraw the resolution and put fewer proposals to the board, or the board can "
-        "first increase the reserve."]
+        "its designations of 900,000 shares together would over-commit the plan: of 1,000,000 authorized shares, 0 "
+        f"are issued and 200,000 are committed to approved designations ({THIS_YEAR}: 200,000), so 800,000 remain. "
+        "Staff can withdraw the resolution and put fewer proposals to the board, or the board can first increase "
+        "the reserve."]
     assert factories.ledger_snapshot() == before
     dana.refresh_from_db()
     assert dana.status == "proposed"  # refused whole: the first proposal, which fitted, is not decided either
@@ -612,3 +612,26 @@ def test_a_director_with_an_authenticator_signs_with_its_code(plan, people):
     response = client.post(url, {"password": factories.PASSWORD, "token": code, "document_sha256": document.sha256})
     assert response.status_code == 302
     assert resolution.signatures.get().second_factor is True
+
+
+def test_the_last_signers_page_shows_the_over_commitment_and_nothing_is_decided(superuser, people):
+    staff, beatrice, tomas = people
+    plan = factories.make_plan(by=superuser, shares=1_000_000, name="Small plan")
+    dana = propose(plan, staff, "Dana Whitfield", 700_000)
+    lee = propose(plan, staff, "Lee Park", 400_000)
+    resolution = services.resolution_prepare(plan=plan, kind="written_consent", designations=[dana, lee], by=staff)
+    factories.sign(resolution, beatrice)
+    client = Client()
+    client.force_login(tomas)
+    page = client.get(reverse("resolution-detail", args=[resolution.pk])).content.decode()
+    assert "the last signature will be refused" in page  # said before anyone tries
+    before = factories.ledger_snapshot()
+    response = client.post(reverse("resolution-sign", args=[resolution.pk]),
+                           {"password": factories.PASSWORD, "document_sha256": resolution.documents.get().sha256})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert (f"{resolution.reference} cannot take effect, so your signature was not recorded and nothing was decided: "
+            "its designations of 1,100,000 shares together would over-commit the plan: of 1,000,000 authorized "
+            "shares, 0 are issued and 0 are committed to approved designations (none), so 1,000,000 remain."
+            ) in html.replace("&#x27;", "'")
+    assert factories.ledger_snapshot() == before

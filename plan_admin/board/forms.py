@@ -68,7 +68,8 @@ class SignForm(ServiceForm):
 
     def __init__(self, *args, resolution: Resolution, request, client_address: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.resolution, self.request, self.user, self.client_address = resolution, request, request.user, client_address
+        self.resolution, self.request, self.client_address = resolution, request, client_address
+        self.user = request.user
         user = self.user
         self.device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
         if self.device is None:

@@ -262,7 +262,8 @@ class ResolutionNotice(models.Model):
 class NotificationPreference(models.Model):
     """A user's choice about reminder emails (invitations to sign and staff notices are always sent)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notification_preference")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                related_name="notification_preference")
     reminders = models.BooleanField(default=True, help_text="Send me reminders about resolutions I have not signed.")
     changed_at = models.DateTimeField(auto_now=True)
 

@@ -76,7 +76,8 @@ def consideration_finding(plan: Plan, designation: BoardDesignation, *, decided_
     return (
         f"The board finds that the cancellation of {fmt.money(designation.debt_amount)} of debt owed by the company "
         f"to {designation.participant} ({designation.debt_reference}) is adequate consideration for the issuance of "
-        f"up to {fmt.shares(designation.shares)} shares of {plan.stock_class} at {fmt.money(designation.price_per_share)} "
+        f"up to {fmt.shares(designation.shares)} shares of {plan.stock_class} at "
+        f"{fmt.money(designation.price_per_share)} "
         f"per share, which is not less than the par value of {fmt.money(plan.par_value)} per share"
         f"{', as of ' + fmt.day(decided_on) if decided_on else ''}{where}."
     )
@@ -135,7 +136,8 @@ def designation_propose(
     `price_per_share`: at least par, and the shares at that price no more than the debt; when the board approves
     it, its finding that cancelling the debt is adequate consideration is recorded with the decision.
     Records the participant's login as the designated user, who may not vote on it. Raises InvalidInput (shares,
-    year, missing factors, debt terms), PriceBelowPar, OutsidePlanTerm (year outside the plan's term, or a closed year), ShareLimitExceeded
+    year, missing factors, debt terms), PriceBelowPar, OutsidePlanTerm (year outside the plan's term, or a closed
+    year), ShareLimitExceeded
     (more than the plan authorizes), InvalidTransition when the participant already has an open designation for
     that year.
     """
@@ -227,7 +229,8 @@ def designation_vote(
     The designation is approved when its approving votes reach the plan's required count, and rejected when its
     rejecting votes do; the decision is dated today (company time zone) with the votes as its reference. Raises
     VoteRefused (not a member of the board group, superuser or not; own proposal; own designation; already voted;
-    already decided; out for signature in a resolution), OutsidePlanTerm (approving in a closed year) and PoolOverCommitted when approving would take
+    already decided; out for signature in a resolution), OutsidePlanTerm (approving in a closed year) and
+    PoolOverCommitted when approving would take
     issued + committed shares of all years past the authorized shares (rule 3).
     """
     decision, comment = decisions.clean_vote(decision=decision, comment=comment)

@@ -51,7 +51,7 @@ from ..models import (
     ResolutionWithdrawal,
     VoteDecision,
 )
-from . import _common, decisions
+from . import _common, decisions, pool
 from .designations import designation_decide
 from .plan import plan_proposal_decide
 
@@ -213,7 +213,8 @@ def pool_effect(plan: Plan, subjects) -> PoolEffect:
 def document_context(resolution: Resolution, *, plan: Plan, subjects, signatories, meeting_date=None) -> dict:
     """What the resolution's template is given: every figure comes from the ledger rows."""
     designations = [s for s in subjects if isinstance(s, BoardDesignation)]
-    reserve_changes = [s for s in subjects if isinstance(s, PlanProposal) and s.kind == PlanProposal.Kind.RESERVE_CHANGE]
+    reserve_changes = [s for s in subjects
+                       if isinstance(s, PlanProposal) and s.kind == PlanProposal.Kind.RESERVE_CHANGE]
     termination = next((s for s in subjects if isinstance(s, PlanProposal)
                         and s.kind == PlanProposal.Kind.TERMINATION), None)
     for designation in designations:
@@ -484,6 +485,20 @@ def _take_effect(plan: Plan, resolution: Resolution, subjects, signatures, *, si
                  written: list) -> None:
     """Decide every proposal through the services' own decision code, then store the signed, sealed document."""
     decided_on = resolution.meeting_date or _common.today()
+    effect = pool_effect(plan, subjects)
+    if effect.designated and effect.over_commits:  # said for the resolution as a whole, in the pool's figures
+        after = (f" ({fmt.shares(effect.authorized_after)} after its change to the reserve)"
+                 if effect.reserve_change else "")
+        remaining = max(effect.authorized_after - effect.issued - effect.committed, 0)
+        raise ResolutionRefused(
+            f"{resolution.reference} cannot take effect, so your signature was not recorded and nothing was "
+            f"decided: its designations of {fmt.shares(effect.designated)} shares together would over-commit the "
+            f"plan: of {fmt.shares(effect.authorized)} authorized shares{after}, {fmt.shares(effect.issued)} are "
+            f"issued and {fmt.shares(effect.committed)} are committed to approved designations "
+            f"({pool.commitments_in_words(plan)}), so {fmt.shares(remaining)} remain. Staff can withdraw the "
+            "resolution and put fewer proposals to the board, or the board can first increase the reserve.",
+            field="designations",
+        )
     reference = f"{resolution.reference}: {resolution.get_kind_display().lower()}"
     if resolution.kind == Kind.MEETING:
         reference += f" of {fmt.day(resolution.meeting_date)}"
