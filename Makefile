@@ -29,7 +29,13 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py load_reference_plan
 
+# The demo seals signed resolutions with a key made here (var/seal/, never committed); emails go to the console.
+DEMO_SEAL := RESOLUTION_SEAL_KEY=$${RESOLUTION_SEAL_KEY:-$(CURDIR)/var/seal/demo-seal-key.pem} \
+	RESOLUTION_SEAL_CERT=$${RESOLUTION_SEAL_CERT:-$(CURDIR)/var/seal/demo-seal-cert.pem}
+
 run: demo
+	$(DEMO_SEAL) $(BIN)/python manage.py create_seal_key --organization "plan-admin demo"
+	$(DEMO_SEAL) EMAIL_BACKEND=$${EMAIL_BACKEND:-django.core.mail.backends.console.EmailBackend} \
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Start the demo afresh without reinstalling: a new SQLite file (the default database only), the reference plan

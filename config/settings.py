@@ -68,10 +68,14 @@ AUTHENTICATION_BACKENDS = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
+# A company adapts the resolution documents by copying templates/plan_admin/resolutions/*.html into this directory
+# (same relative paths) and editing them there: it is searched before the app's own templates.
+RESOLUTION_TEMPLATES_DIR = env.str("RESOLUTION_TEMPLATES_DIR", default="")
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [*([Path(RESOLUTION_TEMPLATES_DIR)] if RESOLUTION_TEMPLATES_DIR else []), BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -120,8 +124,19 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = DEBUG  # serve straight from static/ in development; production runs collectstatic
+# Resolutions' PDFs (the document for signature and the signed, sealed one), with their SHA-256 in the database.
+# On disk under RESOLUTION_FILES_DIR by default; any Django storage (django-storages: S3, Azure, GCS) through
+# RESOLUTION_STORAGE_BACKEND and its options as JSON in RESOLUTION_STORAGE_OPTIONS. Never served from a public URL.
+RESOLUTION_FILES_DIR = env.str("RESOLUTION_FILES_DIR", default=str(BASE_DIR / "var" / "resolutions"))
+RESOLUTION_STORAGE_BACKEND = env.str("RESOLUTION_STORAGE_BACKEND",
+                                     default="django.core.files.storage.FileSystemStorage")
+_RESOLUTION_STORAGE_OPTIONS = env.json("RESOLUTION_STORAGE_OPTIONS", default={})
+if RESOLUTION_STORAGE_BACKEND.endswith("FileSystemStorage"):
+    _RESOLUTION_STORAGE_OPTIONS = {"location": RESOLUTION_FILES_DIR, "base_url": None,
+                                   "file_permissions_mode": 0o640, **_RESOLUTION_STORAGE_OPTIONS}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "resolutions": {"BACKEND": RESOLUTION_STORAGE_BACKEND, "OPTIONS": _RESOLUTION_STORAGE_OPTIONS},
     "staticfiles": {
         "BACKEND": env.str(
             "STATICFILES_BACKEND", default="django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -204,6 +219,30 @@ PERMISSIONS_POLICY = ", ".join(
 )
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Resolutions of the board (README: Resolutions). The seal key signs every signed resolution (pyHanko); production
+# reads its paths from the environment; `make run` creates a demo pair under var/seal/ (never committed).
+RESOLUTION_SEAL_KEY = env.str("RESOLUTION_SEAL_KEY", default="")
+RESOLUTION_SEAL_CERT = env.str("RESOLUTION_SEAL_CERT", default="")
+RESOLUTION_SEAL_KEY_PASSPHRASE = env.str("RESOLUTION_SEAL_KEY_PASSPHRASE", default="")
+RESOLUTION_SEAL_LOCATION = env.str("RESOLUTION_SEAL_LOCATION", default="plan-admin")
+RESOLUTION_DOCUMENT_TEMPLATE = "plan_admin/resolutions/document.html"
+RESOLUTION_SIGNATURE_PAGE_TEMPLATE = "plan_admin/resolutions/signature_page.html"
+RESOLUTION_REMINDER_DAYS = env.int("RESOLUTION_REMINDER_DAYS", default=3)
+# The address emails link to (no request is at hand when cron sends reminders).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# Email: Django's SMTP backend in production, configured here from the environment; `make run` uses the console.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="plan-admin <plan-admin@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Uploads: a spreadsheet import larger than this is refused before it is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -28,3 +28,21 @@ def production_database(app_configs, **kwargs):
             id="plan_admin.W002",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def resolution_seal_key(app_configs, **kwargs):
+    """Signed resolutions are sealed with the deployment's key; without it the last signature is refused."""
+    from pathlib import Path
+
+    key, cert = settings.RESOLUTION_SEAL_KEY, settings.RESOLUTION_SEAL_CERT
+    if key and cert and Path(key).is_file() and Path(cert).is_file():
+        return []
+    return [
+        Warning(
+            "The seal key for signed resolutions is not configured or cannot be read: no resolution can take effect.",
+            hint="Set RESOLUTION_SEAL_KEY and RESOLUTION_SEAL_CERT to PEM files (README: Keys, files and email in "
+            "production; `manage.py create_seal_key` makes a self-signed pair).",
+            id="plan_admin.W003",
+        )
+    ]

@@ -58,6 +58,13 @@ class PriceBelowPar(PlanRuleViolation):
     default_code = "price_below_par"
 
 
+class DebtSettlementRefused(PlanRuleViolation):
+    """A debt settlement the board did not approve: against a compensation designation, settling more debt than the
+    designation names, or below the price at which the board found the consideration adequate."""
+
+    default_code = "debt_settlement_refused"
+
+
 class VoteRefused(PlanRuleViolation):
     """A vote that may not be cast: not a board member, own proposal, own designation, already voted, decided."""
 

@@ -143,6 +143,21 @@ class DesignationProposalForm(ServiceForm):
     year = forms.IntegerField(min_value=MIN_YEAR, max_value=MAX_YEAR, localize=False)
     shares = SharesField(**SHARES_FIELD_OPTIONS)
     factors_considered = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000)
+    kind = forms.ChoiceField(choices=BoardDesignation.Kind.choices, initial=BoardDesignation.Kind.COMPENSATION,
+                             required=False,
+                             help_text="A debt settlement issues shares in exchange for cancelling a creditor's debt "
+                             "(plan 1.1); the board's approval records its finding that the debt is adequate "
+                             "consideration.")
+    debt_amount = forms.DecimalField(required=False, min_value=0, max_digits=16, decimal_places=2,
+                                     help_text="Debt settlements only: the creditor's debt, in dollars.")
+    debt_reference = forms.CharField(required=False, max_length=200,
+                                     help_text="Debt settlements only: the invoice, note or claim.")
+    price_per_share = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=6,
+                                         help_text="Debt settlements only: the price at which the debt buys shares "
+                                         "(at least par).")
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data.get("kind") or BoardDesignation.Kind.COMPENSATION
 
     def submit(self, *, by) -> BoardDesignation:
         return services.designation_propose(by=by, **self.cleaned_data)

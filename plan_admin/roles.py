@@ -11,13 +11,15 @@ AUDITORS = "Auditors"
 
 _MODELS = ["plan", "sharereservechange", "participant", "boarddesignation", "designationvote", "issuance",
            "issuancecancellation", "planproposal", "planproposalvote", "designationlapse", "planyearclosing",
-           "recordconfirmation"]
+           "recordconfirmation", "resolution", "resolutiondocument", "resolutionsignature", "resolutiondecline",
+           "resolutionwithdrawal"]
 _VIEW_ALL = [f"view_{model}" for model in _MODELS]
 _EXPORT_ALL = ["export_plan", "export_sharereservechange", "export_participant", "export_boarddesignation",
                "export_issuance"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    BOARD: _VIEW_ALL + _EXPORT_ALL + ["vote_boarddesignation", "vote_planproposal", "confirm_past_records"],
+    BOARD: _VIEW_ALL + _EXPORT_ALL + ["vote_boarddesignation", "vote_planproposal", "confirm_past_records",
+                                      "sign_resolution"],
     STAFF: _VIEW_ALL
     + _EXPORT_ALL
     + [
@@ -27,6 +29,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "change_boarddesignation",  # withdraw a proposal
         "add_planproposal",  # propose a reserve change or the plan's termination
         "change_planproposal",  # withdraw it
+        "add_resolution",  # gather open proposals into a resolution for the board's signatures
+        "change_resolution",  # withdraw it
         "add_issuance",
         "add_issuancecancellation",
         "add_designationlapse",

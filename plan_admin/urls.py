@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import two_factor, views
 from .interop import views as interop_views
@@ -17,4 +17,5 @@ urlpatterns = [
     path("plans/<int:pk>/", views.plan_detail, name="plan-detail"),
     path("plans/<int:pk>/ocf.zip", interop_views.plan_ocf_export, name="plan-ocf-export"),
     path("participants/<int:pk>/", views.participant_detail, name="participant-detail"),
+    path("", include("plan_admin.board.urls")),  # resolutions of the board, email preferences
 ]

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from . import dashboard, roles
+from .board import views as resolution_views
 from .exceptions import PlanRuleViolation
 from .forms import ConfirmationForm, ProposalVoteForm, VoteForm
 from .models import (
@@ -91,6 +92,7 @@ def board_dashboard(request: HttpRequest) -> HttpResponse:
         for plan, pool in plans_with_pool()
     ]
     context["can_vote"] = can_vote
+    context["awaiting_signature"] = resolution_views.awaiting_signature(request.user)  # shown first
     return render(request, "plan_admin/board_dashboard.html", context)
 
 
@@ -144,7 +146,10 @@ def designation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "why_not": eligibility.why_not,
         "vote_form": VoteForm(designation=designation) if eligibility.may_vote else None,
         "available_after": pool.available - designation.shares,
+        "resolutions": resolution_views.resolutions_of(designation=designation),
     }
+    context["history"] = sorted(context["history"] + resolution_views.history_entries(designation),
+                                key=lambda entry: entry["when"])
     return render(request, "plan_admin/designation_detail.html", context)
 
 
@@ -247,6 +252,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "year_closings": list(plan.year_closings.order_by("-year")),
         "issued_by_year": dashboard.plan_issued_by_year(plan),
         "designation_counts": counts,
+        "resolutions": resolution_views.resolutions_of(plan=plan),
     }
     return render(request, "plan_admin/plan_detail.html", context)
 

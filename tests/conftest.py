@@ -24,6 +24,25 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"Skipped in CI, which counts as a failure: {reason}"
 
 
+@pytest.fixture(scope="session")
+def seal_key(tmp_path_factory):
+    """A throw-away seal key and self-signed certificate for the resolutions' signed documents."""
+    from plan_admin.documents import seal
+
+    folder = tmp_path_factory.mktemp("seal")
+    key, cert = folder / "seal-key.pem", folder / "seal-cert.pem"
+    seal.create_key(key_path=key, cert_path=cert, common_name="Test seal", organization="plan-admin tests")
+    return key, cert
+
+
+@pytest.fixture(autouse=True)
+def _resolution_files(settings, tmp_path, seal_key):
+    """Resolutions' PDFs go to the test's own directory, sealed with the test key; links point at the test host."""
+    settings.STORAGES = {**settings.STORAGES, "resolutions": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "files")}}}
+    settings.RESOLUTION_SEAL_KEY, settings.RESOLUTION_SEAL_CERT = str(seal_key[0]), str(seal_key[1])
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Tests create many users; the production hasher's cost only slows them down."""

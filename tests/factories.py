@@ -66,7 +66,7 @@ _DEFAULT = object()
 
 
 def make_designation(*, plan, participant, year: int, shares: int, staff, approver=None,
-                     factors: str = "Performance and retention.", decided_on=_DEFAULT):
+                     factors: str = "Performance and retention.", decided_on=_DEFAULT, **terms):
     """Propose as `staff`; when `approver` is given, approve with their vote (plans needing one approval).
 
     The proposal and the vote happen on `decided_on` (default: January 2 of the designation's year, or today for
@@ -75,12 +75,23 @@ def make_designation(*, plan, participant, year: int, shares: int, staff, approv
     day = default_decision_day(year) if decided_on is _DEFAULT else decided_on
     with on_day(day):
         designation = services.designation_propose(
-            plan=plan, participant=participant, year=year, shares=shares, factors_considered=factors, by=staff
+            plan=plan, participant=participant, year=year, shares=shares, factors_considered=factors, by=staff,
+            **terms,
         )
         if approver is not None:
             services.designation_vote(designation=designation, voter=approver, decision="approve")
             designation.refresh_from_db()
     return designation
+
+
+def make_debt_designation(*, plan, participant, year: int, shares: int, staff, approver=None,
+                          debt_amount=Decimal("1000000.00"), debt_reference: str = "Creditor claims",
+                          price_per_share=Decimal("0.001"), **kwargs):
+    """A debt-settlement designation (the creditor's debt, the price per share), approved by `approver`'s vote."""
+    return make_designation(plan=plan, participant=participant, year=year, shares=shares, staff=staff,
+                            approver=approver, factors="Settles the company's debt to it in stock (plan 1.1).",
+                            kind="debt_settlement", debt_amount=Decimal(debt_amount), debt_reference=debt_reference,
+                            price_per_share=Decimal(price_per_share), **kwargs)
 
 
 def issue(designation, *, by, shares: int, on=None, price=Decimal("0.15"), **extra):
@@ -102,7 +113,9 @@ def ledger_snapshot() -> dict:
     for model in (models.Plan, models.ShareReserveChange, models.Participant, models.BoardDesignation,
                   models.DesignationVote, models.Issuance, models.IssuanceCancellation, models.PlanProposal,
                   models.PlanProposalVote, models.DesignationLapse, models.PlanYearClosing,
-                  models.RecordConfirmation, models.OcfObject):
+                  models.RecordConfirmation, models.Resolution, models.ResolutionItem, models.ResolutionSignatory,
+                  models.ResolutionSignature, models.ResolutionDecline, models.ResolutionWithdrawal,
+                  models.ResolutionDocument, models.ResolutionNotice, models.NotificationPreference, models.OcfObject):
         snapshot[model.__name__] = model.objects.count()
         if hasattr(model, "history"):
             snapshot[f"{model.__name__} history"] = model.history.count()
@@ -115,6 +128,8 @@ def ledger_snapshot() -> dict:
         models.BoardDesignation.objects.order_by("pk").values_list("pk", "status", "issued_shares", "decided_on")
     )
     snapshot["proposals"] = list(models.PlanProposal.objects.order_by("pk").values_list("pk", "status"))
+    snapshot["resolutions"] = list(models.Resolution.objects.order_by("pk").values_list("pk", "status",
+                                                                                         "effective_on"))
     return snapshot
 
 
@@ -142,3 +157,37 @@ def board_group():
     if not Group.objects.filter(name=roles.BOARD).exists():
         roles.sync_role_groups(Group, Permission)
     return Group.objects.get(name=roles.BOARD)
+
+
+def sign(resolution, director, *, address: str = "127.0.0.1"):
+    """`director` signs `resolution`'s document for signature, as the signing page does after the password."""
+    document = resolution.documents.get(kind="for_signature")
+    return services.resolution_sign(resolution=resolution, signer=director, document_sha256=document.sha256,
+                                    client_address=address)
+
+
+def resolution_records(*, plan, staff, directors):
+    """A row in every resolution table: a written consent signed by every director in `directors` (in effect), one
+    declined, one withdrawn, the invitations emailed, and a reminder preference. Returns the effective one."""
+    from plan_admin import models
+    from plan_admin.notifications import resolutions as notices
+
+    year = datetime.date.today().year
+    people = [make_participant(f"Resolution participant {n}", by=staff) for n in range(3)]
+    designations = [make_designation(plan=plan, participant=person, year=year, shares=1_000, staff=staff)
+                    for person in people]
+    effective = services.resolution_prepare(plan=plan, kind="written_consent", designations=designations[:1],
+                                            by=staff)
+    declined = services.resolution_prepare(plan=plan, kind="written_consent", designations=designations[1:2],
+                                           by=staff)
+    withdrawn = services.resolution_prepare(plan=plan, kind="written_consent", designations=designations[2:],
+                                            by=staff)
+    for resolution in (effective, declined, withdrawn):
+        notices.send_invitations(resolution.pk)
+    for director in directors:
+        sign(effective, director)
+    services.resolution_decline(resolution=declined, director=directors[0], reason="Not this year.")
+    services.resolution_withdraw(resolution=withdrawn, reason="Prepared by mistake.", by=staff)
+    models.NotificationPreference.objects.create(user=directors[0], reminders=False)
+    effective.refresh_from_db()
+    return effective

@@ -287,8 +287,10 @@ def test_changelists_render_without_n_plus_one(client, superuser, approved_desig
 
 def test_issuance_search_by_participant_name_or_debt_reference(staff_client, approved_designation, staff_user,
                                                                 board_member, plan):
-    other = factories.make_designation(plan=plan, participant=factories.make_participant("Priya Raman", by=staff_user),
-                                       year=2024, shares=100, staff=staff_user, approver=board_member)
+    other = factories.make_debt_designation(plan=plan, participant=factories.make_participant("Priya Raman",
+                                                                                              by=staff_user),
+                                            year=2024, shares=100, staff=staff_user, approver=board_member,
+                                            debt_amount="100.00", price_per_share="0.15")
     by_name = factories.issue(approved_designation, by=staff_user, shares=7)
     by_reference = factories.issue(other, by=staff_user, shares=9, kind="debt_settlement", debt_amount=10,
                                    debt_reference="INV-42")

@@ -39,8 +39,13 @@ def xlsx_file(rows, name="import.xlsx"):
 
 @pytest.fixture
 def small_pool(superuser, staff_user, board_member):
-    """A 10,000-share plan, fully committed: Dana has an approved 8,000 for 2023, Lee an approved 2,000 for 2024."""
-    plan = factories.make_plan(by=superuser, shares=10_000, name="Small Plan")
+    """A 10,500-share plan, fully committed: Dana has an approved 8,000 for 2023, Lee an approved 2,000 for 2024,
+    and Halvorsen an approved debt settlement of 500 shares for 2024 ($60.00 of invoices at $0.12 a share)."""
+    plan = factories.make_plan(by=superuser, shares=10_500, name="Small Plan")
+    halvorsen = factories.make_participant("Halvorsen LLC", by=staff_user, category=Participant.Category.CONSULTANT)
+    factories.make_debt_designation(plan=plan, participant=halvorsen, year=2024, shares=500, staff=staff_user,
+                                    approver=board_member, debt_amount="60.00", debt_reference="INV-9",
+                                    price_per_share="0.12")
     dana = factories.make_participant("Dana Whitfield", by=staff_user)
     lee = factories.make_participant("Lee Chen", by=staff_user, category=Participant.Category.CONSULTANT)
     factories.make_designation(plan=plan, participant=dana, year=2023, shares=8_000, staff=staff_user,
@@ -56,7 +61,7 @@ def issuance_rows(plan):
         [plan.name, "Dana Whitfield", 2023, "2023-04-01", 8_000, "0.10", "", "", "", "first"],
         [plan.name, "Lee Chen", 2024, "2024-02-01", 1_000, "0.10", "compensation", "", "", ""],
         [plan.name, "Lee Chen", 2024, "2024-03-01", 3_000, "0.10", "", "", "", "one too many"],
-        [plan.name, "Lee Chen", "", "2024-04-01", 500, "0.12", "debt_settlement", "60.00", "INV-9", ""],
+        [plan.name, "Halvorsen LLC", "", "2024-04-01", 500, "0.12", "debt_settlement", "60.00", "INV-9", ""],
     ]
 
 
@@ -94,7 +99,7 @@ def test_valid_issuance_file_imports_completely(small_pool, staff_user, make_fil
     assert issued.count() == 3
     assert small_pool.issued_shares == sum(issued.values_list("shares", flat=True)) == 9_500
     lee_2024 = BoardDesignation.objects.get(plan=small_pool, participant__name="Lee Chen", year=2024)
-    assert lee_2024.issued_shares == 1_500
+    assert lee_2024.issued_shares == 1_000
     debt = issued.get(kind=Issuance.Kind.DEBT_SETTLEMENT)
     assert debt.debt_amount == Decimal("60.00") and debt.debt_reference == "INV-9"
     assert debt.price_per_share == Decimal("0.12") and debt.recorded_by == staff_user
@@ -356,7 +361,8 @@ def test_admin_confirm_rechecks_a_ledger_that_changed(client, small_pool, staff_
     token = re.search(r'name="token" value="([0-9a-f]{32})"', page).group(1)
     dana_2023 = BoardDesignation.objects.get(plan=small_pool, year=2023)
     factories.issue(dana_2023, by=staff_user, shares=8_000, on=datetime.date(2023, 4, 1))  # 2,000 left
-    factories.issue(BoardDesignation.objects.get(plan=small_pool, year=2024), by=staff_user, shares=1_000,
+    factories.issue(BoardDesignation.objects.get(plan=small_pool, year=2024, participant__name="Lee Chen"),
+                    by=staff_user, shares=1_000,
                     on=datetime.date(2024, 1, 5))  # 1,000 left
     before = factories.ledger_snapshot()
     response = client.post(url, {"action": "confirm", "token": token})
@@ -378,7 +384,7 @@ def test_a_refused_confirmation_cannot_be_retried_with_the_same_preview(client, 
     page = client.post(url, {"action": "preview", "file": csv_file(rows)}).content.decode()
     token = re.search(r'name="token" value="([0-9a-f]{32})"', page).group(1)
     assert [path.name for path in tmp_path.iterdir()] == [token]
-    factories.issue(BoardDesignation.objects.get(plan=small_pool, year=2024), by=staff_user, shares=1_500,
+    factories.issue(BoardDesignation.objects.get(plan=small_pool, year=2024, participant__name="Lee Chen"), by=staff_user, shares=1_500,
                     on=datetime.date(2024, 1, 5))
     before = factories.ledger_snapshot()
     assert "Nothing was imported" in client.post(url, {"action": "confirm", "token": token}).content.decode()

@@ -251,6 +251,9 @@ class LedgerMachine(RuleBasedStateMachine):
         if designation is None:
             return
         on = datetime.date(designation.year, 1, 1) + datetime.timedelta(days=day)
+        # A debt settlement is made only against a debt-settlement designation (tests/test_resolutions.py has the
+        # refusals); the machine's designations are for compensation.
+        debt = debt and designation.is_debt_settlement
         extra = {"kind": "debt_settlement", "debt_amount": Decimal("100"), "debt_reference": "INV"} if debt else {}
         if from_records:
             extra |= {"from_records": True, "source_reference": "Stock ledger page 4"}

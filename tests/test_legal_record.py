@@ -51,6 +51,7 @@ def full_ledger(superuser, staff_user, board_member, second_board_member, plan, 
     assert run_import("participants", upload, by=staff_user, commit=True).committed  # an ImportRecord row
     issuer_details_record(plan=plan, formation_date=datetime.date(1988, 6, 1), country_of_formation="US",
                           by=superuser)  # an OCF row (plan_admin.models.OcfObject)
+    factories.resolution_records(plan=plan, staff=staff_user, directors=[board_member, second_board_member])
     plan.refresh_from_db()
     return plan
 

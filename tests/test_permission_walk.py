@@ -32,7 +32,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from plan_admin import services
 from plan_admin.interop.issuer import issuer_details_record
-from plan_admin.models import BoardDesignation, Issuance, Participant, Plan, PlanProposal
+from plan_admin.models import BoardDesignation, Issuance, Participant, Plan, PlanProposal, Resolution
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +71,16 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "participant-detail": ALL,
     # The site's icon: public, so that no browser logs a 404 for it.
     "favicon": PUBLIC,
+    # Resolutions of the board (plan_admin/board/): staff prepare and withdraw, the board signs or declines (POSTs:
+    # tests/test_resolutions.py), everyone with a role reads them and downloads their documents.
+    "resolution-list": ALL,
+    "resolution-prepare": STAFF_WRITES,
+    "resolution-detail": ALL,
+    "resolution-sign": POST_ONLY,
+    "resolution-decline": POST_ONLY,
+    "resolution-withdraw": POST_ONLY,
+    "resolution-document": ALL,  # 403 to a user without the role: test_a_user_in_no_role_is_refused_every_page
+    "notification-preferences": ALL,
     # Accounts (django.contrib.auth.urls).
     "login": PUBLIC,
     "logout": (LOGIN,) + (NOT_ALLOWED,) * 4,  # POST only, since Django 5.0
@@ -249,6 +259,7 @@ KWARGS: dict[str, Callable[[dict], dict | list]] = {
     "reports-download": lambda objs: {"slug": "issuances", "fmt": "csv"},
     "past-record-confirm": lambda objs: {"kind": "designation", "pk": objs["past designation"].pk},
     "two-factor-enrol": lambda objs: {"token": "not-a-token"},
+    "resolution-document": lambda objs: {"pk": objs["resolution"].pk, "kind": "signed"},
     **{
         f"admin:otp_totp_totpdevice_{action}": lambda objs: {"pk": TOTPDevice.objects.order_by("pk").first().pk}
         for action in ("config", "qrcode")
@@ -267,6 +278,10 @@ URL_MODELS = {
     "plan-detail": Plan,
     "plan-ocf-export": Plan,
     "participant-detail": Participant,
+    "resolution-detail": Resolution,
+    "resolution-sign": Resolution,
+    "resolution-decline": Resolution,
+    "resolution-withdraw": Resolution,
 }
 
 # Rows the walk creates for admin models that nothing above writes (label -> fields), when none exists.
@@ -383,6 +398,8 @@ def objects(superuser, staff_user, board_member, plan, participant, approved_des
     # The issuer's details OCF requires (an OcfObject row), so that the plan downloads as OCF.
     issuer_details_record(plan=plan, formation_date=datetime.date(1988, 6, 1), country_of_formation="US",
                           by=superuser)
+    # Resolutions: one in effect (signed, sealed), one declined, one withdrawn, with their emails.
+    resolution = factories.resolution_records(plan=plan, staff=staff_user, directors=[board_member])
     # A successful and a failed login through the login form, so the login-protection models (django-axes)
     # have rows too.
     login = reverse("login")
@@ -399,6 +416,7 @@ def objects(superuser, staff_user, board_member, plan, participant, approved_des
         found[model] = instance
     found[Issuance] = issued
     found["past designation"] = unconfirmed
+    found["resolution"] = resolution
     return found
 
 
@@ -476,7 +494,22 @@ def test_a_user_in_no_role_is_refused_every_page(db, plan):
     nobody = get_user_model().objects.create_user(username="nobody", password=factories.PASSWORD)
     client = Client()
     client.force_login(nobody)
-    for name in ["board-dashboard", "plan-detail"]:
+    for name in ["board-dashboard", "plan-detail", "resolution-list"]:
         url = reverse(name, args=[plan.pk]) if name == "plan-detail" else reverse(name)
         assert client.get(url).status_code == 403, name
     assert outcome(client.get(reverse("admin:index"))) == LOGIN
+
+
+def test_resolution_documents_answer_403_without_the_role(db, plan, staff_user, board_member):
+    """The PDFs of a resolution: board, staff and auditors download them; a user in no role gets 403 for each."""
+    resolution = factories.resolution_records(plan=plan, staff=staff_user, directors=[board_member])
+    nobody = get_user_model().objects.create_user(username="nobody", password=factories.PASSWORD, is_staff=True)
+    client = Client()
+    client.force_login(nobody)
+    for kind in ("for_signature", "signed"):
+        url = reverse("resolution-document", kwargs={"pk": resolution.pk, "kind": kind})
+        assert client.get(url).status_code == 403, kind
+        assert client.get(url + "?inline=1").status_code == 403, kind
+    client.force_login(board_member)
+    response = client.get(reverse("resolution-document", kwargs={"pk": resolution.pk, "kind": "signed"}))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"

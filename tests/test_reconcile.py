@@ -31,9 +31,14 @@ def run_reconcile_expecting_drift(*args) -> tuple[str, CommandError]:
 
 @pytest.fixture
 def ledger(plan, approved_designation, staff_user, board_member):
-    """Three issuances on the approved 2024 designation, one of them cancelled, and a reserve increase."""
+    """Two issuances on the approved 2024 designation (one of them cancelled), a debt settlement against a 2024
+    debt-settlement designation, and a reserve increase."""
     factories.issue(approved_designation, by=staff_user, shares=1_000)
-    factories.issue(approved_designation, by=staff_user, shares=2_500, kind="debt_settlement",
+    creditor = factories.make_participant("Halvorsen Engineering LLC", by=staff_user, category="consultant")
+    settlement = factories.make_debt_designation(plan=plan, participant=creditor, year=2024, shares=2_500,
+                                                 staff=staff_user, approver=board_member, debt_amount="375.00",
+                                                 debt_reference="INV-1", price_per_share="0.15")
+    factories.issue(settlement, by=staff_user, shares=2_500, kind="debt_settlement",
                     debt_amount="375.00", debt_reference="INV-1")
     mistaken = factories.issue(approved_designation, by=staff_user, shares=400)
     services.issuance_cancel(issuance=mistaken, cancelled_on=datetime.date(2024, 7, 1), reason="Typo.",
@@ -47,7 +52,7 @@ def ledger(plan, approved_designation, staff_user, board_member):
 def test_clean_ledger_passes_with_one_line_summary(ledger):
     output = run_reconcile()
     assert output.strip().splitlines() == [
-        "No drift: the counters of 1 plan(s), 1 designation(s), 3 issuance(s) (1 cancelled) agree with the ledger."
+        "No drift: the counters of 1 plan(s), 2 designation(s), 3 issuance(s) (1 cancelled) agree with the ledger."
     ]
     report = reconcile()
     assert report.ok and report.issuances == 3 and report.cancellations == 1
@@ -81,7 +86,7 @@ def test_designation_counter_drift_is_reported(ledger, approved_designation):
     BoardDesignation.objects.filter(pk=approved_designation.pk).update(issued_shares=F("issued_shares") + 100)
     output, _ = run_reconcile_expecting_drift()
     assert f"Designation #{approved_designation.pk} (Dana Whitfield, 2024, plan #{ledger.pk})" in output
-    assert "counter says 3,600 but its issuances not cancelled add up to 3,500 (off by +100)" in output
+    assert "counter says 1,100 but its issuances not cancelled add up to 1,000 (off by +100)" in output
 
 
 @pytest.mark.django_db
@@ -100,7 +105,7 @@ def test_issuances_on_a_designation_that_is_not_approved_are_reported(ledger, ap
     finally:
         append_only.install(connection, ["plan_admin_boarddesignation"])
     output, _ = run_reconcile_expecting_drift()
-    assert "is withdrawn, not approved, yet 2 issuance(s) of 3,500 shares stand against it" in output
+    assert "is withdrawn, not approved, yet 1 issuance(s) of 1,000 shares stand against it" in output
 
 
 @pytest.mark.django_db

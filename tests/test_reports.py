@@ -20,9 +20,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ledger(plan, participant, approved_designation, staff_user, board_member):
-    """Dana (key employee, 2024), an evil-named consultant (2024), Lee (director, 2023, issuance cancelled),
-    a proposed 2024 designation for Lee, a debt settlement, and a reserve increase of 500,000."""
+def ledger(plan, participant, staff_user, board_member):
+    """Dana (key employee, 2024: a debt settlement, $150,500 of debt at $0.15 a share or more), an evil-named
+    consultant (2024), Lee (director, 2023, issuance cancelled), a proposed 2024 designation for Lee, and a reserve
+    increase of 500,000."""
+    dana_2024 = factories.make_debt_designation(plan=plan, participant=participant, year=2024, shares=1_000_000,
+                                                staff=staff_user, approver=board_member, debt_amount="150500.00",
+                                                debt_reference="Loan of 2023", price_per_share="0.15")
     evil = factories.make_participant(EVIL, by=staff_user, category=Participant.Category.CONSULTANT)
     lee = factories.make_participant("Lee Chen", by=staff_user, category=Participant.Category.NON_EMPLOYEE_DIRECTOR)
     evil_2024 = factories.make_designation(plan=plan, participant=evil, year=2024, shares=50_000, staff=staff_user,
@@ -30,8 +34,9 @@ def ledger(plan, participant, approved_designation, staff_user, board_member):
     lee_2023 = factories.make_designation(plan=plan, participant=lee, year=2023, shares=20_000, staff=staff_user,
                                           approver=board_member)
     factories.make_designation(plan=plan, participant=lee, year=2024, shares=10_000, staff=staff_user)
-    factories.issue(approved_designation, by=staff_user, shares=1_000, on=datetime.date(2024, 6, 30))
-    factories.issue(approved_designation, by=staff_user, shares=2_500, on=datetime.date(2024, 7, 1),
+    factories.issue(dana_2024, by=staff_user, shares=1_000, on=datetime.date(2024, 6, 30),
+                    kind=Issuance.Kind.DEBT_SETTLEMENT, debt_amount=Decimal("150.00"), debt_reference="INV-6")
+    factories.issue(dana_2024, by=staff_user, shares=2_500, on=datetime.date(2024, 7, 1),
                     price=Decimal("0.20"), kind=Issuance.Kind.DEBT_SETTLEMENT, debt_amount=Decimal("500.00"),
                     debt_reference="-INV-7")
     factories.issue(evil_2024, by=staff_user, shares=5_000, on=datetime.date(2024, 3, 1), price=Decimal("0.10"))

@@ -40,8 +40,9 @@ def run_python(args, env_overrides):
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_check_deploy_is_clean_with_the_documented_production_settings():
-    result = run_python(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION_ENV)
+def test_check_deploy_is_clean_with_the_documented_production_settings(seal_key):
+    environment = {**PRODUCTION_ENV, "RESOLUTION_SEAL_KEY": str(seal_key[0]), "RESOLUTION_SEAL_CERT": str(seal_key[1])}
+    result = run_python(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], environment)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
@@ -50,7 +51,7 @@ def test_check_deploy_reports_missing_production_settings():
     result = run_python(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], {"DEBUG": "false"})
     assert result.returncode != 0
     for check_id in ("security.W004", "security.W008", "security.W012", "security.W016", "plan_admin.W001",
-                     "plan_admin.W002"):
+                     "plan_admin.W002", "plan_admin.W003"):
         assert check_id in result.stderr + result.stdout
 
 

@@ -243,8 +243,12 @@ def test_issuance_against_another_plans_designation_is_refused(approved_designat
 # --- issuance input ------------------------------------------------------------------------------------------------
 
 
-def test_debt_settlement_records_debt_amount_and_reference(approved_designation, staff_user):
-    issuance = factories.issue(approved_designation, by=staff_user, shares=300_000, kind="debt_settlement",
+def test_debt_settlement_records_debt_amount_and_reference(plan, staff_user, board_member):
+    creditor = factories.make_participant("Halvorsen Engineering LLC", by=staff_user, category="consultant")
+    settlement = factories.make_debt_designation(plan=plan, participant=creditor, year=2024, shares=300_000,
+                                                 staff=staff_user, approver=board_member, debt_amount="45000",
+                                                 debt_reference="Invoices HE-118 to HE-124", price_per_share="0.15")
+    issuance = factories.issue(settlement, by=staff_user, shares=300_000, kind="debt_settlement",
                                debt_amount=Decimal("45000"), debt_reference="Invoice HE-118")
     assert issuance.kind == Issuance.Kind.DEBT_SETTLEMENT
     assert issuance.debt_amount == Decimal("45000")
@@ -733,14 +737,18 @@ def test_valid_batch_writes_every_row_history_and_counters(plan, participant, ap
     from plan_admin.models import Plan
 
     lee = factories.make_participant("Lee Chen", by=staff_user)
-    lee_2024 = factories.make_designation(plan=plan, participant=lee, year=2024, shares=50_000, staff=staff_user,
+    lee_2024 = factories.make_designation(plan=plan, participant=lee, year=2024, shares=20_000, staff=staff_user,
                                           approver=board_member)
+    creditor = factories.make_participant("Halvorsen Engineering LLC", by=staff_user, category="consultant")
+    settlement = factories.make_debt_designation(plan=plan, participant=creditor, year=2024, shares=30_000,
+                                                 staff=staff_user, approver=board_member, debt_amount="4500.00",
+                                                 debt_reference="INV-7", price_per_share="0.15")
     factories.issue(approved_designation, by=staff_user, shares=1_000)
     rows = [
         batch_row(approved_designation, 400_000),
         batch_row(lee_2024, 20_000, notes="by primary key") | {"designation": lee_2024.pk},
         batch_row(approved_designation, 599_000, price=Decimal("0.001")),  # fills Dana's designation exactly
-        batch_row(lee_2024, 30_000, kind="debt_settlement", debt_amount=Decimal("4500.00"), debt_reference="INV-7"),
+        batch_row(settlement, 30_000, kind="debt_settlement", debt_amount=Decimal("4500.00"), debt_reference="INV-7"),
     ]
     issuances = services.issuance_record_many(rows=rows, by=staff_user, plan=plan)
 
@@ -750,7 +758,8 @@ def test_valid_batch_writes_every_row_history_and_counters(plan, participant, ap
     assert stored.count() == 4
     assert set(stored.values_list("recorded_by", flat=True)) == {staff_user.pk}
     debt = stored.get(kind="debt_settlement")
-    assert (debt.debt_amount, debt.debt_reference, debt.designation_id) == (Decimal("4500.00"), "INV-7", lee_2024.pk)
+    assert (debt.debt_amount, debt.debt_reference, debt.designation_id) == (Decimal("4500.00"), "INV-7",
+                                                                             settlement.pk)
     assert stored.get(shares=20_000).notes == "by primary key"
     history = Issuance.history.filter(id__in=[issuance.pk for issuance in issuances])
     assert history.count() == 4
@@ -759,10 +768,12 @@ def test_valid_batch_writes_every_row_history_and_counters(plan, participant, ap
     plan_row = Plan.objects.get(pk=plan.pk)
     approved_designation.refresh_from_db()
     lee_2024.refresh_from_db()
+    settlement.refresh_from_db()
     ledger = {d: sum(Issuance.objects.filter(designation=d).values_list("shares", flat=True))
-              for d in (approved_designation, lee_2024)}
+              for d in (approved_designation, lee_2024, settlement)}
     assert approved_designation.issued_shares == ledger[approved_designation] == 1_000_000
-    assert lee_2024.issued_shares == ledger[lee_2024] == 50_000
+    assert lee_2024.issued_shares == ledger[lee_2024] == 20_000
+    assert settlement.issued_shares == ledger[settlement] == 30_000
     assert plan_row.issued_shares == sum(Issuance.objects.values_list("shares", flat=True)) == 1_050_000
     assert plan.issued_shares == 1_050_000, "the caller's plan object is kept in step"
 

@@ -4,9 +4,11 @@ Triggers refuse, on PostgreSQL and on SQLite alike:
 
 - any UPDATE or DELETE of an APPEND_ONLY table: issuances, cancellations, votes, reserve changes, lapses, year
   closings, confirmations and every history table;
-- any DELETE of a ledger table (plans, participants, designations, proposals): nothing recorded is removed;
-- on a GUARDED table (designations, plan proposals), an UPDATE that changes what was proposed, moves the status
-  backwards, or changes a decision once made. Counters (`issued_shares`) may move: the services move them.
+- any DELETE of a ledger table (plans, participants, designations, proposals, resolutions): nothing recorded is
+  removed;
+- on a GUARDED table (designations, plan proposals, resolutions), an UPDATE that changes what was proposed,
+  moves the status backwards, or changes a decision once made. Counters (`issued_shares`) may move: the services
+  move them.
 
 Migration 0007 installs the triggers; `install()` runs again after every `migrate` (a post_migrate handler), so
 that a later migration which rebuilds a table (SQLite does that for most ALTERs) cannot silently drop them. A
@@ -37,6 +39,15 @@ APPEND_ONLY_TABLES: tuple[str, ...] = (
     "plan_admin_historicalissuance",
     "plan_admin_historicalissuancecancellation",
     "plan_admin_historicalplanproposal",
+    # Resolutions of the board (plan_admin/models/resolutions.py): what was put to the board, who was named, each
+    # signature, decline and withdrawal, the documents and their hashes, the emails sent.
+    "plan_admin_resolutionitem",
+    "plan_admin_resolutionsignatory",
+    "plan_admin_resolutionsignature",
+    "plan_admin_resolutiondecline",
+    "plan_admin_resolutionwithdrawal",
+    "plan_admin_resolutiondocument",
+    "plan_admin_resolutionnotice",
 )
 
 NO_DELETE_TABLES: tuple[str, ...] = (
@@ -44,6 +55,8 @@ NO_DELETE_TABLES: tuple[str, ...] = (
     "plan_admin_participant",
     "plan_admin_boarddesignation",
     "plan_admin_planproposal",
+    "plan_admin_resolution",
+    "plan_admin_notificationpreference",  # a user's reminder choice changes; the row stays
 )
 
 _DECISION_COLUMNS = ("decided_on", "decision_reference", "decision_source", "decided_at")
@@ -55,19 +68,28 @@ class Guard:
 
     immutable: tuple[str, ...]
     transitions: dict[str, tuple[str, ...]]  # status -> the statuses it may move to
-    set_once: tuple[str, ...] = field(default=_DECISION_COLUMNS)  # may change only while the status is "proposed"
+    set_once: tuple[str, ...] = field(default=_DECISION_COLUMNS)  # may change only while the status is open_status
+    open_status: str = "proposed"
 
 
 GUARDED_TABLES: dict[str, Guard] = {
     "plan_admin_boarddesignation": Guard(
         immutable=("id", "plan_id", "participant_id", "designated_user_id", "year", "shares", "factors_considered",
-                   "proposed_by_id", "proposed_at"),
+                   "proposed_by_id", "proposed_at", "kind", "debt_amount", "debt_reference", "price_per_share"),
         transitions={"proposed": ("approved", "rejected", "withdrawn"), "approved": ("lapsed",)},
+        set_once=_DECISION_COLUMNS + ("consideration_finding",),
     ),
     "plan_admin_planproposal": Guard(
         immutable=("id", "plan_id", "kind", "shares", "termination_date", "explanation", "proposed_by_id",
                    "proposed_at"),
         transitions={"proposed": ("approved", "rejected", "withdrawn")},
+    ),
+    "plan_admin_resolution": Guard(
+        immutable=("id", "plan_id", "kind", "title", "meeting_date", "required_signatures", "prepared_by_id",
+                   "prepared_at"),
+        transitions={"pending": ("effective", "declined", "withdrawn")},
+        set_once=("effective_on", "closed_at"),
+        open_status="pending",
     ),
 }
 
@@ -90,7 +112,7 @@ def guard_condition(vendor: str, guard: Guard) -> str:
         f"(OLD.status = '{old}' AND NEW.status IN ({_quoted(new)}))" for old, new in guard.transitions.items()
     ]
     refused.append(f"NOT ({' OR '.join(allowed)})")
-    refused += [f"(OLD.status <> 'proposed' AND {_differs(vendor, column)})" for column in guard.set_once]
+    refused += [f"(OLD.status <> '{guard.open_status}' AND {_differs(vendor, column)})" for column in guard.set_once]
     return " OR ".join(refused)
 
 
@@ -109,7 +131,19 @@ def _trigger_names(table: str) -> list[str]:
     return [f"{table}_no_update", f"{table}_no_delete", f"{table}_guard"]
 
 
-def _postgresql_statements(table: str) -> list[str]:
+def _guard_for(table: str, columns: dict[str, set[str]] | None) -> Guard:
+    """The table's guard, limited to the columns it has now: a migration that installs the triggers before a later
+    migration adds a guarded column (0007 before 0009's debt terms) guards what exists, and the later one
+    reinstalls them whole."""
+    guard = GUARDED_TABLES[table]
+    if columns is None or table not in columns:
+        return guard
+    present = columns[table]
+    return Guard(immutable=tuple(c for c in guard.immutable if c in present), transitions=guard.transitions,
+                 set_once=tuple(c for c in guard.set_once if c in present), open_status=guard.open_status)
+
+
+def _postgresql_statements(table: str, columns=None) -> list[str]:
     statements = [f"DROP TRIGGER IF EXISTS {name} ON {table}" for name in _trigger_names(table)]
     if table in APPEND_ONLY_TABLES:
         statements.append(
@@ -121,7 +155,7 @@ def _postgresql_statements(table: str) -> list[str]:
         f"EXECUTE FUNCTION plan_admin_refuse('plan_admin: {table} is append-only: DELETE refused')"
     )
     if table in GUARDED_TABLES:
-        condition = guard_condition("postgresql", GUARDED_TABLES[table])
+        condition = guard_condition("postgresql", _guard_for(table, columns))
         statements.append(
             f"CREATE TRIGGER {table}_guard BEFORE UPDATE ON {table} FOR EACH ROW WHEN ({condition}) "
             f"EXECUTE FUNCTION plan_admin_refuse('plan_admin: {table}: a recorded proposal or decision cannot be "
@@ -130,7 +164,7 @@ def _postgresql_statements(table: str) -> list[str]:
     return statements
 
 
-def _sqlite_statements(table: str) -> list[str]:
+def _sqlite_statements(table: str, columns=None) -> list[str]:
     def trigger(name: str, event: str, message: str, when: str = "") -> str:
         when_clause = f" WHEN {when}" if when else ""
         return (
@@ -145,17 +179,19 @@ def _sqlite_statements(table: str) -> list[str]:
     if table in GUARDED_TABLES:
         statements.append(trigger(
             f"{table}_guard", "UPDATE", f"plan_admin: {table}: a recorded proposal or decision cannot be changed",
-            when=guard_condition("sqlite", GUARDED_TABLES[table]),
+            when=guard_condition("sqlite", _guard_for(table, columns)),
         ))
     return statements
 
 
-def create_statements(vendor: str, tables) -> list[str]:
-    """The SQL that (re)creates the triggers of `tables`, idempotently."""
+def create_statements(vendor: str, tables, columns: dict[str, set[str]] | None = None) -> list[str]:
+    """The SQL that (re)creates the triggers of `tables`, idempotently. `columns` (table -> its column names), when
+    given, limits each guard to the columns the table has."""
     if vendor == "postgresql":
-        return [_PG_FUNCTION] + [sql for table in tables for sql in _postgresql_statements(table)]
+        return [_PG_FUNCTION] + [sql for table in tables for sql in _postgresql_statements(table, columns)]
     if vendor == "sqlite":
-        return drop_statements(vendor, tables) + [sql for table in tables for sql in _sqlite_statements(table)]
+        return drop_statements(vendor, tables) + [sql for table in tables
+                                                  for sql in _sqlite_statements(table, columns)]
     raise NotImplementedError(f"plan_admin's append-only triggers support PostgreSQL and SQLite, not {vendor}")
 
 
@@ -173,7 +209,9 @@ def install(connection, tables=ALL_TABLES) -> list[str]:
     existing = set(connection.introspection.table_names())
     present = [table for table in tables if table in existing]
     with connection.cursor() as cursor:
-        for sql in create_statements(connection.vendor, present):
+        columns = {table: {column.name for column in connection.introspection.get_table_description(cursor, table)}
+                   for table in present if table in GUARDED_TABLES}
+        for sql in create_statements(connection.vendor, present, columns):
             cursor.execute(sql)
     return present
 

@@ -11,6 +11,7 @@ One module per aggregate:
 - imports.py       the record of committed spreadsheet imports (the same file is never imported twice)
 - decisions.py     what every board decision and every vote has in common
 - interop.py       what plan-admin keeps of the Open Cap Format for a plan (ids, fields it does not hold)
+- resolutions.py   resolutions of the board (written consents, meetings' records), their signatures and documents
 
 Every write goes through plan_admin.services; the constraints are the backstop that holds even if a service is
 wrong, and plan_admin.db.append_only installs the triggers that make the record append-only in the database
@@ -26,6 +27,17 @@ from .issuances import Issuance, IssuanceCancellation, IssuanceQuerySet
 from .participants import Participant
 from .plan import Plan, PlanProposal, PlanProposalVote, PlanYearClosing, ShareReserveChange
 from .records import RecordConfirmation
+from .resolutions import (
+    NotificationPreference,
+    Resolution,
+    ResolutionDecline,
+    ResolutionDocument,
+    ResolutionItem,
+    ResolutionNotice,
+    ResolutionSignatory,
+    ResolutionSignature,
+    ResolutionWithdrawal,
+)
 
 # Second-factor enrolment links: a model of this app, kept with the security code that uses it.
 from ..security.models import EnrolmentLink  # noqa: E402
@@ -43,12 +55,21 @@ __all__ = [
     "IssuanceCancellation",
     "IssuanceQuerySet",
     "OcfObject",
+    "NotificationPreference",
     "Participant",
     "Plan",
     "PlanProposal",
     "PlanProposalVote",
     "PlanYearClosing",
     "RecordConfirmation",
+    "Resolution",
+    "ResolutionDecline",
+    "ResolutionDocument",
+    "ResolutionItem",
+    "ResolutionNotice",
+    "ResolutionSignatory",
+    "ResolutionSignature",
+    "ResolutionWithdrawal",
     "ShareReserveChange",
     "VoteDecision",
 ]

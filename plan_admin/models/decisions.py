@@ -17,6 +17,7 @@ MAX_YEAR = 2999
 class DecisionSource(models.TextChoices):
     VOTES = "votes", "Votes of the board in plan-admin"
     RECORDS = "records", "Entered from the board's records"
+    RESOLUTION = "resolution", "A resolution of the board signed in plan-admin"
 
 
 class VoteDecision(models.TextChoices):

@@ -1,6 +1,7 @@
 """The board's yearly designations (plan 3.1), the votes on them, and their lapses."""
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -26,6 +27,10 @@ class BoardDesignation(BoardDecision):
         WITHDRAWN = "withdrawn", "Withdrawn"
         LAPSED = "lapsed", "Lapsed"
 
+    class Kind(models.TextChoices):
+        COMPENSATION = "compensation", "Compensation"
+        DEBT_SETTLEMENT = "debt_settlement", "Debt settlement"
+
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="designations")
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="designations")
     designated_user = models.ForeignKey(
@@ -39,6 +44,18 @@ class BoardDesignation(BoardDecision):
     year = models.PositiveSmallIntegerField()
     shares = models.BigIntegerField()
     factors_considered = models.TextField(help_text="The factors the board considered (plan 3.1).")
+    # A debt settlement (plan 1.1: "to reduce debts of the Company through the issuance of Common Stock"): the
+    # designation names the creditor's debt and the price per share, and the board's approval records its finding
+    # that cancelling that debt is adequate consideration for the shares. Fixed once proposed, like the shares.
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.COMPENSATION)
+    debt_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True,
+                                      validators=[MinValueValidator(0)], help_text="The debt the shares settle.")
+    debt_reference = models.CharField(max_length=200, blank=True, help_text="The creditor's invoice, note, claim.")
+    price_per_share = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True,
+                                          help_text="For a debt settlement: the price at which the debt buys shares.")
+    consideration_finding = models.TextField(
+        blank=True, help_text="For an approved debt settlement: the board's finding that cancelling the debt is "
+        "adequate consideration for the shares.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
     issued_shares = models.BigIntegerField(default=0, editable=False, help_text="Net of cancellations.")
 
@@ -76,6 +93,16 @@ class BoardDesignation(BoardDecision):
                 name="designation_issued_only_if_approved",
             ),
             BoardDecision.decided_has_date("designation_decided_has_date"),
+            models.CheckConstraint(
+                condition=Q(kind="compensation", debt_amount__isnull=True, price_per_share__isnull=True,
+                            debt_reference="", consideration_finding="")
+                | (Q(kind="debt_settlement", debt_amount__gt=0, price_per_share__gt=0) & ~Q(debt_reference="")),
+                name="designation_debt_terms_match_kind",
+            ),
+            models.CheckConstraint(  # an approved settlement carries the board's finding on the consideration
+                condition=~Q(kind="debt_settlement", status__in=["approved", "lapsed"]) | ~Q(consideration_finding=""),
+                name="designation_debt_settlement_has_finding",
+            ),
             models.UniqueConstraint(
                 fields=["plan", "participant", "year"],
                 condition=Q(status__in=["proposed", "approved"]),
@@ -88,6 +115,10 @@ class BoardDesignation(BoardDecision):
 
     def get_absolute_url(self) -> str:
         return reverse("designation-detail", args=[self.pk])
+
+    @property
+    def is_debt_settlement(self) -> bool:
+        return self.kind == self.Kind.DEBT_SETTLEMENT
 
     @property
     def unissued_shares(self) -> int:

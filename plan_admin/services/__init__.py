@@ -14,6 +14,8 @@ Arguments are keyword-only. `by` is the user doing the work; it is recorded on t
 - issuances.py     issuance_record, issuance_record_many, issuance_cancel
 - participants.py  participant_create, participant_update
 - past_records.py  plan_set_ledger_start, past_designation_record, past_reserve_change_record, past_record_confirm
+- resolutions.py   resolution_prepare, resolution_sign, resolution_decline, resolution_withdraw (written consents and
+                   meetings' records, decided through designation_decide / plan_proposal_decide like votes)
 - decisions.py, pool.py, _common.py: what they share (who may vote, the pool's counters and checks, cleaning)
 """
 
@@ -37,10 +39,18 @@ from .plan import (
     reserve_change_propose,
     termination_propose,
 )
+from .resolutions import (
+    ResolutionRefused,
+    resolution_decline,
+    resolution_prepare,
+    resolution_sign,
+    resolution_withdraw,
+)
 
 __all__ = [
     "BULK_BATCH_SIZE",
     "MAX_SHARES",
+    "ResolutionRefused",
     "designation_lapse",
     "designation_propose",
     "designation_vote",
@@ -62,5 +72,9 @@ __all__ = [
     "plan_update_details",
     "plan_year_close",
     "reserve_change_propose",
+    "resolution_decline",
+    "resolution_prepare",
+    "resolution_sign",
+    "resolution_withdraw",
     "termination_propose",
 ]

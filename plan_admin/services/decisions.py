@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from .. import formatting as fmt
 from ..exceptions import InvalidInput, VoteRefused
-from ..models import DecisionSource, Plan, VoteDecision
+from ..models import DecisionSource, Plan, ResolutionItem, VoteDecision
 from ..roles import is_board_member
 from . import _common
 
@@ -71,6 +71,36 @@ def decided_by_votes() -> dict:
         "decision_source": DecisionSource.VOTES,
         "decided_at": timezone.now(),
     }
+
+
+def decided_by_resolution(*, reference: str, decided_on: datetime.date) -> dict:
+    """The decision fields of a proposal decided by a resolution of the board signed in this app."""
+    return {
+        "decided_on": decided_on,
+        "decision_reference": reference,
+        "decision_source": DecisionSource.RESOLUTION,
+        "decided_at": timezone.now(),
+    }
+
+
+def open_resolution_item(*, designation_id: int | None = None, proposal_id: int | None = None):
+    """The item of the resolution out for signature that holds this proposal, or None. Callers hold the plan lock."""
+    items = ResolutionItem.objects.select_related("resolution").filter(resolution__status="pending")
+    if designation_id is not None:
+        return items.filter(designation_id=designation_id).first()
+    return items.filter(proposal_id=proposal_id).first()
+
+
+def refuse_if_out_for_signature(*, noun: str, designation_id: int | None = None, proposal_id: int | None = None,
+                                doing: str, error=VoteRefused) -> None:
+    """While a resolution is out for signature its proposals are frozen: no vote, no withdrawal (issue 12)."""
+    item = open_resolution_item(designation_id=designation_id, proposal_id=proposal_id)
+    if item is not None:
+        resolution = item.resolution
+        raise error(
+            f"This {noun} is out for signature in {resolution.reference} ({resolution.get_kind_display().lower()}): "
+            f"{doing}"
+        )
 
 
 def decided_from_records(*, decided_on, decision_reference, plan: Plan) -> dict:

@@ -11,11 +11,13 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from .. import formatting as fmt
 from ..exceptions import (
     BatchRefused,
+    DebtSettlementRefused,
     DesignationLimitExceeded,
     DesignationNotApproved,
     InvalidInput,
@@ -69,12 +71,14 @@ def clean_issuance_values(
 
 
 def check_issuance(*, plan: Plan, designation: BoardDesignation, values: dict, designation_issued: int,
-                   plan_issued: int, confirmed: bool) -> None:
+                   plan_issued: int, confirmed: bool, debt_settled: Decimal = Decimal(0)) -> None:
     """Check one cleaned issuance against the locked plan and the designation as read under the lock.
 
     `plan_issued` / `designation_issued` are the shares issued so far (the counters, plus any earlier rows of a
-    batch); `confirmed` says whether a designation entered from records has been confirmed by the board. The one
-    place the per-issuance rules are written: issuance_record and issuance_record_many both call it.
+    batch); `confirmed` says whether a designation entered from records has been confirmed by the board;
+    `debt_settled` the debt already settled against a debt-settlement designation (standing issuances, plus any
+    earlier rows of a batch). The one place the per-issuance rules are written: issuance_record and
+    issuance_record_many both call it.
     """
     issue_date, shares = values["issue_date"], values["shares"]
     from_records = values["entered_from_records"]
@@ -116,6 +120,7 @@ def check_issuance(*, plan: Plan, designation: BoardDesignation, values: dict, d
             f"{fmt.money(plan.par_value)}.",
             field="price_per_share",
         )
+    _check_debt_settlement(plan=plan, designation=designation, values=values, debt_settled=debt_settled)
     designation_left = designation.shares - designation_issued
     if shares > designation_left:
         raise DesignationLimitExceeded(
@@ -131,6 +136,59 @@ def check_issuance(*, plan: Plan, designation: BoardDesignation, values: dict, d
             f"authorized shares: {fmt.shares(plan_issued)} are issued, {fmt.shares(plan_left)} remain.",
             field="shares",
         )
+
+
+def _check_debt_settlement(*, plan: Plan, designation: BoardDesignation, values: dict, debt_settled: Decimal) -> None:
+    """A debt settlement is made against a designation for a debt settlement, whose approval records the board's
+    finding that cancelling the debt is adequate consideration; it settles no more debt than that designation
+    names, at no lower price than the board approved; and the debt it cancels pays for its shares at its price."""
+    who = f"the {designation.year} designation of {designation.participant}"
+    settles = values["kind"] == Issuance.Kind.DEBT_SETTLEMENT
+    if not settles:
+        if designation.is_debt_settlement:
+            raise DebtSettlementRefused(
+                f"{who[0].upper()}{who[1:]} is for the settlement of {fmt.money(designation.debt_amount)} of debt "
+                f"({designation.debt_reference}): record this issuance as a debt settlement.",
+                field="kind",
+            )
+        return
+    if not designation.is_debt_settlement:
+        raise DebtSettlementRefused(
+            f"This issuance settles debt, but {who} is for compensation: a debt settlement must be made against a "
+            "designation for that debt, whose approval records the board's finding that cancelling it is adequate "
+            "consideration for the shares.",
+            field="kind",
+        )
+    amount = values["debt_amount"]
+    left = designation.debt_amount - debt_settled
+    if amount > left:
+        raise DebtSettlementRefused(
+            f"This issuance would settle {fmt.money(amount)} of debt, more than the board approved: {who} names "
+            f"{fmt.money(designation.debt_amount)} of debt ({designation.debt_reference}), of which "
+            f"{fmt.money(debt_settled)} is already settled, so {fmt.money(max(left, Decimal(0)))} remain.",
+            field="debt_amount",
+        )
+    price = values["price_per_share"]
+    if price < designation.price_per_share:
+        raise DebtSettlementRefused(
+            f"The price of {fmt.money(price)} per share is below the {fmt.money(designation.price_per_share)} per "
+            f"share at which the board found the debt adequate consideration ({who}).",
+            field="price_per_share",
+        )
+    value = values["shares"] * price
+    if value > amount:
+        raise DebtSettlementRefused(
+            f"{fmt.shares(values['shares'])} shares at {fmt.money(price)} per share come to {fmt.money(value)}, more "
+            f"than the {fmt.money(amount)} of debt this issuance settles.",
+            field="debt_amount",
+        )
+
+
+def debt_settled_by(designation_ids) -> dict[int, Decimal]:
+    """Debt settled so far (standing debt-settlement issuances) per designation, in one query."""
+    rows = (Issuance.objects.standing().filter(designation_id__in=designation_ids, kind=Issuance.Kind.DEBT_SETTLEMENT)
+            .values("designation_id").annotate(total=Sum("debt_amount")))
+    return {row["designation_id"]: row["total"] or Decimal(0) for row in rows}
 
 
 def _check_designation_plan(*, designation_plan_id: int, plan: Plan | None) -> None:
@@ -212,10 +270,11 @@ def issuance_record(
     authorized shares and the designation's within its designated shares; the date lies within the plan's term
     and the designation's year, on or after the board's decision, not in the future, and on the right side of the
     plan's ledger start date (`from_records` rows before it, with their `source_reference`); the price is at or
-    above par; the designation is approved, not lapsed, and confirmed if it was entered from records. Raises
-    InvalidInput, DesignationNotApproved, OutsidePlanTerm, PriceBelowPar, DesignationLimitExceeded,
-    ShareLimitExceeded. `plan`, when given, must be the designation's plan. A `reference` (the company's own grant
-    number) is unique within the plan: one already recorded there is refused (InvalidInput).
+    above par; the designation is approved, not lapsed, and confirmed if it was entered from records; a debt
+    settlement is against a debt-settlement designation and settles no more debt than it names. Raises
+    InvalidInput, DesignationNotApproved, OutsidePlanTerm, PriceBelowPar, DebtSettlementRefused,
+    DesignationLimitExceeded, ShareLimitExceeded. `plan`, when given, must be the designation's plan. A `reference`
+    (the company's own grant number) is unique within the plan: one already recorded there is refused (InvalidInput).
 
     A `submission_key` makes a resubmitted form record once: the same key from the same user with the same values
     returns the issuance already recorded; with other values (or from another user) it raises InvalidTransition
@@ -241,8 +300,9 @@ def issuance_record(
         raise DesignationNotApproved("That designation does not exist.", field="designation")
     for name, value in current.items():  # its status, counter and decision date as they are now
         setattr(fixed, name, value)
+    settled = debt_settled_by([fixed.pk]).get(fixed.pk, Decimal(0)) if fixed.is_debt_settlement else Decimal(0)
     check_issuance(plan=locked_plan, designation=fixed, values=values, designation_issued=fixed.issued_shares,
-                   plan_issued=locked_plan.issued_shares, confirmed=confirmed)
+                   plan_issued=locked_plan.issued_shares, confirmed=confirmed, debt_settled=settled)
     if values["reference"]:
         taken = _taken_references([fixed.plan_id], [values["reference"]])
         _refuse_taken_reference(fixed.plan_id, values["reference"],
@@ -335,6 +395,8 @@ def issuance_record_many(
     plan_issued = {pk: locked.issued_shares for pk, locked in plans.items()}
     designation_issued = {pk: designation.issued_shares for pk, designation in designations.items()}
     batch_references: dict[tuple[int, str], int] = {}
+    debt_designations = [pk for pk, designation in designations.items() if designation.is_debt_settlement]
+    debt_settled = debt_settled_by(debt_designations) if debt_designations else {}
     issuances: list[Issuance] = []
     for index, (values, designation_id) in enumerate(zip(cleaned, designation_ids)):
         if values is None:
@@ -347,7 +409,8 @@ def issuance_record_many(
             locked_plan = plans[fresh.plan_id]
             check_issuance(plan=locked_plan, designation=fresh, values=values,
                            designation_issued=designation_issued[fresh.pk], plan_issued=plan_issued[locked_plan.pk],
-                           confirmed=not fresh.is_from_records or fresh.pk in confirmed)
+                           confirmed=not fresh.is_from_records or fresh.pk in confirmed,
+                           debt_settled=debt_settled.get(fresh.pk, Decimal(0)))
             if values["reference"]:
                 key = (locked_plan.pk, values["reference"])
                 if key in batch_references:
@@ -358,6 +421,8 @@ def issuance_record_many(
         except PlanRuleViolation as error:
             errors.append((index, " ".join(error.messages)))
             continue
+        if values["kind"] == Issuance.Kind.DEBT_SETTLEMENT:
+            debt_settled[fresh.pk] = debt_settled.get(fresh.pk, Decimal(0)) + values["debt_amount"]
         designation_issued[fresh.pk] += values["shares"]
         plan_issued[locked_plan.pk] += values["shares"]
         issuance = Issuance(designation=fresh, recorded_by=by, **values)

@@ -28,7 +28,7 @@ from ..models import (
 )
 from ..roles import is_board_member
 from . import _common, decisions
-from .designations import _approve, _clean_proposal, _refuse_closed_year
+from .designations import _approve, _clean_proposal, _refuse_closed_year, consideration_finding
 from .plan import apply_reserve_change
 
 
@@ -62,7 +62,8 @@ def plan_set_ledger_start(*, plan: Plan, ledger_start_date: datetime.date | None
         recorded_here_before = (
             issuances.filter(entered_from_records=False, issue_date__lt=day).count()
             + cancellations.filter(entered_from_records=False, cancelled_on__lt=day).count()
-            + designations.filter(decision_source=DecisionSource.VOTES, decided_on__lt=day).count()
+            + designations.filter(decision_source__in=[DecisionSource.VOTES, DecisionSource.RESOLUTION],
+                                  decided_on__lt=day).count()
             + reserve.filter(board_approval_date__lt=day).count()
         )
         if recorded_here_before:
@@ -101,6 +102,10 @@ def past_designation_record(
     decision: str,
     decided_on: datetime.date,
     decision_reference: str,
+    kind: str = BoardDesignation.Kind.COMPENSATION,
+    debt_amount=None,
+    debt_reference: str = "",
+    price_per_share=None,
     by: AbstractBaseUser | None,
 ) -> BoardDesignation:
     """Enter a designation the board decided before the plan's ledger start date, from its records. Locks the Plan.
@@ -108,13 +113,16 @@ def past_designation_record(
     `decision` is approve or reject; `decided_on` the date the board acted (before the ledger start date, not in
     the future, within the plan's term), `decision_reference` the minutes or written consent. An approved one is
     checked against the pool like any approval (rule 3) and commits its shares. It waits for a board member's
-    confirmation before anything new is issued against it. Raises what designation_propose raises, plus
+    confirmation before anything new is issued against it. A debt settlement (`kind`, with its debt and price, as
+    for designation_propose) records the board's finding on the consideration as the records give it. Raises
+    what designation_propose raises, plus
     InvalidInput for the decision's date and reference and PoolOverCommitted.
     """
     locked = _common.lock_plan(plan.pk)
     participant = Participant.objects.get(pk=participant.pk)
     terms = _clean_proposal(plan=locked, participant=participant, year=year, shares=shares,
-                            factors_considered=factors_considered)
+                            factors_considered=factors_considered, kind=kind, debt_amount=debt_amount,
+                            debt_reference=debt_reference, price_per_share=price_per_share)
     if decision not in VoteDecision.values:
         raise InvalidInput("Choose whether the board approved or rejected it.", field="decision")
     decided = decisions.decided_from_records(decided_on=decided_on, decision_reference=decision_reference,
@@ -124,6 +132,9 @@ def past_designation_record(
     designation = BoardDesignation(**terms, **decided, status=status, proposed_by=by)
     if status == BoardDesignation.Status.APPROVED:
         _approve(locked, designation)
+        if designation.is_debt_settlement:
+            designation.consideration_finding = consideration_finding(
+                locked, designation, decided_on=decided["decided_on"], reference=decided["decision_reference"])
     _common.save(designation, by=by)
     return designation
 

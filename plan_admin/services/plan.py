@@ -204,12 +204,14 @@ def termination_propose(
 def plan_proposal_withdraw(*, proposal: PlanProposal, by: AbstractBaseUser | None) -> PlanProposal:
     """Withdraw a proposal the board has not decided. Locks the Plan, then the proposal.
 
-    Raises InvalidTransition when it is no longer proposed.
+    Raises InvalidTransition when it is no longer proposed, or is out for signature in a resolution.
     """
     _common.lock_plan(proposal.plan_id)
     locked = PlanProposal.objects.select_for_update().get(pk=proposal.pk)
     if locked.status != Status.PROPOSED:
         raise InvalidTransition(f"This proposal is {locked.get_status_display().lower()}; it cannot be withdrawn.")
+    decisions.refuse_if_out_for_signature(noun="proposal", proposal_id=locked.pk, error=InvalidTransition,
+                                          doing="withdraw the resolution first, then the proposal.")
     locked.status = Status.WITHDRAWN
     locked.decided_at = timezone.now()
     _common.save(locked, by=by, update_fields=["status", "decided_at"])
@@ -259,6 +261,38 @@ def _check_termination(plan: Plan, termination_date: datetime.date) -> None:
         )
 
 
+def refuse_proposal_approval(plan: Plan, proposal: PlanProposal) -> None:
+    """What refuses approving a proposal to change the locked plan (the pool for a decrease, the term)."""
+    if proposal.kind == PlanProposal.Kind.RESERVE_CHANGE:
+        _check_reserve_change(plan, proposal.shares)
+    else:
+        _check_termination(plan, proposal.termination_date)
+
+
+def plan_proposal_decide(plan: Plan, proposal: PlanProposal, *, decision: str, fields: dict, by) -> None:
+    """Decide a proposal to change the locked plan, as votes and resolutions do: the one place it is approved or
+    rejected. An approved reserve change writes its ShareReserveChange (dated the decision, with its reference) and
+    moves the authorized counter; an approved termination sets the plan's termination date. Raises
+    PoolOverCommitted, OutsidePlanTerm; writes nothing when it does."""
+    for name, value in fields.items():
+        setattr(proposal, name, value)
+    if decision == VoteDecision.APPROVE:
+        proposal.status = Status.APPROVED
+        if proposal.kind == PlanProposal.Kind.RESERVE_CHANGE:
+            apply_reserve_change(plan, shares=proposal.shares, board_approval_date=proposal.decided_on,
+                                 resolution_reference=proposal.decision_reference, note=proposal.explanation,
+                                 by=by, proposal=proposal)
+        else:
+            _check_termination(plan, proposal.termination_date)
+            plan.termination_date = proposal.termination_date
+            plan.termination_resolution = decisions.describe(proposal.decided_on, proposal.decision_reference)
+            _common.save(plan, by=by, update_fields=["termination_date", "termination_resolution"])
+    else:
+        proposal.status = Status.REJECTED
+    _common.save(proposal, by=by, update_fields=["status", "decided_on", "decision_reference", "decision_source",
+                                                 "decided_at"])
+
+
 @transaction.atomic
 def plan_proposal_vote(
     *, proposal: PlanProposal, voter: AbstractBaseUser, decision: str, comment: str = ""
@@ -269,7 +303,8 @@ def plan_proposal_vote(
     approving vote decides: a reserve change writes its ShareReserveChange and moves the authorized counter; a
     termination sets the plan's termination date. Raises VoteRefused (not a board member, own proposal, already
     voted, already decided), PoolOverCommitted (a decrease below issued + committed shares), OutsidePlanTerm (a
-    termination before the effective date or before standing issuances; any change to a terminated plan).
+    termination before the effective date or before standing issuances; any change to a terminated plan), and
+    VoteRefused while the proposal is out for signature in a resolution.
     """
     decision, comment = decisions.clean_vote(decision=decision, comment=comment)
     plan = _common.lock_plan(proposal.plan_id)
@@ -280,31 +315,14 @@ def plan_proposal_vote(
         status_label=None if locked.status == Status.PROPOSED else locked.get_status_display().lower(),
         proposed_by_id=locked.proposed_by_id, designated_user_id=None, voter_ids=set(votes),
     )
-    is_reserve = locked.kind == PlanProposal.Kind.RESERVE_CHANGE
+    decisions.refuse_if_out_for_signature(noun="proposal", proposal_id=locked.pk,
+                                          doing="the board decides it by signing that resolution.")
     if decision == VoteDecision.APPROVE:
-        if is_reserve:
-            _check_reserve_change(plan, locked.shares)
-        else:
-            _check_termination(plan, locked.termination_date)
+        refuse_proposal_approval(plan, locked)
     outcome = decisions.tally(plan=plan, decisions_so_far=list(votes.values()), decision=decision)
     vote = PlanProposalVote(proposal=locked, voter=voter, decision=decision, comment=comment)
     vote.save()
     if outcome.decided:
-        for name, value in decisions.decided_by_votes().items():
-            setattr(locked, name, value)
-        if outcome.decided == VoteDecision.APPROVE:
-            locked.status = Status.APPROVED
-            if is_reserve:
-                apply_reserve_change(plan, shares=locked.shares, board_approval_date=locked.decided_on,
-                                     resolution_reference=locked.decision_reference, note=locked.explanation,
-                                     by=voter, proposal=locked)
-            else:
-                plan.termination_date = locked.termination_date
-                plan.termination_resolution = decisions.describe(locked.decided_on, locked.decision_reference)
-                _common.save(plan, by=voter, update_fields=["termination_date", "termination_resolution"])
-        else:
-            locked.status = Status.REJECTED
-        _common.save(locked, by=voter, update_fields=["status", "decided_on", "decision_reference",
-                                                      "decision_source", "decided_at"])
+        plan_proposal_decide(plan, locked, decision=outcome.decided, fields=decisions.decided_by_votes(), by=voter)
     proposal.status = locked.status
     return vote

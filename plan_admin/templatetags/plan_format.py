@@ -13,3 +13,11 @@ def money(value) -> str:
     if value in (None, ""):
         return "—"
     return formatting.money(value)
+
+
+@register.filter
+def shares_abs(value) -> str:
+    """A share count without its sign, grouped: -500000 -> 500,000 (the sentence says increase or decrease)."""
+    if value in (None, ""):
+        return "—"
+    return formatting.shares(abs(int(value)))

@@ -293,6 +293,10 @@ class _Generator:
                 )
 
             approved = [designation(p, BoardDesignation.Status.APPROVED, 0) for p in chosen[:n_approved]]
+            debt_designations = {id(d) for d in approved
+                                 if (d.participant.category == Participant.Category.CONSULTANT and rng.random() < 0.4)
+                                 or rng.random() < 0.03}
+            debt_terms = defaultdict(lambda: [Decimal(0), None])  # designation -> [debt settled, lowest price]
             for p in chosen[n_approved:]:
                 designations.append(designation(p, BoardDesignation.Status.PROPOSED, rng.randrange(5, 200) * 1_000))
             for _ in range(max(1, n_approved // 30)):  # rejected and withdrawn: not open, any participant
@@ -307,8 +311,8 @@ class _Generator:
                 shares = rng.randrange(5, 500) * 100
                 on = _random_day(rng, d.decided_at.date(), end)
                 each = max(PAR_VALUE, (price * Decimal(str(rng.uniform(0.9, 1.1)))).quantize(Decimal("0.0001")))
-                debt = d.participant.category == Participant.Category.CONSULTANT and rng.random() < 0.4
-                debt = debt or rng.random() < 0.03
+                # A debt settlement is issued against a designation for a debt settlement (check_issuance).
+                debt = id(d) in debt_designations
                 issuance = Issuance(
                     designation=d, issue_date=on, shares=shares, price_per_share=each,
                     kind=Issuance.Kind.DEBT_SETTLEMENT if debt else Issuance.Kind.COMPENSATION,
@@ -319,10 +323,25 @@ class _Generator:
                 issuance._history_date = issuance.recorded_at
                 issuances.append(issuance)
                 gross[id(d)] += shares
+                if debt:
+                    terms = debt_terms[id(d)]
+                    terms[0] += issuance.debt_amount
+                    terms[1] = each if terms[1] is None else min(terms[1], each)
             for d in approved:
                 # Past years are issued close to the designation; this year keeps room to issue.
                 headroom = 1.5 if is_current else 1.0 + rng.random() * 0.1
                 d.shares = max(1_000, math.ceil(gross[id(d)] * headroom / 1_000) * 1_000)
+                if id(d) in debt_designations:
+                    settled, lowest = debt_terms[id(d)]
+                    d.kind = BoardDesignation.Kind.DEBT_SETTLEMENT
+                    d.price_per_share = lowest or PAR_VALUE
+                    # The debt named covers every share designated at that price, so the terms are consistent.
+                    d.debt_amount = max(settled, (d.shares * d.price_per_share).quantize(Decimal("0.01"),
+                                                                                        rounding="ROUND_UP"))
+                    d.debt_reference = f"Creditor claim {year}-{len(designations) + 1:06d}"
+                    d.consideration_finding = (
+                        f"The board finds that the cancellation of ${d.debt_amount:,} of debt is adequate "
+                        f"consideration for up to {d.shares:,} shares at ${d.price_per_share} per share.")
             designations.extend(approved)
         for d in designations:
             d._history_date = d.decided_at or d.proposed_at

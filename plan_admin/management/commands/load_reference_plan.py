@@ -123,11 +123,11 @@ class Command(BaseCommand):
         def minutes(day: datetime.date) -> str:
             return f"Minutes of the board meeting of {day:%B %-d, %Y}"
 
-        def past_designation(name, year, shares, factors, decided_on, reference=None):
+        def past_designation(name, year, shares, factors, decided_on, reference=None, **debt_terms):
             return services.past_designation_record(
                 plan=plan, participant=people[name], year=year, shares=shares, factors_considered=factors,
                 decision="approve", decided_on=decided_on, decision_reference=reference or minutes(decided_on),
-                by=staff,
+                by=staff, **debt_terms,
             )
 
         def past_issuance(designation, on, shares, price=Decimal("0.15"), source="Stock ledger", **extra):
@@ -157,6 +157,8 @@ class Command(BaseCommand):
             "Halvorsen Engineering LLC", last_year, 300_000,
             "Settles unpaid engineering invoices in stock rather than cash (plan 1.1).", datetime.date(last_year, 10, 20),
             reference=f"Unanimous written consent of the board dated {datetime.date(last_year, 10, 20):%B %-d, %Y}",
+            kind="debt_settlement", debt_amount=Decimal("45000.00"), debt_reference="Invoices HE-118 to HE-124",
+            price_per_share=Decimal("0.15"),
         )
         dana_first = past_issuance(dana, datetime.date(last_year, 3, 31), 200_000)
         dana_second = past_issuance(dana, datetime.date(last_year, 9, 30), 100_000)
