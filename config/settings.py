@@ -205,7 +205,7 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [NONE],
-        "frame-src": [NONE],
+        "frame-src": [SELF],  # a resolution's PDF, read in its page (plan_admin/board/views.py)
         "frame-ancestors": [NONE],
         "form-action": [SELF],
     },

@@ -8,6 +8,7 @@
 """
 
 
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -200,6 +201,7 @@ def resolution_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @require_safe
 @permission_required("plan_admin.view_resolutiondocument", raise_exception=True)
 @xframe_options_sameorigin
+@csp_replace({"frame-ancestors": ["'self'"]})  # shown in the resolution's own page; no other site frames it
 def resolution_document(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """The stored PDF, after checking its bytes against the recorded SHA-256 (a mismatch is a 409, not the file)."""
     if kind not in ResolutionDocument.Kind.values:
