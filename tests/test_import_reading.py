@@ -97,11 +97,16 @@ def pool(superuser, staff_user, board_member):
     dana = factories.make_participant("Dana Whitfield", by=staff_user)
     factories.make_designation(plan=plan, participant=dana, year=2024, shares=1_000_000, staff=staff_user,
                                approver=board_member)
+    creditor = factories.make_participant("Northwind Supply", by=staff_user, category="consultant")
+    factories.make_debt_designation(plan=plan, participant=creditor, year=2024, shares=1_000_000, staff=staff_user,
+                                    approver=board_member, price_per_share=Decimal("0.15"))
     return plan
 
 
 def _rows(plan, **cells):
-    row = {"plan": plan.name, "participant": "Dana Whitfield", "year": 2024, "issue_date": "2024-06-30",
+    """One issuance row; a debt settlement goes to the creditor, whose designation is for that debt."""
+    participant = "Northwind Supply" if cells.get("kind") == "debt_settlement" else "Dana Whitfield"
+    row = {"plan": plan.name, "participant": participant, "year": 2024, "issue_date": "2024-06-30",
            "shares": "1,000", "price_per_share": "0.15", "kind": "", "debt_amount": "", "debt_reference": "",
            "notes": ""}
     row.update(cells)
@@ -145,7 +150,7 @@ def test_admin_upload_form_declares_the_separator_through_preview_and_confirm(cl
     before = factories.ledger_snapshot()
     page = client.post(url, {"action": "preview", "decimal_separator": ",",
                              "file": csv_file(rows, delimiter=";")}).content.decode()
-    assert "Issue 1,000 shares to Dana Whitfield on June 30, 2024 at $0.15, settling $45,000.00 of debt." in page
+    assert "Issue 1,000 shares to Northwind Supply on June 30, 2024 at $0.15, settling $45,000.00 of debt." in page
     assert "read with a decimal comma, as declared" in page
     assert factories.ledger_snapshot() == before
     token = re.search(r'name="token" value="([0-9a-f]{32})"', page).group(1)
@@ -196,7 +201,7 @@ def test_xlsx_formula_with_its_saved_value_is_read(pool, staff_user):
     rows = [HEADER, [pool.name, "Dana Whitfield", 2024, datetime.date(2024, 6, 30), None, 0.15]]
     data = xlsx_bytes(rows, cells={"E2": "=2*500"})
     from tests.spreadsheets import patch_sheet
-    data = patch_sheet(data, lambda xml: xml.replace("<f>2*500</f><v /></c>", "<f>2*500</f><v>1000</v></c>"))
+    data = patch_sheet(data, lambda xml: re.sub(r"<f>2\*500</f><v\s*(/>|></v>)", "<f>2*500</f><v>1000</v>", xml))
     report = run_import("issuances", SimpleUploadedFile("f.xlsx", data), by=staff_user, commit=True)
     assert report.committed, report.errors
     assert Issuance.objects.get().shares == 1000

@@ -12,6 +12,7 @@ import io
 import json
 import shutil
 import zipfile
+from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
@@ -474,6 +475,50 @@ def test_a_foreign_package_imports_with_one_designation_per_participant_and_year
     assert set(again) == {"a1", "a2", "c1", "r1", "up", "b1"}
     assert again["a2"]["board_approval_date"] == "2021-05-01" and again["a2"]["security_id"] == "sec-a2"
     assert json.loads((tmp_path / "again" / "Manifest.ocf.json").read_text())["issuer"]["id"] == "issuer-1"
+
+
+def _edit_board_record(directory: Path, change) -> None:
+    """Change the board record of an exported package with `change(record)`, and the md5s that name it."""
+    (path,) = (directory / "documents").glob("plan-admin-board-record-*.json")
+    record = json.loads(path.read_bytes())
+    change(record)
+    path.write_text(json.dumps(record))
+    md5 = hashlib.md5(path.read_bytes()).hexdigest()
+    rewrite(directory, "Documents.ocf.json",
+            lambda document: [item.update(md5=md5) for item in document["items"] if item["path"].endswith(path.name)])
+
+
+def test_debt_settlements_without_their_designations_import_against_debt_settlement_designations(exported_demo):
+    """A board record that names each issuance's kind and debt but not the designations (as a package of a plan
+    that was itself imported from OCF): each participant's debt settlements of a year are issued against one
+    designation for those debts, at the lowest price among them, so that the services accept them."""
+    _edit_board_record(exported_demo, lambda record: record.update(designations=[]))
+    with tomorrow():
+        report = import_package(exported_demo, by=None, plan_name="Imported")
+    assert report.ok, "\n".join(report.lines())
+    settled = Issuance.objects.filter(designation__plan=report.plan, kind=Issuance.Kind.DEBT_SETTLEMENT)
+    assert settled.exists(), "the demo ledger has debt settlements"
+    for issuance in settled:
+        designation = issuance.designation
+        assert designation.is_debt_settlement and designation.consideration_finding
+        assert designation.price_per_share <= issuance.price_per_share
+        assert designation.debt_amount >= issuance.debt_amount
+    assert reconcile(plan=report.plan).ok
+
+
+def test_a_participants_year_mixing_debt_settlements_and_compensation_is_refused_naming_it(exported_demo):
+    def mix(record):
+        record.update(designations=[])
+        by_designation = defaultdict(list)
+        for entry in record["issuances"]:
+            by_designation[entry["designation_id"]].append(entry)
+        entries = next(group for group in by_designation.values()
+                       if len(group) > 1 and {entry["kind"] for entry in group} == {"compensation"})
+        entries[0].update(kind="debt_settlement", debt_amount="1000000.00", debt_reference="INV-MIX")
+
+    _edit_board_record(exported_demo, mix)
+    errors = _refused(exported_demo)
+    assert "issuances mix debt settlements and compensation" in errors, errors
 
 
 # --- the official samples ----------------------------------------------------------------------------------------

@@ -71,9 +71,9 @@ def test_a_filled_template_imports(ledger, staff_user):
 
     workbook = openpyxl.load_workbook(io.BytesIO(template_xlsx("issuances")))
     sheet = workbook.worksheets[0]
-    row = {"plan": ledger.name, "participant": "Dana Whitfield", "year": 2024,
+    row = {"plan": ledger.name, "participant": "Dana Whitfield", "year": 2024,  # her designation settles a debt
            "issue_date": datetime.datetime(2024, 8, 1), "shares": 700, "price_per_share": 0.15,
-           "kind": "Compensation", "reference": "G-77"}
+           "kind": "Debt settlement", "debt_amount": 105, "debt_reference": "INV-8", "reference": "G-77"}
     sheet.append([row.get(cell.value) for cell in sheet[1]])
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -114,16 +114,16 @@ def test_an_edited_export_records_only_its_new_rows(client, ledger, staff_user):
     sheet = workbook.worksheets[0]
     header = [cell.value for cell in sheet[1]]
     sheet.delete_rows(6, sheet.max_row)  # the finance user drops the totals and notes ...
-    new = {"Plan": ledger.name, "Participant": "Dana Whitfield", "Designation year": 2024, "Kind": "Compensation",
-           "Issue date": datetime.datetime(2024, 9, 1), "Shares": 1_234, "Price per share": 0.11,
-           "Reference": "G-9"}
+    new = {"Plan": ledger.name, "Participant": "Dana Whitfield", "Designation year": 2024,
+           "Kind": "Debt settlement", "Issue date": datetime.datetime(2024, 9, 1), "Shares": 1_234,
+           "Price per share": 0.2, "Debt amount": 246.8, "Debt reference": "INV-9", "Reference": "G-9"}
     sheet.append([new.get(name) for name in header])  # ... and adds a grant
     buffer = io.BytesIO()
     workbook.save(buffer)
     client.force_login(staff_user)
     page = _preview(client, SimpleUploadedFile("edited.xlsx", buffer.getvalue()))
     assert "1 row will be recorded; 4 are already recorded and will be skipped." in page
-    assert "Issue 1,234 shares to Dana Whitfield on September 1, 2024 at $0.11 (reference G-9)." in page
+    assert "Issue 1,234 shares to Dana Whitfield on September 1, 2024 at $0.20, settling $246.80 of debt (reference G-9)." in page
     token = re.search(r'name="token" value="([0-9a-f]{32})"', page).group(1)
     assert client.post(reverse("admin:plan_admin_issuance_import"), {"action": "confirm", "token": token}) \
         .status_code == 302

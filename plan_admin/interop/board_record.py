@@ -172,16 +172,19 @@ def _designation_entries(plan: Plan, kept: Kept, stakeholder_ids: dict, users: d
                      "designation_id", "confirmed_by__username", "confirmed_at", "comment")}
     rows = BoardDesignation.objects.filter(plan=plan).order_by("year", "pk").values_list(
         "pk", "participant_id", "year", "shares", "factors_considered", "status", "proposed_by_id", "proposed_at",
-        "designated_user_id", "decided_on", "decision_reference", "decision_source", "decided_at").iterator(
-        chunk_size=5000)
+        "designated_user_id", "decided_on", "decision_reference", "decision_source", "decided_at", "kind",
+        "debt_amount", "debt_reference", "price_per_share", "consideration_finding").iterator(chunk_size=5000)
     for (pk, participant_id, year, shares, factors, status, proposed_by, proposed_at, designated_user, decided_on,
-         reference, source, decided_at) in rows:
+         reference, source, decided_at, kind, debt_amount, debt_reference, price, finding) in rows:
         if pk in mapped:
             continue
         lapse = lapses.get(pk)
         yield {
             "id": kept.id(Kind.DESIGNATION, pk), "stakeholder_id": stakeholder_ids.get(participant_id), "year": year,
-            "shares": shares, "factors_considered": factors, "status": status,
+            "shares": shares, "factors_considered": factors, "status": status, "kind": kind,
+            **({} if kind == BoardDesignation.Kind.COMPENSATION else {
+                "debt_amount": str(debt_amount), "debt_reference": debt_reference, "price_per_share": str(price),
+                "consideration_finding": finding}),
             "proposed_by": _user(proposed_by, users), "proposed_at": _moment(proposed_at),
             "designated_user": _user(designated_user, users), "decided_on": _day(decided_on),
             "decision_reference": reference, "decision_source": source, "decided_at": _moment(decided_at),

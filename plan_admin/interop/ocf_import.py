@@ -160,6 +160,16 @@ def _day(text) -> datetime.date | None:
     return datetime.date.fromisoformat(text) if isinstance(text, str) and text else None
 
 
+def _debt_terms(entry: dict) -> dict:
+    """A board-record designation's kind and debt terms, as the services take them (they check the values)."""
+    kind = entry.get("kind") or "compensation"
+    if kind == "compensation":
+        return {}
+    return {"debt_terms": {"kind": kind, "debt_amount": entry.get("debt_amount"),
+                           "debt_reference": entry.get("debt_reference") or "",
+                           "price_per_share": entry.get("price_per_share")}}
+
+
 def _strip(obj: dict, derived: set[str]) -> dict:
     kept = {key: value for key, value in obj.items() if key not in derived and key != "comments"}
     comments = own_comments(obj.get("comments"))
@@ -520,6 +530,7 @@ class _Import:
                 "decision": "reject" if entry["status"] == "rejected" else "approve",
                 "decided_on": _day(entry["decided_on"]), "reference": entry.get("decision_reference") or "",
                 "name": f"designation {json.dumps(entry['id'])} of the board record",
+                **_debt_terms(entry),
             }
             lapse = entry.get("lapse")
             if isinstance(lapse, dict) and not lapse.get("year_closing_id"):
@@ -569,6 +580,7 @@ class _Import:
                     f"{name}'s {year} issuances were approved by the board on {len(dates)} dates; plan-admin holds one "
                     f"designation per participant and year, decided on the first ({dates[0].isoformat()}).")
             self.designation_specs[key] = {
+                **self._synthesized_debt_terms(items, name, year),
                 "key": key, "ocf_id": "", "stakeholder_id": stakeholder_id, "year": year, "shares": peak,
                 "factors": factors + ".", "decision": "approve", "decided_on": dates[0],
                 "reference": f"OCF package of {issuer} as of {self.manifest['as_of']}: board approval date of the "
@@ -586,6 +598,29 @@ class _Import:
                 events.append((datetime.date.min, -1, 0, "designation", spec))
             else:
                 events.append((spec["decided_on"], PHASE["designation"], 0, "designation", spec))
+
+    def _synthesized_debt_terms(self, items: list, name: str, year: int) -> dict:
+        """A synthesized designation settles debt when the board record says its issuances did: the debts they
+        settled, at the lowest price among them. Debt settlements and compensation of one participant in one year
+        cannot share a designation (the services refuse either kind against the other), so a mix is refused."""
+        entries = [self.record["issuances"].get(item.id) or {} for item in items]
+        debts = [entry for entry in entries if entry.get("kind") == "debt_settlement"]
+        if not debts:
+            return {}
+        if len(debts) < len(entries):
+            self.error(f"{name}'s {year} issuances mix debt settlements and compensation; plan-admin holds one "
+                       "designation per participant and year, of one kind, and the package's board record names "
+                       "no designation for them.")
+            return {}
+        try:
+            amount = sum(Decimal(entry["debt_amount"]) for entry in debts)
+        except (KeyError, TypeError, ArithmeticError):
+            return {}  # the issuance itself is then refused naming its debt amount
+        prices = [self.issuance_values[item.id][1] for item in items if item.id in self.issuance_values]
+        references = sorted({entry.get("debt_reference") or "" for entry in debts} - {""})
+        return {"debt_terms": {"kind": "debt_settlement", "debt_amount": amount,
+                               "debt_reference": "; ".join(references)[:200] or "Debts settled (OCF package)",
+                               "price_per_share": min(prices) if prices else None}}
 
     def replay(self) -> None:
         """Replay what passed the checks; objects refused by them are left out (and the whole import is rolled
@@ -725,7 +760,7 @@ class _Import:
             designation = services.past_designation_record(
                 plan=self.plan, participant=participant, year=spec["year"], shares=spec["shares"],
                 factors_considered=spec["factors"], decision=spec["decision"], decided_on=spec["decided_on"],
-                decision_reference=spec["reference"], by=self.by)
+                decision_reference=spec["reference"], by=self.by, **spec.get("debt_terms", {}))
         except ValidationError as refusal:
             self.error(f"{spec['name']}: " + " ".join(refusal.messages))
             self.refused_designations.add(spec["key"])
