@@ -81,6 +81,33 @@ def test_issuance_beyond_designation_is_refused(approved_designation, staff_user
     )
 
 
+@pytest.mark.parametrize("path", ["single", "batch"])
+@pytest.mark.parametrize("over", [0, 1], ids=["exactly-at-the-limit", "one-share-over"])
+def test_designation_limit_is_exact_on_every_path(approved_designation, staff_user, path, over):
+    """Both recording paths, each on its own: the designation's last share is accepted, one more is refused."""
+    factories.issue(approved_designation, by=staff_user, shares=999_000)
+    if path == "single":
+        record = lambda: factories.issue(approved_designation, by=staff_user, shares=1_000 + over)  # noqa: E731
+    else:
+        rows = [batch_row(approved_designation, 400), batch_row(approved_designation, 600 + over)]
+        record = lambda: services.issuance_record_many(rows=rows, by=staff_user)  # noqa: E731
+    if over:
+        message = ("This issuance of 1,001 shares would exceed Dana Whitfield's 2024 designation of 1,000,000 shares: "
+                   "999,000 are issued, 1,000 remain." if path == "single" else
+                   "This issuance of 601 shares would exceed Dana Whitfield's 2024 designation of 1,000,000 shares: "
+                   "999,400 are issued, 600 remain.")
+        if path == "single":
+            assert_refused(exceptions.DesignationLimitExceeded, message, record)
+        else:
+            assert refuse_batch(rows, by=staff_user).row_errors == [(1, message)]
+    else:
+        record()
+        approved_designation.refresh_from_db()
+        approved_designation.plan.refresh_from_db()
+        assert approved_designation.issued_shares == 1_000_000
+        assert (approved_designation.plan.issued_shares, approved_designation.plan.committed_shares) == (1_000_000, 0)
+
+
 def test_database_refuses_designation_issued_above_its_shares(approved_designation):
     from django.db import IntegrityError, transaction
 
