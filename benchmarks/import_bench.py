@@ -32,6 +32,14 @@ YEAR = 2020
 class _Abort(BaseException):
     """Raised from inside the import to stop it (BaseException: the import engine catches Exceptions per row)."""
 PARTICIPANTS = 100
+# The last tenth of the participants are creditors: their designations settle debt (the board found the debt
+# adequate consideration at DEBT_PRICE or more), so their rows, a tenth of the import, are debt settlements.
+DEBT_PARTICIPANTS = range(90, 100)
+DEBT_PRICE = Decimal("0.01")
+
+
+def is_creditor(index: int) -> bool:
+    return index in DEBT_PARTICIPANTS
 
 
 def make_plan(label: str, staff, board):
@@ -47,8 +55,11 @@ def make_plan(label: str, staff, board):
         participant = services.participant_create(
             name=f"Import bench {label} participant {index:03d} {plan.pk}", category="key_employee", by=staff
         )
+        debt_terms = ({"kind": "debt_settlement", "debt_amount": Decimal(10**9) * DEBT_PRICE,
+                       "debt_reference": f"Bench loan {index:03d}", "price_per_share": DEBT_PRICE}
+                      if is_creditor(index) else {})
         designation = services.designation_propose(plan=plan, participant=participant, year=YEAR, shares=10**9,
-                                                   factors_considered="Benchmark.", by=staff)
+                                                   factors_considered="Benchmark.", by=staff, **debt_terms)
         # The board decided on January 1 of the bench's year (time-machine: its votes date the decision today),
         # so that the rows' issue dates, spread over that year, follow the decision.
         with time_machine.travel(datetime.datetime(YEAR, 1, 1, 9, tzinfo=datetime.UTC), tick=False):
@@ -61,7 +72,7 @@ def make_rows(count: int, seed: int) -> list[dict]:
     rng = random.Random(seed)
     rows = []
     for i in range(count):
-        debt = rng.random() < 0.1
+        debt = is_creditor(i % PARTICIPANTS)
         shares = rng.randrange(1, 500) * 100
         price = Decimal(rng.randrange(100, 3000)) / 10000
         rows.append({
