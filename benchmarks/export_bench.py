@@ -156,7 +156,12 @@ def prepare(database_url: str, *, issuances: int, participants: int, years: int,
     if fresh or count != issuances:
         if count:
             call_command("flush", interactive=False, verbosity=0)
-            call_command("migrate", verbosity=0)  # the flush removed the role groups
+            # The flush removed the role groups, which a migration created; migrate does not run it again.
+            from django.contrib.auth.models import Group, Permission
+
+            from plan_admin.roles import sync_role_groups
+
+            sync_role_groups(Group, Permission)
         started = time.perf_counter()
         call_command("generate_ledger", issuances=issuances, participants=participants, years=years, seed=1)
         print(f"generated {issuances:,} issuances in {time.perf_counter() - started:.1f} s", flush=True)
