@@ -4,4 +4,4 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.bench_settings")
 
-from config.wsgi import application  # noqa: E402, F401
+from config.wsgi import application  # noqa: F401

@@ -24,7 +24,7 @@ from pathlib import Path
 import time_machine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import django_setup, write_json  # noqa: E402
+from common import django_setup, write_json
 
 YEAR = 2020
 

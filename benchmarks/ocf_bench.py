@@ -17,6 +17,7 @@ issuances is reused. The issuer details OCF requires are recorded once (fictiona
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -111,11 +112,9 @@ def prepare(database_url: str, *, issuances: int) -> None:
 
 def machine(database_url: str) -> dict:
     cpu = ""
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                    if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     memory = ""
     try:
         kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import django_setup, summary_ms, write_json  # noqa: E402
+from common import django_setup, summary_ms, write_json
 
 
 def pages_to_measure() -> list[tuple[str, str | None, str]]:
@@ -111,9 +111,9 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=40.0, help="seconds per page before stopping early")
     args = parser.parse_args()
     django_setup()
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.test import Client
-    from django.conf import settings
 
     from plan_admin.models import Issuance
 
@@ -134,7 +134,7 @@ def main() -> None:
             continue
         try:
             figures = measure(client, url, args.requests, args.warmup, args.time_limit)
-        except Exception as error:  # noqa: BLE001 - a broken page is a result, not a crash of the bench
+        except Exception as error:
             figures = {"error": f"{type(error).__name__}: {error}"[:500]}
         results["pages"][label] = {"built": True, "url": url, "note": note, **figures}
         shown = (f"median {figures['median_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms  "

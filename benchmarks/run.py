@@ -420,7 +420,7 @@ def main() -> None:
         for name in (small_name, big_name, base):
             drop(url, name)
     (results_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
-    from report import write_markdown  # noqa: E402 - benchmarks/report.py, next to this file
+    from report import write_markdown
 
     (results_dir / "RESULTS.md").write_text(write_markdown(results))
     for part in tmp.iterdir():

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import django_setup, summary_ms, write_json  # noqa: E402
+from common import django_setup, summary_ms, write_json
 
 DEADLOCK, SERIALIZATION = "40P01", "40001"
 # The board approves the bench's designations today (its votes date the decision), so issuances are dated today.
@@ -57,7 +57,7 @@ def _run_loop(call, barrier, duration: float, queue) -> None:
         t0 = time.perf_counter()
         try:
             call()
-        except Exception as error:  # noqa: BLE001 - every failure is counted and reported
+        except Exception as error:
             _tally(errors, error)
             continue
         latencies.append(time.perf_counter() - t0)
@@ -264,8 +264,8 @@ def main() -> None:
         raw = summary[f"raw_{workers}"]["median_per_second"]
         summary[f"service_{workers}"]["ratio_to_raw"] = round(summary[f"service_{workers}"]["median_per_second"] / raw, 3)
     profile = profile_service(setup, args.profile_calls)
-    from plan_admin.reconcile import reconcile
     from plan_admin.models import Plan
+    from plan_admin.reconcile import reconcile
 
     # The raw baseline updates only the plan's counter (the brief's minimum), so the designations' counters lag
     # behind by design: reconcile reports that for the bench plan, which is dropped with the bench database.

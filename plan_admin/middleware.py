@@ -2,7 +2,6 @@
 
 from django.http import HttpResponseBadRequest
 
-
 NUL_REFUSAL = "The request contains a NUL character, which no field of this site accepts. Nothing was recorded."
 
 

@@ -1,9 +1,8 @@
 """Checks that stop a production server from starting in a state that would lose or expose the ledger."""
 
+import environ
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-import environ
-
 
 MIN_SECRET_KEY_LENGTH = 50
 INSECURE_PREFIX = "django-insecure"

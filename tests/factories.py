@@ -5,7 +5,6 @@ import datetime
 from decimal import Decimal
 
 import time_machine
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 

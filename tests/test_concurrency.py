@@ -37,7 +37,7 @@ def race(actions):
         except exceptions.PlanRuleViolation as refusal:
             with lock:
                 refusals.append(refusal)
-        except Exception as error:  # noqa: BLE001 - any other failure is reported by the test
+        except Exception as error:
             with lock:
                 errors.append(error)
         finally:
@@ -182,7 +182,7 @@ def test_concurrent_issuances_and_cancellations_keep_counters_in_step(small_plan
         for _ in range(4)
     ]
 
-    results, refusals, errors = race(cancel + record)
+    _results, _refusals, errors = race(cancel + record)
 
     assert errors == []
     assert_counters_match_ledger(small_plan)

@@ -192,7 +192,7 @@ def test_participants_import(staff_user):
 
 
 def test_semicolon_separated_csv_is_read(staff_user):
-    upload = SimpleUploadedFile("p.csv", "name;category;notes\r\nAna Ruiz;consultant;Advisor, part time\r\n".encode())
+    upload = SimpleUploadedFile("p.csv", b"name;category;notes\r\nAna Ruiz;consultant;Advisor, part time\r\n")
     report = run_import("participants", upload, by=staff_user, commit=True)
     assert report.ok, report.errors
     assert Participant.objects.get().notes == "Advisor, part time"

@@ -15,7 +15,8 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from plan_admin import exceptions as ex
@@ -373,7 +374,7 @@ class LedgerMachine(RuleBasedStateMachine):
         report = reconcile(plan=self.plan)  # every counter, committed included, against the rows
         assert report.ok, report.problems
         plan = self.plan
-        assert 0 <= plan.issued_shares and 0 <= plan.committed_shares
+        assert plan.issued_shares >= 0 and plan.committed_shares >= 0
         assert plan.issued_shares + plan.committed_shares <= plan.authorized_shares
         for issuance in Issuance.objects.standing().filter(designation__plan=plan).select_related("designation"):
             designation = issuance.designation

@@ -101,7 +101,7 @@ def test_every_export_recalculates_in_libreoffice_to_the_ledger(client, ledger, 
 
     pool = results["pool.xlsx"]
     assert len(pool.worksheets) == 1 + len(plans)
-    for plan, sheet in zip(plans, pool.worksheets[1:]):
+    for plan, sheet in zip(plans, pool.worksheets[1:], strict=True):
         lines = labelled(sheet)
         assert lines["Authorized shares"][1] == plan.authorized_shares
         assert lines["Issued shares (net)"][1] == plan.issued_shares
@@ -118,7 +118,7 @@ def test_every_csv_reads_in_libreoffice_as_numbers_dates_and_text(client, ledger
 
     def table(name):
         rows = list(results[name].worksheets[0].iter_rows(values_only=True))
-        return [dict(zip(rows[0], row)) for row in rows[1:]]
+        return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
 
     issuances = table("issuances.csv")
     assert sum(row["Shares"] for row in issuances) == Issuance.objects.aggregate(total=Sum("shares"))["total"]

@@ -179,7 +179,7 @@ def test_samples_validate_as_the_readme_says():
     failing = []
     for path in SAMPLES.glob("*.ocf.json"):
         document = json.loads(path.read_text())
-        for index, obj in enumerate(document.get("items", [])):
+        for obj in document.get("items", []):
             if not ocf_schema.item_allowed(document["file_type"], obj) or ocf_schema.check_object(obj):
                 failing.append(obj["object_type"])
     assert sorted(failing) == ["TX_ISSUER_AUTHORIZED_SHARES_ADJUSTMENT"] * 2
@@ -550,7 +550,7 @@ def test_the_samples_as_published_are_refused_clearly(tmp_path):
     for what in ("TX_WARRANT_ISSUANCE (warrants)", "TX_CONVERTIBLE_ISSUANCE (convertibles)",
                  "TX_EQUITY_COMPENSATION_ISSUANCE (options and other equity compensation)",
                  "TX_VESTING_START (vesting)", "VESTING_TERMS (vesting)", "VALUATION (valuations)"):
-        assert f"plan-admin does not hold" in errors and what in errors, what
+        assert "plan-admin does not hold" in errors and what in errors, what
 
 
 @pytest.mark.django_db

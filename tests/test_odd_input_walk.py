@@ -97,7 +97,7 @@ def params_read_by(name: str | None, superuser) -> list[str]:
     return sorted(set(params))
 
 
-def _relogin(clients, users):  # noqa: F811
+def _relogin(clients, users):
     """A POST to a logout URL logs the role out: log it in again so the walk goes on as that role."""
     for role, user in users.items():
         clients[role].force_login(user)
@@ -113,7 +113,7 @@ def quiet_request_log():
     logger.setLevel(level)
 
 
-def test_no_url_answers_a_server_error_to_odd_input(objects, clients, superuser, staff_user, board_member,  # noqa: F811
+def test_no_url_answers_a_server_error_to_odd_input(objects, clients, superuser, staff_user, board_member,
                                                     auditor, quiet_request_log):
     users = {"staff": staff_user, "board": board_member, "auditor": auditor, "superuser": superuser}
     for client in clients.values():

@@ -71,7 +71,7 @@ def read_csv(body):
 def table_rows(sheet):
     """The data rows of a sheet's Excel table (header row 1, rows until the first blank row) as dicts by header."""
     header = [cell.value for cell in sheet[1]]
-    return [dict(zip(header, row)) for row in rows_until_blank(sheet)]
+    return [dict(zip(header, row, strict=True)) for row in rows_until_blank(sheet)]
 
 
 def totals_of(sheet):
@@ -82,7 +82,7 @@ def totals_of(sheet):
 
 def csv_dicts(body):
     rows = read_csv(body)
-    return [dict(zip(rows[0], row)) for row in rows[1:]]
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
 
 
 def rows_until_blank(sheet, start=2):
@@ -134,7 +134,7 @@ def test_issuance_ledger_xlsx_figures_types_and_totals(client, ledger, role, req
 
     # An Excel table over the rows (filter buttons), the totals below it after a blank row.
     formulas = read_xlsx(body, data_only=False).worksheets[0]
-    assert list(formulas.tables.values())[0].ref == "A1:R5"
+    assert next(iter(formulas.tables.values())).ref == "A1:R5"
     assert sheet.cell(row=6, column=1).value is None, "a blank row separates the table from its totals"
     totals = totals_of(sheet)
     everything = sum(Issuance.objects.values_list("shares", flat=True))
@@ -142,9 +142,9 @@ def test_issuance_ledger_xlsx_figures_types_and_totals(client, ledger, role, req
     assert totals["Cancelled"][6] == 20_000
     assert totals["Standing (net of cancellations)"][6] == ledger.issued_shares == 8_500
     assert totals["Total issued"][8] == pytest.approx(1_000 * 0.15 + 2_500 * 0.20 + 5_000 * 0.10 + 20_000 * 0.05)
-    total_cells = [row for row in formulas.iter_rows(min_row=2) if row[0].value == "Total issued"][0]
+    total_cells = next(row for row in formulas.iter_rows(min_row=2) if row[0].value == "Total issued")
     assert total_cells[6].value == "=SUM(G2:G5)"
-    standing = [row for row in formulas.iter_rows(min_row=2) if str(row[0].value).startswith("Standing")][0]
+    standing = next(row for row in formulas.iter_rows(min_row=2) if str(row[0].value).startswith("Standing"))
     assert standing[6].value.startswith("=SUMIFS(G2:G5,P2:P5,")
 
     staff_user.first_name, staff_user.last_name = "Sam", "Staff"
@@ -254,7 +254,7 @@ def test_designations_report_votes_and_issued_vs_designated(client, ledger, audi
     sheet = read_xlsx(body).worksheets[0]
     assert sheet.freeze_panes == "A2"
     header = [cell.value for cell in sheet[1]]
-    rows = [dict(zip(header, row)) for row in sheet.iter_rows(min_row=2, values_only=True) if row[2]]
+    rows = [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True) if row[2]]
     assert len(rows) == 4
     assert [row["Year"] for row in rows] == [2023, 2024, 2024, 2024]
     dana = next(row for row in rows if row["Participant"] == "Dana Whitfield")
@@ -268,7 +268,7 @@ def test_designations_report_votes_and_issued_vs_designated(client, ledger, audi
     lee_2023 = next(row for row in rows if row["Participant"] == "Lee Chen" and row["Year"] == 2023)
     assert lee_2023["Issued shares (net)"] == 0, "the cancellation returned the shares"
 
-    assert list(read_xlsx(body, data_only=False).worksheets[0].tables.values())[0].ref == "A1:O5"
+    assert next(iter(read_xlsx(body, data_only=False).worksheets[0].tables.values())).ref == "A1:O5"
     totals = totals_of(sheet)
     approved = totals["Total, approved designations"]
     assert approved[5] == 1_070_000 and approved[6] == 8_500 and approved[7] == 1_070_000 - 8_500
@@ -309,10 +309,10 @@ def test_pool_xlsx_has_a_plan_history_with_live_reconciliation(client, ledger, a
     _, body = download(client, auditor, "pool", "xlsx", year=2024)
     values = read_xlsx(body)
     formulas = read_xlsx(body, data_only=False)
-    assert [sheet.title for sheet in values.worksheets][0] == "Pool status"
+    assert values.worksheets[0].title == "Pool status"
     status = values.worksheets[0]
     header = [cell.value for cell in status[1]]
-    line = dict(zip(header, next(status.iter_rows(min_row=2, values_only=True))))
+    line = dict(zip(header, next(status.iter_rows(min_row=2, values_only=True)), strict=True))
     assert line["Authorized"] == 10_500_000 == ledger.authorized_shares
     assert line["Issued (net)"] == 8_500 and line["Cancelled"] == 20_000
     # Every year's approved, unissued shares: Dana 2024, the consultant 2024, and Lee's 2023 (its issuance cancelled).
@@ -350,7 +350,7 @@ def test_pool_csv_status_and_reserve_history_csv(client, ledger, board_member):
     _, body = download(client, board_member, "pool", "csv", plan=ledger.pk, year=2024)
     rows = read_csv(body)
     assert len(rows) == 2, "one table: the header and one plan"
-    status = dict(zip(rows[0], rows[1]))
+    status = dict(zip(rows[0], rows[1], strict=True))
     assert int(status["Authorized"]) == ledger.authorized_shares
     assert int(status["Issued (net)"]) == ledger.issued_shares
     _, body = download(client, board_member, "reserve", "csv", plan=ledger.pk)
@@ -463,7 +463,7 @@ def test_reserve_history_admin_export_goes_through_the_project_writers(client, p
     response = _reserve_export(client, 1)  # XLSX
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     header = [cell.value for cell in sheet[1]]
-    values = [dict(zip(header, row)) for row in sheet.iter_rows(min_row=2, values_only=True)]
+    values = [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True)]
     decrease = next(row for row in values if row["note"] == "@note")
     assert decrease["shares"] == -1_000
     assert decrease["note"] == "@note", "XLSX text unaltered"

@@ -38,7 +38,7 @@ def history(plan, participant, staff_user, board_member):
 
 def rows_by(rows, column):
     header = rows[0]
-    return [dict(zip(header, row)) for row in rows[1:] if row and row[0] and not row[0].startswith(("Total", "Filters",
+    return [dict(zip(header, row, strict=True)) for row in rows[1:] if row and row[0] and not row[0].startswith(("Total", "Filters",
                                                                                                      "Cancelled",
                                                                                                      "Standing",
                                                                                                      "Unissued"))]

@@ -4,6 +4,7 @@ settlements the board found adequate."""
 
 import datetime
 import hashlib
+import io
 import socket
 import subprocess
 from decimal import Decimal
@@ -345,7 +346,7 @@ class Inbox:
     def __init__(self):
         self.messages = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         import email
 
         self.messages.append(email.message_from_bytes(envelope.content))
@@ -437,8 +438,8 @@ def test_send_reminders_command_and_the_opt_out_page(plan, people, smtp_server,
     assert client.post(reverse("notification-preferences"), {}).status_code == 302  # unchecked: reminders off
     assert NotificationPreference.objects.get(user=tomas).reminders is False
     with time_machine.travel(datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3, minutes=1)):
-        call_command("send_reminders", stdout=open("/dev/null", "w"))
-        call_command("send_reminders", stdout=open("/dev/null", "w"))
+        call_command("send_reminders", stdout=io.StringIO())
+        call_command("send_reminders", stdout=io.StringIO())
     reminders = [message["To"] for message in smtp_server.messages if message["Subject"].startswith("Reminder")]
     assert reminders == [beatrice.email]
 
@@ -515,7 +516,7 @@ def test_a_debt_settlement_may_not_settle_more_debt_than_the_board_approved(sett
         f"This issuance would settle $20,000.00 of debt, more than the board approved: the {THIS_YEAR} designation "
         "of Halvorsen Engineering LLC names $45,000.00 of debt (Invoices HE-118 to HE-124), of which $30,000.00 is "
         "already settled, so $15,000.00 remain."]
-    with pytest.raises(exceptions.DebtSettlementRefused, match="below the \\$0.15 per share"):
+    with pytest.raises(exceptions.DebtSettlementRefused, match=r"below the \$0.15 per share"):
         factories.issue(settlement, by=staff_user, shares=100, on=today, price=Decimal("0.10"),
                         kind="debt_settlement", debt_amount=Decimal("10.00"), debt_reference="HE-122")
     # A batch is refused whole, its rows counted against each other.
@@ -576,7 +577,7 @@ def validate_with_cli(path: Path) -> subprocess.CompletedProcess:
 
 
 def test_a_designation_page_shows_the_resolution_that_decided_it(settlement, people):
-    staff, beatrice, _ = people
+    _staff, beatrice, _ = people
     client = Client()
     client.force_login(beatrice)
     html = client.get(reverse("designation-detail", args=[settlement.pk])).content.decode()

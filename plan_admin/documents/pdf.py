@@ -11,9 +11,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.fonts import TextStyle
-from fontTools.ttLib import TTFont
 from pypdf import PdfReader, PdfWriter
 
 from ..exceptions import InvalidInput

@@ -100,11 +100,12 @@ def create_key(*, key_path: Path, cert_path: Path, common_name: str, organizatio
 
 def validate(data: bytes, *, trust_pem: bytes | None = None):
     """pyHanko's validation of the seal: (intact, trusted, covers the whole file)."""
+    import tempfile
+
     from pyhanko.keys import load_cert_from_pemder
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
-    import tempfile
 
     with tempfile.NamedTemporaryFile(suffix=".pem") as pem:
         pem.write(trust_pem or certificate_pem())

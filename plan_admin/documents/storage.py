@@ -5,6 +5,7 @@ others: README, "Resolution documents"). Files are never served from the storage
 reads them, checks the hash recorded with them, and serves them to users with the role.
 """
 
+import contextlib
 import hashlib
 
 from django.core.files.base import ContentFile
@@ -36,10 +37,8 @@ def write(name: str, data: bytes) -> str:
 
 def delete_quietly(name: str) -> None:
     """Remove a file written by a transaction that then rolled back (its row was never recorded)."""
-    try:
+    with contextlib.suppress(OSError):  # nothing refers to it; an orphan file is harmless
         storage().delete(name)
-    except OSError:  # pragma: no cover - nothing refers to it; an orphan file is harmless
-        pass
 
 
 def read(name: str, *, expected_sha256: str) -> bytes:

@@ -153,7 +153,7 @@ def parse_money(value, options: ReadOptions) -> Decimal:
     """Dollars: a price per share or a debt amount."""
     _spreadsheet_trouble(value)
     noun = "a number of dollars"
-    if isinstance(value, bool) or isinstance(value, datetime.date):
+    if isinstance(value, bool | datetime.date):
         raise CellProblem(f"expected {noun}, got {_shown(value)}.")
     if isinstance(value, int):
         return Decimal(value)

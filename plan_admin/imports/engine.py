@@ -98,7 +98,7 @@ def parse_plan(value, options: ReadOptions) -> Plan:
 
 def parse_participant(value, options: ReadOptions) -> Participant:
     ref = parse_text(value, options)
-    if ref.startswith("#") and ref[1:].isdigit() or ref.isdigit():
+    if (ref.startswith("#") and ref[1:].isdigit()) or ref.isdigit():
         participant = Participant.objects.filter(pk=int(ref.lstrip("#"))).first()
         if participant is None:
             raise CellProblem(f"there is no participant number {ref.lstrip('#')}.")
@@ -553,7 +553,7 @@ def _run_issuances(importer: Importer, upload, *, by, report: ImportReport) -> N
         report.errors.append((None, f"The database refused the issuances ({error.__class__.__name__}); nothing was "
                                     "written."))
         return
-    for (number, row), issuance in zip(new, issuances):
+    for (number, row), issuance in zip(new, issuances, strict=True):
         report.done.append((number, describe(row, issuance)))
 
 

@@ -238,7 +238,7 @@ class _Export:
     # --- transactions ---------------------------------------------------------------------------------------------
 
     def transactions(self, changes) -> tuple:
-        plan, kept = self.plan, self.kept
+        plan = self.plan
         # Tuples with shared strings: a large plan has tens of thousands of designations, most of them decided by
         # the same reference ("Votes of the board in plan-admin") for a few thousand participants.
         self.designations = {
@@ -382,7 +382,7 @@ class _Export:
         self._write_ocf_file("documents_files", self.documents())
 
         package = self.kept.latest(Kind.PACKAGE)
-        comments = [text for text in (package.data.get("comments", []) if package else [])]
+        comments = list(package.data.get("comments", []) if package else [])
         comments += [
             "plan-admin: Exported by plan-admin from the ledger of the plan, exactly as it stands: issuances, "
             "cancellations and reserve changes as OCF transactions; what OCF has no object for (designations, votes, "

@@ -28,6 +28,7 @@ board's page for a board member's confirmation, as history entered from records 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -42,7 +43,7 @@ from django.utils import timezone
 from .. import formatting as fmt
 from .. import services
 from ..exceptions import BatchRefused
-from ..models import BoardDesignation, OcfObject, Participant, Plan
+from ..models import BoardDesignation, OcfObject, Plan
 from ..reconcile import reconcile
 from . import board_record, ocf_schema
 from .ocf_ids import GENERATED_PREFIX, Kind, category_of, own_comments
@@ -693,7 +694,7 @@ class _Import:
         self.refused_designations: set[str] = set()
         self.issued = {}
         batch: list = []
-        for day, phase, seq, kind, payload in events:
+        for *_order, kind, payload in events:
             if kind == "issuance":
                 batch.append(payload)
                 continue
@@ -883,19 +884,15 @@ def import_package(source, *, by, plan_name: str | None = None, commit: bool = T
     try:
         work.read()
         if report.errors:
-            try:  # list what plan-admin does not hold too, so that one run says everything it can
+            with contextlib.suppress(Refused):  # list what plan-admin does not hold too: one run says all it can
                 work.classify()
-            except Refused:
-                pass
             raise Refused
         work.classify()
         work.documents()
         work.check()
         with transaction.atomic():
-            try:
+            with contextlib.suppress(Refused):
                 work.replay()
-            except Refused:
-                pass
             if report.errors or not commit:
                 transaction.set_rollback(True)
             else:

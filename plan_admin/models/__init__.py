@@ -19,6 +19,8 @@ itself. Counters (Plan.authorized_shares, issued_shares, committed_shares, Board
 kept in step by the services and checked against the ledger rows by `manage.py reconcile`.
 """
 
+# Second-factor enrolment links: a model of this app, kept with the security code that uses it.
+from ..security.models import EnrolmentLink
 from .decisions import MAX_YEAR, MIN_YEAR, DecisionSource, VoteDecision
 from .designations import BoardDesignation, DesignationLapse, DesignationVote
 from .imports import ImportRecord
@@ -39,9 +41,6 @@ from .resolutions import (
     ResolutionWithdrawal,
 )
 
-# Second-factor enrolment links: a model of this app, kept with the security code that uses it.
-from ..security.models import EnrolmentLink  # noqa: E402
-
 __all__ = [
     "MAX_YEAR",
     "MIN_YEAR",
@@ -54,8 +53,8 @@ __all__ = [
     "Issuance",
     "IssuanceCancellation",
     "IssuanceQuerySet",
-    "OcfObject",
     "NotificationPreference",
+    "OcfObject",
     "Participant",
     "Plan",
     "PlanProposal",

@@ -48,7 +48,7 @@ def _send(resolution: Resolution, recipient, kind: str, connection, *, now=None)
             message.send()
     except IntegrityError:
         return False  # the invitation was sent already
-    except Exception:  # noqa: BLE001 - a mail server's failure must not undo the board's act
+    except Exception:
         logger.exception("Could not send the %s about %s to %s", kind, resolution.reference, recipient.email)
         return False
     return True

@@ -26,7 +26,6 @@ from ..models import ImportRecord
 from . import pending_imports, queries, responses
 from .writers import Table
 
-
 # What each model's changelist downloads, and which import kind it accepts.
 EXPORT_TABLES: dict[str, Callable[..., Table]] = {
     "issuance": queries.issuance_table,
@@ -69,12 +68,12 @@ class SpreadsheetAdminMixin:
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         wrap = self.admin_site.admin_view
-        urls = [path("export.<str:fmt>", wrap(self.export_view), name="%s_%s_export" % info)]
+        urls = [path("export.<str:fmt>", wrap(self.export_view), name="{}_{}_export".format(*info))]
         if self.import_kind:
             urls += [
-                path("import/", wrap(self.import_view), name="%s_%s_import" % info),
+                path("import/", wrap(self.import_view), name="{}_{}_import".format(*info)),
                 path("import/template.<str:fmt>", wrap(self.import_template_view),
-                     name="%s_%s_import_template" % info),
+                     name="{}_{}_import_template".format(*info)),
             ]
         return urls + super().get_urls()
 

@@ -56,7 +56,7 @@ def write_plan_history(book: StreamingWorkbook, index: int, history: PlanHistory
         totals = (history.issued, history.cancelled, history.net_issued,
                   sum(line.designated for line in history.years), sum(line.committed for line in history.years))
         sheet.row([Cell("Total", "total_label")] + [
-            Cell(value, "total_int", f"SUM({letter}{first}:{letter}{last})") for letter, value in zip("BCDEF", totals)])
+            Cell(value, "total_int", f"SUM({letter}{first}:{letter}{last})") for letter, value in zip("BCDEF", totals, strict=True)])
         sheet.skip()
 
         # The reconciliation: live formulas, then the ledger's counters and whether they agree.

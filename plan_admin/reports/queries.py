@@ -358,10 +358,8 @@ def participant_table(queryset: QuerySet | None = None, filters: ReportFilters =
     if filters.category:
         participants = participants.filter(category=filters.category)
     issued = Issuance.objects.filter(designation__participant__in=participants.values("pk"))
-    if filters.as_of:  # standing on that day: not cancelled by then
-        issued = issued.exclude(cancellation__cancelled_on__lte=filters.as_of)
-    else:
-        issued = issued.standing()
+    # Standing on the as-of day (not cancelled by then), or standing now.
+    issued = issued.exclude(cancellation__cancelled_on__lte=filters.as_of) if filters.as_of else issued.standing()
     issued = filter_issuances(issued, filters)
     per_year: dict[int, dict[int, int]] = defaultdict(dict)
     years: set[int] = set()
@@ -463,13 +461,13 @@ def plan_histories(filters: ReportFilters = ReportFilters()) -> list[PlanHistory
         changes = plan.reserve_changes.all()
         if as_of:
             changes = changes.filter(board_approval_date__lte=as_of)
-        reserve = list(
+        reserve = [
             (board_date, shares, resolution, note, person_name(first, last, username), recorded_at)
             for board_date, shares, resolution, note, first, last, username, recorded_at in
             changes.order_by("board_approval_date", "pk").values_list(
                 "board_approval_date", "shares", "resolution_reference", "note", "recorded_by__first_name",
                 "recorded_by__last_name", "recorded_by__username", "recorded_at")
-        )
+        ]
         lines: dict[int, YearLine] = {}
         issuances = Issuance.objects.filter(designation__plan=plan)
         cancelled = Q(cancellation__isnull=False)
@@ -489,7 +487,7 @@ def plan_histories(filters: ReportFilters = ReportFilters()) -> list[PlanHistory
             line.committed = unissued or 0  # approved and not lapsed: what the pool still reserves
         lines.setdefault(year, YearLine(year))
         histories.append(PlanHistory(plan=plan, year=year, reserve=reserve, as_of=as_of,
-                                     years=sorted(lines.values(), key=lambda l: l.year)))
+                                     years=sorted(lines.values(), key=lambda line: line.year)))
     return histories
 
 

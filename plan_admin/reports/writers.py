@@ -251,7 +251,7 @@ def _row_writer(columns: list[Column], letters: list[str]):
             if kind == TEXT:
                 parts.append(f'<c r="{letter}{n}" t="inlineStr">'
                              f'{inline_string(value if isinstance(value, str) else str(value))}</c>')
-            elif kind == DATE or kind == DATETIME:
+            elif kind in (DATE, DATETIME):
                 serial = excel_serial(value)
                 parts.append(f'<c r="{letter}{n}"{s}><v>{serial}</v></c>' if serial is not None
                              else cell_xml(f"{letter}{n}", value.isoformat()))

@@ -29,7 +29,12 @@ from .designations import (
 )
 from .issuances import BULK_BATCH_SIZE, issuance_cancel, issuance_record, issuance_record_many
 from .participants import participant_create, participant_update
-from .past_records import past_designation_record, past_record_confirm, past_reserve_change_record, plan_set_ledger_start
+from .past_records import (
+    past_designation_record,
+    past_record_confirm,
+    past_reserve_change_record,
+    plan_set_ledger_start,
+)
 from .plan import (
     plan_create,
     plan_proposal_vote,

@@ -398,7 +398,7 @@ def issuance_record_many(
     debt_designations = [pk for pk, designation in designations.items() if designation.is_debt_settlement]
     debt_settled = debt_settled_by(debt_designations) if debt_designations else {}
     issuances: list[Issuance] = []
-    for index, (values, designation_id) in enumerate(zip(cleaned, designation_ids)):
+    for index, (values, designation_id) in enumerate(zip(cleaned, designation_ids, strict=True)):
         if values is None:
             continue
         try:

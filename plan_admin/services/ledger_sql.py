@@ -92,7 +92,7 @@ def lock_plan(plan_id: int, *, submission_key=None) -> tuple[Plan, int | None] |
     row = _execute(_lock_sql(connection.vendor, submission_key is not None), key_param + [plan_id], fetch=True)
     if row is None:
         return None
-    plan = Plan(id=plan_id, **{column: _from_db(Plan, column, value) for column, value in zip(PLAN_COLUMNS, row)})
+    plan = Plan(id=plan_id, **{column: _from_db(Plan, column, value) for column, value in zip(PLAN_COLUMNS, row[:-1], strict=True)})
     plan._state.adding = False
     return plan, row[-1]
 
@@ -111,7 +111,7 @@ def read_designation(designation_id: int, plan_id: int) -> dict | None:
     row = _execute(_designation_sql(), [designation_id, plan_id], fetch=True)
     if row is None:
         return None
-    return {column: _from_db(BoardDesignation, column, value) for column, value in zip(DESIGNATION_COLUMNS, row)}
+    return {column: _from_db(BoardDesignation, column, value) for column, value in zip(DESIGNATION_COLUMNS, row, strict=True)}
 
 
 @cache

@@ -208,7 +208,7 @@ def bench(args) -> int:
                 try:
                     bench_client(base, f"staff{n}", password, designation_ids[offset * args.clients + n], today,
                                  posts_per_client, mode, latencies, failures, deadline)
-                except BaseException as error:  # noqa: BLE001 - reported below
+                except BaseException as error:
                     errors.append(repr(error))
 
             threads = [threading.Thread(target=worker, args=(n,)) for n in range(args.clients)]
@@ -303,7 +303,7 @@ def main() -> int:
             try:
                 client_run(base, f"staff{n}", password, designation_ids[n % n_designations], today,
                            posts_per_client, tally, deadline)
-            except BaseException as error:  # noqa: BLE001 - reported below
+            except BaseException as error:
                 failures.append(error)
 
         threads = [threading.Thread(target=worker, args=(n,)) for n in range(args.clients)]

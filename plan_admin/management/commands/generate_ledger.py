@@ -240,7 +240,7 @@ class _Generator:
 
     def _participants(self) -> list[Participant]:
         rng = self.rng
-        combos = [(f, l) for f in FIRST_NAMES for l in LAST_NAMES]
+        combos = [(first, last) for first in FIRST_NAMES for last in LAST_NAMES]
         rng.shuffle(combos)
         people = []
         for i in range(self.n_participants):
@@ -277,7 +277,7 @@ class _Generator:
             chosen = rng.sample(people, n_approved + n_proposed)
             decision_end = min(end, start + datetime.timedelta(days=max(1, (end - start).days // 6)))
 
-            def designation(participant, status, shares):
+            def designation(participant, status, shares, start=start, decision_end=decision_end, year=year):
                 proposed = _random_day(rng, start, decision_end)
                 decided = None
                 if status != BoardDesignation.Status.PROPOSED:
