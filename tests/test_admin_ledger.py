@@ -316,3 +316,26 @@ def test_standing_and_cancelled_filters(staff_client, approved_designation, staf
 
     assert listed("no") == {standing.pk}
     assert listed("yes") == {cancelled.pk}
+
+
+def test_year_filters_list_the_years_without_reading_every_designation(staff_client, approved_designation, staff_user):
+    """The year filters of the issuance, designation and vote lists offer every year from the first designation's to
+    the last's, filter by it, and read the range with MIN/MAX (not SELECT DISTINCT over every designation)."""
+    factories.issue(approved_designation, by=staff_user, shares=100)
+    year = approved_designation.year
+    for url, parameter in ((reverse("admin:plan_admin_issuance_changelist"), "designation__year"),
+                           (reverse("admin:plan_admin_boarddesignation_changelist"), "year"),
+                           (reverse("admin:plan_admin_designationvote_changelist"), "designation__year")):
+        with CaptureQueriesContext(connection) as queries:
+            listed = staff_client.get(url)
+        assert listed.status_code == 200
+        assert f'href="?{parameter}={year}"' in listed.content.decode(), url
+        assert not [q["sql"] for q in queries if "DISTINCT" in q["sql"] and "year" in q["sql"]], url
+
+        assert staff_client.get(f"{url}?{parameter}={year}").context["cl"].result_count == 1, url
+        assert staff_client.get(f"{url}?{parameter}={year + 1}").context["cl"].result_count == 0, url
+        for odd in ("abc", "²", "99999", "-1", ""):
+            answer = staff_client.get(url, {parameter: odd})
+            assert answer.status_code in (200, 302, 400), (url, odd)
+            if answer.status_code == 200 and odd:
+                assert answer.context["cl"].result_count == 0, (url, odd)

@@ -9,6 +9,7 @@ from .. import forms, services
 from ..models import BoardDesignation, DesignationLapse, DesignationVote, Issuance
 from ..reports.admin_mixins import SpreadsheetAdminMixin
 from .base import LedgerAdmin, ReadOnlyAdmin
+from .filters import DesignationYearFilter, YearFilter
 
 
 class VoteInline(admin.TabularInline):
@@ -57,7 +58,7 @@ class BoardDesignationAdmin(SpreadsheetAdminMixin, LedgerAdmin):
                     "proposed_by"]
     ordering = ["-year", "-id"]  # served by an index; sorting 30,000 designations by participant name is not
     list_per_page = 50
-    list_filter = ["status", "year", "participant__category", "decision_source", "plan"]
+    list_filter = ["status", YearFilter, "participant__category", "decision_source", "plan"]
     list_select_related = ["participant", "plan", "proposed_by"]
     search_fields = ["participant__name", "factors_considered"]
     inlines = [VoteInline, IssuanceInline]
@@ -135,7 +136,7 @@ class BoardDesignationAdmin(SpreadsheetAdminMixin, LedgerAdmin):
 @admin.register(DesignationVote)
 class DesignationVoteAdmin(LedgerAdmin):
     list_display = ["designation", "voter", "decision", "cast_at"]
-    list_filter = ["decision", "designation__year"]
+    list_filter = ["decision", DesignationYearFilter]
     list_select_related = ["designation__participant", "voter"]
     search_fields = ["designation__participant__name", "voter__username", "comment"]
 

@@ -9,6 +9,7 @@ from .. import forms
 from ..models import BoardDesignation, Issuance, IssuanceCancellation
 from ..reports.admin_mixins import SpreadsheetAdminMixin
 from .base import LedgerAdmin, object_pk
+from .filters import DesignationYearFilter
 
 
 class CancelledFilter(admin.SimpleListFilter):
@@ -34,7 +35,7 @@ class IssuanceAdmin(SpreadsheetAdminMixin, LedgerAdmin):
     list_display = ["id", "issue_date", "participant", "category", "year", "kind", "shares_display", "price_per_share",
                     "debt_amount", "standing"]
     list_display_links = ["id", "issue_date"]
-    list_filter = [CancelledFilter, "kind", "designation__year", "designation__participant__category",
+    list_filter = [CancelledFilter, "kind", DesignationYearFilter, "designation__participant__category",
                    "entered_from_records", "designation__plan"]
     list_select_related = ["designation__participant", "cancellation"]
     search_fields = ["designation__participant__name", "debt_reference"]  # see get_search_results
