@@ -9,9 +9,10 @@ from .. import forms, services
 from ..models import BoardDesignation, DesignationLapse, DesignationVote, Issuance
 from ..reports.admin_mixins import SpreadsheetAdminMixin
 from .base import LedgerAdmin, ReadOnlyAdmin
+from .formatted import FormattedFieldsMixin
 
 
-class VoteInline(admin.TabularInline):
+class VoteInline(FormattedFieldsMixin, admin.TabularInline):
     model = DesignationVote
     fields = ["voter", "decision", "comment", "cast_at"]
     readonly_fields = fields
@@ -25,7 +26,7 @@ class VoteInline(admin.TabularInline):
         return False
 
 
-class IssuanceInline(admin.TabularInline):
+class IssuanceInline(FormattedFieldsMixin, admin.TabularInline):
     model = Issuance
     fields = ["issue_date", "shares", "kind", "price_per_share", "recorded_by", "cancelled"]
     readonly_fields = fields
