@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.urls import path, reverse
 
-from .. import forms, formatting
+from .. import formatting, forms
 from ..models import BoardDesignation, Issuance, IssuanceCancellation
 from ..reports.admin_mixins import SpreadsheetAdminMixin
 from .base import LedgerAdmin, object_pk
