@@ -93,15 +93,25 @@ class FormattedFieldsMixin:
     def get_readonly_fields(self, request, obj=None):
         return self._formatted_all(super().get_readonly_fields(request, obj))
 
+    def get_exclude(self, request, obj=None):
+        """The swapped fields' own names stay out of the form: shown, never edited."""
+        excluded = super().get_exclude(request, obj)
+        swapped = [name for name in super().get_readonly_fields(request, obj) if self._formatted(name) != name]
+        if not swapped:
+            return excluded
+        return [*(excluded or []), *swapped]
+
     def _shown_only(self, request, obj) -> bool:
         return not self.has_change_permission(request, obj)
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
         if self._shown_only(request, obj):
-            return self._formatted_all(fields)
-        readonly = set(super().get_readonly_fields(request, obj))
-        return [self._formatted(name) if name in readonly else name for name in fields]
+            fields = self._formatted_all(fields)
+        else:
+            readonly = set(super().get_readonly_fields(request, obj))
+            fields = [self._formatted(name) if name in readonly else name for name in fields]
+        return list(dict.fromkeys(fields))  # once each, in the order first given
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

@@ -24,7 +24,7 @@ def people():
         "board2": factories.make_user("board2", role=factories.roles.BOARD),
     }
     for user, (first, last) in zip(users.values(), [("Site", "Admin"), ("Sam", "Okafor"), ("Beatrice", "Moreau"),
-                                                    ("Tomás", "Ibarra")]):
+                                                    ("Tomás", "Ibarra")], strict=True):
         user.first_name, user.last_name = first, last
         user.save(update_fields=["first_name", "last_name"])
     return users
