@@ -79,7 +79,7 @@ def test_board_member_logs_in_reviews_and_approves(page, people, screenshot):
     expect(pending.locator('[data-figure="available-after"]')).to_contain_text("5,950,000 → 5,700,000")
     expect(card(page, other)).to_contain_text("Mei Chen")
     expect(page.locator("#awaiting .year-heading")).to_have_text(["2026", "2025"])
-    screenshot(page, "board-dashboard")
+    screenshot(page, "board-dashboard", readme=True)
 
     pending.get_by_label("Comment").fill("Well earned.")
     pending.get_by_role("button", name="Approve").click()
@@ -90,7 +90,7 @@ def test_board_member_logs_in_reviews_and_approves(page, people, screenshot):
     expect(confirmation.get_by_test_id("pool-effect")).to_contain_text("5,950,000 before → 5,700,000 after")
     expect(confirmation.get_by_test_id("consequence")).to_contain_text("Your vote decides it")
     assert not proposal.votes.exists()  # the first step records nothing
-    screenshot(page, "vote-confirmation")
+    screenshot(page, "vote-confirmation", readme=True)
     confirm(page, "approve")
     expect(page.locator(".message.success")).to_contain_text("The designation is now approved")
     decided = page.locator(f"#decision-{proposal.pk}")
@@ -114,7 +114,9 @@ def test_board_member_logs_in_reviews_and_approves(page, people, screenshot):
     # Phone width: the same page still reads (stacked columns), for the record.
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(reverse("board-dashboard"))
-    screenshot(page, "board-dashboard-phone")
+    expect(page.get_by_role("heading", name="Board dashboard")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "board-dashboard-phone", readme=True)
 
 
 def test_two_approvals_needed(page, people):

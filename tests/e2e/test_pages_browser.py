@@ -51,6 +51,7 @@ def test_board_pages_format_years_shares_money_and_people(page, ledger):
     expect_person(page.locator(f"#designation-{ledger['proposal'].pk} .meta").first, name="Sam Okafor",
                   username="staff")
     no_grouped_year(page.content(), year)
+    assert "{#" not in page.inner_text("body") and "#}" not in page.inner_text("body")  # no template comment shown
 
     # The designation's page: a debt settlement at $0.001 settling $500.00, recorded by a name, not a link.
     page.goto(reverse("designation-detail", args=[debt.pk]))
