@@ -30,12 +30,33 @@ def axe_problems(page) -> list[str]:
     return problems
 
 
-def walk(page, urls) -> list[str]:
+# Links the walk does not follow: downloads, documents and the way out.
+NOT_FOLLOWED = ("/logout", "/export.", ".xlsx", ".csv", ".zip", "/documents/", "/import/template.", "/password_change")
+
+
+def dead_ends(page, followed: set[str]) -> list[str]:
+    """The page's links (same site) that answer 403 to this user: a link is offered only where the role may go."""
     problems = []
+    hrefs = page.locator("a[href^='/']").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    for href in hrefs:
+        path = href.split("?")[0].split("#")[0]
+        if path in followed or any(marker in href for marker in NOT_FOLLOWED):
+            continue
+        followed.add(path)
+        status = page.request.get(path, max_redirects=0).status
+        if status == 403:
+            problems.append(f"{page.url}: a link to {path} answers 403")
+    return problems
+
+
+def walk(page, urls, *, follow_links: bool = True) -> list[str]:
+    problems, followed = [], set()
     for url in urls:
         response = page.goto(url)
         assert response.ok, f"{url}: {response.status}"
         problems += axe_problems(page)
+        if follow_links:
+            problems += dead_ends(page, followed)
     return problems
 
 
@@ -105,6 +126,16 @@ def test_staff_pages_are_accessible(page, ledger):
         reverse("resolution-list"), reverse("resolution-prepare"),
         reverse("reports"),
     ])
+    assert not problems, "\n".join(problems)
+
+
+def test_superuser_pages_are_accessible(page, ledger):
+    log_in(page, "root", landing="Plan ledger")
+    problems = walk(page, [
+        reverse("admin:index"), admin("plan_add"), admin("plan_change", ledger["plan"].pk),
+        reverse("admin:auth_user_changelist"), reverse("admin:auth_user_change", args=[ledger["users"]["staff"].pk]),
+        admin("issuance_change", ledger["compensation"].pk),
+    ], follow_links=False)
     assert not problems, "\n".join(problems)
 
 
