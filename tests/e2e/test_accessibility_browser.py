@@ -7,7 +7,9 @@ the test lists every violation of every page before failing, so one run shows al
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from plan_admin.security.models import EnrolmentLink
 from tests.e2e.ledger import build_ledger, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -100,6 +102,11 @@ def test_board_members_pages_are_accessible(page, ledger):
     page.locator(f"#designation-{ledger['proposal'].pk}").get_by_role("button", name="Approve").click()
     page.get_by_test_id("vote-confirmation").wait_for()
     problems += axe_problems(page)
+    # The second factor's pages: enrolling with a link a superuser issued, then entering a code.
+    _, token = EnrolmentLink.issue(user=ledger["users"]["board"], by=ledger["users"]["root"])
+    problems += walk(page, [reverse("two-factor-enrol", args=[token])], follow_links=False)
+    TOTPDevice.objects.create(user=ledger["users"]["board"], name="Phone", confirmed=True)
+    problems += walk(page, [reverse("two-factor")], follow_links=False)
     page.get_by_role("button", name="Log out").click()
     log_in(page, "director", landing="Board dashboard")
     problems += axe_problems(page)
@@ -125,6 +132,8 @@ def test_staff_pages_are_accessible(page, ledger):
         admin("issuance_history", ledger["compensation"].pk),
         reverse("resolution-list"), reverse("resolution-prepare"),
         reverse("reports"),
+        admin("issuance_past"), admin("boarddesignation_past"), admin("boarddesignation_import"),
+        admin("participant_import"),
     ])
     assert not problems, "\n".join(problems)
 
@@ -150,4 +159,8 @@ def test_auditor_pages_are_accessible(page, ledger):
         admin("issuance_changelist"), admin("issuance_change", ledger["debt_issuance"].pk),
         admin("boarddesignation_change", ledger["debt"].pk),
     ])
+    # The refusal pages read as well: 403 (an auditor adds nothing) and 404.
+    for url, status in ((admin("issuance_add"), 403), ("/designations/999999/", 404)):
+        assert page.goto(url).status == status
+        problems += axe_problems(page)
     assert not problems, "\n".join(problems)
