@@ -73,6 +73,16 @@ def test_board_pages_format_years_shares_money_and_people(page, ledger):
     expect(page.locator("dd", has_text="per share")).to_have_text("$0.001 per share")
     no_grouped_year(page.content(), year)
 
+    # A proposal to change the plan, the resolutions list and a resolution: who proposed or prepared, by name.
+    page.goto(reverse("proposal-detail", args=[ledger["reserve"].pk]))
+    expect_person(page.locator("dd", has_text="Sam Okafor"), name="Sam Okafor", username="staff")
+    expect(page.locator('[data-figure="shares"]')).to_have_text("+500,000")
+    page.goto(reverse("resolution-list"))
+    expect_person(page.locator(f"#resolution-{ledger['resolution'].pk} .meta"), name="Sam Okafor", username="staff")
+    page.goto(reverse("resolution-detail", args=[ledger["resolution"].pk]))
+    expect_person(page.locator("dd", has_text="Sam Okafor"), name="Sam Okafor", username="staff")
+    no_grouped_year(page.content(), year)
+
 
 def test_admin_formats_and_links_for_staff(page, ledger):
     year = ledger["year"]
