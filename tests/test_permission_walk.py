@@ -62,6 +62,9 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "board-dashboard": ALL,
     "designation-detail": ALL,
     "designation-vote": POST_ONLY,  # the POST itself: test_vote_post_needs_the_vote_permission
+    # The vote's confirmation step (issue 15) writes nothing; its POST is board-only (tests/test_board_views.py).
+    "designation-vote-confirm": POST_ONLY,
+    "proposal-vote-confirm": POST_ONLY,
     "proposal-detail": ALL,
     "proposal-vote": POST_ONLY,  # the POST itself: tests/test_legal_record.py
     "past-records": ALL,
@@ -273,6 +276,8 @@ DEFAULT_KWARGS = {"fmt": "csv"}
 URL_MODELS = {
     "designation-detail": BoardDesignation,
     "designation-vote": BoardDesignation,
+    "designation-vote-confirm": BoardDesignation,
+    "proposal-vote-confirm": PlanProposal,
     "proposal-detail": PlanProposal,
     "proposal-vote": PlanProposal,
     "plan-detail": Plan,

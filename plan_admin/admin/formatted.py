@@ -91,7 +91,16 @@ class FormattedFieldsMixin:
         return self._formatted_all(links) if links else links
 
     def get_readonly_fields(self, request, obj=None):
-        return self._formatted_all(super().get_readonly_fields(request, obj))
+        readonly = self._formatted_all(super().get_readonly_fields(request, obj))
+        if self._shown_only(request, obj):
+            # A view-only page (and django-simple-history's version page) shows every field: each swapped one is a
+            # display function, never a form field.
+            for field in self.model._meta.concrete_fields:
+                if field.editable and _kind(field) not in (None, "id"):
+                    shown = self._formatted(field.name)
+                    if shown not in readonly:
+                        readonly.append(shown)
+        return readonly
 
     def get_exclude(self, request, obj=None):
         """The swapped fields' own names stay out of the form: shown, never edited."""
