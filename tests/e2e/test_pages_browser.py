@@ -84,7 +84,7 @@ def test_board_pages_format_years_shares_money_and_people(page, ledger):
     no_grouped_year(page.content(), year)
 
 
-def test_admin_formats_and_links_for_staff(page, ledger):
+def test_admin_formats_and_links_for_staff(page, ledger, screenshot):
     year = ledger["year"]
     compensation, debt_issuance = ledger["compensation"], ledger["debt_issuance"]
     log_in(page, "staff", landing="Plan ledger")
@@ -108,6 +108,7 @@ def test_admin_formats_and_links_for_staff(page, ledger):
     expect_person(page.locator(".field-recorded_by_shown .readonly"), name="Sam Okafor", username="staff")
     expect(page.locator(".field-debt_amount_shown")).to_have_count(0)
     expect(page.get_by_text("Debt settled")).to_have_count(0)
+    screenshot(page, "admin-issuance")
     # "View on site" goes to the board-facing page: the designation's history, at this issuance.
     page.get_by_role("link", name="View on site").click()
     expect(page).to_have_url(f"{page.url.split('/designations/')[0]}/designations/{compensation.designation_id}/"
@@ -212,7 +213,7 @@ def test_a_member_who_proposed_is_told_why(page, ledger):
 # --- (5) the reports page -----------------------------------------------------------------------------------------
 
 
-def test_reports_page_has_a_labelled_filter_form_and_says_what_each_report_holds(page, ledger):
+def test_reports_page_has_a_labelled_filter_form_and_says_what_each_report_holds(page, ledger, screenshot):
     log_in(page, "auditor", landing="Board dashboard")
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", name="Reports", level=1)).to_be_visible()
@@ -226,6 +227,7 @@ def test_reports_page_has_a_labelled_filter_form_and_says_what_each_report_holds
     contains = page.get_by_test_id("report-contains")
     expect(contains).to_have_count(5)
     expect(contains.first).to_contain_text("Every issuance")
+    screenshot(page, "reports", readme=True)
     link = page.get_by_role("link", name="Download Issuance ledger as CSV")
     assert f"year={ledger['year'] - 1}" in link.get_attribute("href")
     response = page.request.get(link.get_attribute("href"))
