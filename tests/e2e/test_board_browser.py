@@ -20,8 +20,10 @@ def people():
         "board": factories.make_user("board", role=factories.roles.BOARD),
         "board2": factories.make_user("board2", role=factories.roles.BOARD),
     }
-    users["board"].first_name, users["board"].last_name = "Beatrice", "Moreau"
-    users["board"].save(update_fields=["first_name", "last_name"])
+    for username, (first, last) in {"board": ("Beatrice", "Moreau"), "staff": ("Sam", "Okafor"),
+                                    "board2": ("Tomás", "Ibarra")}.items():
+        users[username].first_name, users[username].last_name = first, last
+        users[username].save(update_fields=["first_name", "last_name"])
     return users
 
 
