@@ -144,10 +144,13 @@ def _vote_confirmation(request, *, subject, form, title: str, what: list[tuple[s
         count = outcome.approvals if decision == VoteDecision.APPROVE else outcome.rejections
         consequence = (f"Your vote will be {count:,} of the {needed:,} needed to {verb} it; the {noun} stays pending "
                        "until the other members vote.")
+    why_not = eligibility.why_not
+    if not eligibility.may_vote and not why_not:
+        why_not = f"This {noun} is {subject.get_status_display().lower()}: it is no longer open to votes."
     return render(request, "plan_admin/vote_confirm.html", {
         "subject": subject, "noun": noun, "decision": decision, "verb": verb, "comment": form.cleaned_data["comment"],
         "title": title, "what": what, "pool_line": pool_line, "consequence": consequence, "action": action,
-        "back": back, "why_not": eligibility.why_not, "plan": subject.plan,
+        "back": back, "may_vote": eligibility.may_vote, "why_not": why_not, "plan": subject.plan,
     })
 
 

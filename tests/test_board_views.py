@@ -137,6 +137,12 @@ def test_the_confirmation_step_restates_and_writes_nothing(client, board_member,
         client.logout()
         assert login(client, outsider).post(url, {"decision": "approve"}).status_code == 403
     assert factories.ledger_snapshot() == before
+    # Once decided, the step says so and offers no confirmation.
+    services.designation_vote(designation=proposal, voter=board_member, decision="approve")
+    client.logout()
+    html = login(client, board_member).post(url, {"decision": "reject"}).content.decode()
+    assert "This designation is approved: it is no longer open to votes." in html
+    assert "Confirm: reject</button>" not in html
 
 
 def test_reject_records_the_vote_and_rejects(client, board_member, proposal):
