@@ -86,7 +86,8 @@ def test_dashboard_charts_issuance_by_year_and_category(client, board_member, ap
     factories.issue(approved_designation, by=staff_user, shares=12_345)
     html = login(client, board_member).get(reverse("board-dashboard")).content.decode()
     assert "Shares issued by year" in html and "Shares issued by participant category" in html
-    assert re.search(r'<span class="bar-label">2024</span>.*?<rect class="bar-fill" width="100.00".*?12,345', html, re.S)
+    assert re.search(r'<span class="bar-label">2024</span>.*?<rect class="bar-fill" width="100.00".*?12,345', html,
+                     re.S)
     assert re.search(r'<span class="bar-label">Key employee</span>.*?12,345', html, re.S)
     assert 'data-figure="issued">12,345<' in html
 

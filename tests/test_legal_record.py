@@ -23,7 +23,7 @@ from plan_admin import exceptions, services
 from plan_admin.db import append_only
 from plan_admin.imports import run_import
 from plan_admin.interop.issuer import issuer_details_record
-from plan_admin.models import BoardDesignation, Issuance, Participant, Plan
+from plan_admin.models import Issuance, Participant, Plan
 from tests import factories
 
 ROLES = ("staff_user", "board_member", "auditor", "superuser")
@@ -260,7 +260,7 @@ def test_one_key_posted_at_once_against_two_plans_records_one_row(superuser, sta
                                                      by=staff_user))
         except exceptions.PlanRuleViolation as refusal:
             outcomes.append(refusal)
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:
             outcomes.append(error)
         finally:
             connection.close()

@@ -18,16 +18,14 @@ from collections.abc import Callable
 
 import pytest
 from django.apps import apps
-from django.contrib import admin
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.test import Client
 from django.shortcuts import resolve_url
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
-
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from plan_admin import services
@@ -295,7 +293,8 @@ MISSING_ROWS = {
                                 "rows": 1, "written": 1},
     "otp_totp.TOTPDevice": lambda: {"user": get_user_model().objects.get(username="board"), "name": "walk"},
     "plan_admin.EnrolmentLink": lambda: {
-        "user": get_user_model().objects.get(username="board"), "issued_by": get_user_model().objects.get(username="root"),
+        "user": get_user_model().objects.get(username="board"),
+        "issued_by": get_user_model().objects.get(username="root"),
         "token_hash": "0" * 64, "issued_at": timezone.now(), "expires_at": timezone.now(),
     },
     "axes.AccessFailureLog": {"username": "board", "ip_address": "127.0.0.1", "user_agent": "walk",
@@ -365,7 +364,7 @@ def url_for(key: str, name: str | None, route: str, objects: dict) -> str:
     try:
         return reverse(name, kwargs={argument: DEFAULT_KWARGS[argument] for argument in names
                                      if argument in DEFAULT_KWARGS})
-    except Exception as error:  # noqa: BLE001 - the message says what to add
+    except Exception as error:
         raise AssertionError(f"{name}: cannot build its URL ({error}); add a builder to KWARGS") from error
 
 
@@ -454,7 +453,7 @@ def test_every_url_answers_each_role_as_the_table_says(objects, clients):
     for key, name, route in iter_patterns():
         try:
             url = url_for(key, name, route, objects)
-        except Exception as error:  # noqa: BLE001 - reported with the other mismatches
+        except Exception as error:
             (mismatches if key in EXPECTED else unlisted).append(f"  {key}: {error!r}")
             continue
         observed = tuple(outcome(clients[role].get(url)) for role in ROLES)
@@ -463,7 +462,7 @@ def test_every_url_answers_each_role_as_the_table_says(objects, clients):
             unlisted.append(f"    {key!r}: {observed},  # {url}")
         elif observed != expected:
             diffs = ", ".join(f"{role}: expected {want}, got {got}"
-                              for role, want, got in zip(ROLES, expected, observed) if want != got)
+                              for role, want, got in zip(ROLES, expected, observed, strict=True) if want != got)
             mismatches.append(f"  {key} ({url}): {diffs}")
     assert not mismatches, "URLs answering differently from EXPECTED:\n" + "\n".join(mismatches)
     assert not unlisted, (
