@@ -71,7 +71,7 @@ def ledger():
     return build_ledger()
 
 
-def test_login_page_is_accessible(page, ledger):
+def test_login_page_is_accessible(page):
     page.goto(reverse("login"))
     problems = axe_problems(page)
     page.goto(reverse("admin:login"))
