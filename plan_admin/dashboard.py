@@ -138,10 +138,9 @@ def vote_eligibility(user, subject: BoardDesignation | PlanProposal, votes) -> E
         return Eligibility(False)
     noun = "designation" if isinstance(subject, BoardDesignation) else "proposal"
     if subject.proposed_by_id == user.pk:
-        return Eligibility(False, f"You proposed this {noun}, so the other members decide it.")
+        return Eligibility(False, f"You proposed this {noun}, so you cannot vote on it.")
     if isinstance(subject, BoardDesignation) and subject.designated_user_id == user.pk:
-        return Eligibility(False, "This designation is of you, so you may not vote on it: the other members decide "
-                                  "it.")
+        return Eligibility(False, "This designation is for you, so you cannot vote on it.")
     mine = next((vote for vote in votes if vote.voter_id == user.pk), None)
     if mine is not None:
         return Eligibility(False, f"You voted to {mine.get_decision_display().lower()} on "

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from . import dashboard, roles
+from . import dashboard, formatting, roles
 from .board import views as resolution_views
 from .exceptions import PlanRuleViolation
 from .forms import ConfirmationForm, ProposalVoteForm, VoteForm
@@ -34,6 +34,7 @@ from .models import (
 )
 from .security.inputs import local_redirect_target
 from .selectors import plans_with_pool, pool_status, unconfirmed_records
+from .services.decisions import tally
 
 VIEW_DESIGNATIONS = "plan_admin.view_boarddesignation"
 
@@ -118,6 +119,89 @@ def designation_vote(request: HttpRequest, pk: int) -> HttpResponse:
     _submit(request, VoteForm(request.POST, designation=designation), success=outcome,
             not_done="Your vote was not recorded")
     return redirect(_next_url(request, fallback=reverse("board-dashboard")))
+
+
+def _vote_confirmation(request, *, subject, form, title: str, what: list[tuple[str, str]], pool_line: str,
+                       action: str, back: str) -> HttpResponse:
+    """The confirmation step of a vote: restate what is decided and what it does to the pool; nothing is written.
+
+    The page's one form posts the same decision and comment to the voting view, which calls the service.
+    """
+    if not form.is_valid():
+        messages.error(request, "Your vote was not recorded: " + " ".join(
+            error for errors in form.errors.values() for error in errors))
+        return redirect(back)
+    decision = form.cleaned_data["decision"]
+    votes = list(subject.votes.all())
+    eligibility = dashboard.vote_eligibility(request.user, subject, votes)
+    outcome = tally(plan=subject.plan, decisions_so_far=[vote.decision for vote in votes], decision=decision)
+    noun = "designation" if isinstance(subject, BoardDesignation) else "proposal"
+    verb = "approve" if decision == VoteDecision.APPROVE else "reject"
+    if outcome.decided:
+        consequence = f"Your vote decides it: the {noun} will be {outcome.decided}d, dated today."
+    else:
+        needed = subject.plan.required_approvals
+        count = outcome.approvals if decision == VoteDecision.APPROVE else outcome.rejections
+        consequence = (f"Your vote will be {count:,} of the {needed:,} needed to {verb} it; the {noun} stays pending "
+                       "until the other members vote.")
+    why_not = eligibility.why_not
+    if not eligibility.may_vote and not why_not:
+        why_not = f"This {noun} is {subject.get_status_display().lower()}: it is no longer open to votes."
+    return render(request, "plan_admin/vote_confirm.html", {
+        "subject": subject, "noun": noun, "decision": decision, "verb": verb, "comment": form.cleaned_data["comment"],
+        "title": title, "what": what, "pool_line": pool_line, "consequence": consequence, "action": action,
+        "back": back, "may_vote": eligibility.may_vote, "why_not": why_not, "plan": subject.plan,
+    })
+
+
+@require_POST
+@permission_required(VIEW_DESIGNATIONS, raise_exception=True)
+@board_member_required
+def designation_vote_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve or Reject, step one: the confirmation page (see _vote_confirmation)."""
+    designation = get_object_or_404(BoardDesignation.objects.select_related("participant", "plan"), pk=pk)
+    form = VoteForm(request.POST, designation=designation)
+    back = _next_url(request, fallback=reverse("board-dashboard"))
+    available = designation.plan.available_shares
+    decision = request.POST.get("decision")
+    if decision == VoteDecision.APPROVE:
+        after = available - designation.shares
+        pool_line = (f"Shares available in {designation.plan.name} (all years' commitments counted): "
+                     f"{formatting.shares(available)} before → {formatting.shares(after)} after, if it is approved.")
+        if after < 0:
+            pool_line += " That is more than the pool has left: the approval will be refused."
+    else:
+        pool_line = (f"Shares available in {designation.plan.name}: {formatting.shares(available)} before → "
+                     f"{formatting.shares(available)} after: a rejection commits no shares.")
+    return _vote_confirmation(
+        request, subject=designation, form=form, back=back,
+        title=f"the {formatting.year(designation.year)} designation of {designation.participant.name}",
+        what=[("Participant", f"{designation.participant.name} ({designation.participant.get_category_display()})"),
+              ("Shares", formatting.shares(designation.shares)), ("Year", formatting.year(designation.year)),
+              ("Plan", designation.plan.name)],
+        pool_line=pool_line, action=reverse("designation-vote", args=[designation.pk]),
+    )
+
+
+@require_POST
+@permission_required("plan_admin.view_planproposal", raise_exception=True)
+@board_member_required
+def proposal_vote_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve or Reject a proposal to change a plan, step one: the confirmation page."""
+    proposal = get_object_or_404(PlanProposal.objects.select_related("plan"), pk=pk)
+    form = ProposalVoteForm(request.POST, proposal=proposal)
+    back = _next_url(request, fallback=reverse("proposal-detail", args=[proposal.pk]))
+    pool = pool_status(plan=proposal.plan)
+    if request.POST.get("decision") == VoteDecision.APPROVE:
+        pool_line = "If it is approved: " + dashboard.proposal_effect(proposal, pool).sentence
+    else:
+        pool_line = (f"Shares available in {proposal.plan.name}: {formatting.shares(pool.available)} before → "
+                     f"{formatting.shares(pool.available)} after: a rejection changes nothing.")
+    what = [("Proposal", str(proposal)), ("Plan", proposal.plan.name)]
+    if proposal.shares:
+        what.insert(1, ("Change to the reserve", f"{'+' if proposal.shares > 0 else ''}{proposal.shares:,} shares"))
+    return _vote_confirmation(request, subject=proposal, form=form, back=back, title=f"the proposal: {proposal}",
+                              what=what, pool_line=pool_line, action=reverse("proposal-vote", args=[proposal.pk]))
 
 
 @require_safe

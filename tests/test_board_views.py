@@ -68,7 +68,8 @@ def test_dashboard_shows_the_pool_and_the_proposal_awaiting_this_member(client, 
     assert "Led the 2024 debt restructuring." in card
     # The approved 2024 designation already commits 1,000,000 shares, whatever the year of this proposal.
     assert "9,000,000 → <strong>8,750,000</strong>" in card
-    assert f'action="{reverse("designation-vote", args=[proposal.pk])}"' in card
+    # Approve and Reject open the confirmation step first (issue 15); only its form posts to the voting view.
+    assert f'action="{reverse("designation-vote-confirm", args=[proposal.pk])}"' in card
     assert 'value="approve"' in card and 'value="reject"' in card
     assert "csrfmiddlewaretoken" in card
     # Grouped by year, under the member's own heading.
@@ -77,14 +78,16 @@ def test_dashboard_shows_the_pool_and_the_proposal_awaiting_this_member(client, 
     assert "1 proposal awaits your vote." in html
     # The approved 2024 designation is a recent decision with its vote.
     row = re.search(rf'<tr id="decision-{approved_designation.pk}".*?</tr>', html, re.S).group(0)
-    assert "Approved" in row and "<strong>board</strong>" in row and "1,000,000" in row
+    assert "Approved" in row and "1,000,000" in row
+    assert '<strong><span class="person" title="board">board</span></strong>' in row  # by name, username on hover
 
 
 def test_dashboard_charts_issuance_by_year_and_category(client, board_member, approved_designation, staff_user):
     factories.issue(approved_designation, by=staff_user, shares=12_345)
     html = login(client, board_member).get(reverse("board-dashboard")).content.decode()
     assert "Shares issued by year" in html and "Shares issued by participant category" in html
-    assert re.search(r'<span class="bar-label">2024</span>.*?<rect class="bar-fill" width="100.00".*?12,345', html, re.S)
+    assert re.search(r'<span class="bar-label">2024</span>.*?<rect class="bar-fill" width="100.00".*?12,345', html,
+                     re.S)
     assert re.search(r'<span class="bar-label">Key employee</span>.*?12,345', html, re.S)
     assert 'data-figure="issued">12,345<' in html
 
@@ -113,6 +116,34 @@ def test_approve_records_the_vote_and_approves(client, board_member, proposal):
     row = re.search(rf'<tr id="decision-{proposal.pk}".*?</tr>', html, re.S).group(0)
     assert "Approved" in row and "board" in row and "Well earned." in row
     assert "Nothing awaits your vote." in html
+
+
+def test_the_confirmation_step_restates_and_writes_nothing(client, board_member, staff_user, auditor, proposal):
+    """Approve opens the confirmation (issue 15): participant, shares, year and the pool before → after; nothing is
+    written until its form posts to the voting view. Only board members reach it."""
+    before = factories.ledger_snapshot()
+    url = reverse("designation-vote-confirm", args=[proposal.pk])
+    response = login(client, board_member).post(url, {"decision": "approve", "comment": "Yes.",
+                                                      "next": reverse("board-dashboard")})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Approve the 2025 designation of Dana Whitfield?" in html
+    assert '<dd data-fact="shares">250,000</dd>' in html
+    available = proposal.plan.available_shares
+    assert f"{available:,} before → {available - 250_000:,} after" in html
+    assert f'action="{reverse("designation-vote", args=[proposal.pk])}"' in html
+    assert 'name="comment" value="Yes."' in html
+    assert factories.ledger_snapshot() == before
+    for outsider in (staff_user, auditor):
+        client.logout()
+        assert login(client, outsider).post(url, {"decision": "approve"}).status_code == 403
+    assert factories.ledger_snapshot() == before
+    # Once decided, the step says so and offers no confirmation.
+    services.designation_vote(designation=proposal, voter=board_member, decision="approve")
+    client.logout()
+    html = login(client, board_member).post(url, {"decision": "reject"}).content.decode()
+    assert "This designation is approved: it is no longer open to votes." in html
+    assert "Confirm: reject</button>" not in html
 
 
 def test_reject_records_the_vote_and_rejects(client, board_member, proposal):

@@ -17,7 +17,8 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 ENTRY = re.compile(
-    r'<li class="timeline-entry (?P<kind>\w+)">\s*<time[^>]*>[^<]*</time>\s*<span class="who">(?P<who>[^<]*)</span>\s*'
+    r'<li class="timeline-entry (?P<kind>\w+)">\s*<time[^>]*>[^<]*</time>\s*<span class="who">'
+    r'(?:<span class="person" title="[^"]*">)?(?P<who>[^<]*)(?:</span>)?</span>\s*'
     r'<span class="what">(?P<what>[^<]*)</span>',
     re.S,
 )

@@ -195,7 +195,7 @@ def test_relinking_a_participant_does_not_let_the_director_vote_on_herself(plan,
     client = Client()
     client.force_login(second_board_member)
     html = client.get(reverse("board-dashboard")).content.decode()
-    assert "This designation is of you, so you may not vote on it" in html
+    assert "This designation is for you, so you cannot vote on it." in html
 
 
 @pytest.mark.django_db

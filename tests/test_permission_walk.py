@@ -60,6 +60,9 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "board-dashboard": ALL,
     "designation-detail": ALL,
     "designation-vote": POST_ONLY,  # the POST itself: test_vote_post_needs_the_vote_permission
+    # The vote's confirmation step (issue 15) writes nothing; its POST is board-only (tests/test_board_views.py).
+    "designation-vote-confirm": POST_ONLY,
+    "proposal-vote-confirm": POST_ONLY,
     "proposal-detail": ALL,
     "proposal-vote": POST_ONLY,  # the POST itself: tests/test_legal_record.py
     "past-records": ALL,
@@ -271,6 +274,8 @@ DEFAULT_KWARGS = {"fmt": "csv"}
 URL_MODELS = {
     "designation-detail": BoardDesignation,
     "designation-vote": BoardDesignation,
+    "designation-vote-confirm": BoardDesignation,
+    "proposal-vote-confirm": PlanProposal,
     "proposal-detail": PlanProposal,
     "proposal-vote": PlanProposal,
     "plan-detail": Plan,
@@ -288,7 +293,8 @@ MISSING_ROWS = {
                                 "rows": 1, "written": 1},
     "otp_totp.TOTPDevice": lambda: {"user": get_user_model().objects.get(username="board"), "name": "walk"},
     "plan_admin.EnrolmentLink": lambda: {
-        "user": get_user_model().objects.get(username="board"), "issued_by": get_user_model().objects.get(username="root"),
+        "user": get_user_model().objects.get(username="board"),
+        "issued_by": get_user_model().objects.get(username="root"),
         "token_hash": "0" * 64, "issued_at": timezone.now(), "expires_at": timezone.now(),
     },
     "axes.AccessFailureLog": {"username": "board", "ip_address": "127.0.0.1", "user_agent": "walk",

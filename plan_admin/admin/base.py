@@ -14,6 +14,7 @@ from ..exceptions import PlanRuleViolation
 from ..security.admin_forms import RefusalAsFormErrorMixin
 from ..security.inputs import parse_id
 from ..selectors import plans_with_pool
+from .formatted import FormattedFieldsMixin
 
 
 def object_pk(object_id) -> int:
@@ -24,7 +25,7 @@ def object_pk(object_id) -> int:
     return pk
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(FormattedFieldsMixin, admin.ModelAdmin):
     """A ledger table with no history of its own (its rows never change): list and view only."""
 
     def has_add_permission(self, request):
@@ -49,7 +50,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return super().get_object(request, object_id, from_field)
 
 
-class ReadOnlyHistoryAdmin(RefusalAsFormErrorMixin, SimpleHistoryAdmin):
+class ReadOnlyHistoryAdmin(FormattedFieldsMixin, RefusalAsFormErrorMixin, SimpleHistoryAdmin):
     """django-simple-history's history pages, read-only for everyone.
 
     The library's version page saves the old version back on POST for anyone who may view the object (its

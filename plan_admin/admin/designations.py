@@ -10,9 +10,10 @@ from ..models import BoardDesignation, DesignationLapse, DesignationVote, Issuan
 from ..reports.admin_mixins import SpreadsheetAdminMixin
 from .base import LedgerAdmin, ReadOnlyAdmin
 from .filters import DesignationYearFilter, YearFilter
+from .formatted import FormattedFieldsMixin
 
 
-class VoteInline(admin.TabularInline):
+class VoteInline(FormattedFieldsMixin, admin.TabularInline):
     model = DesignationVote
     fields = ["voter", "decision", "comment", "cast_at"]
     readonly_fields = fields
@@ -26,7 +27,7 @@ class VoteInline(admin.TabularInline):
         return False
 
 
-class IssuanceInline(admin.TabularInline):
+class IssuanceInline(FormattedFieldsMixin, admin.TabularInline):
     model = Issuance
     fields = ["issue_date", "shares", "kind", "price_per_share", "recorded_by", "cancelled"]
     readonly_fields = fields

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.urls import path, reverse
 
-from .. import forms
+from .. import formatting, forms
 from ..models import BoardDesignation, Issuance, IssuanceCancellation
 from ..reports.admin_mixins import SpreadsheetAdminMixin
 from .base import LedgerAdmin, object_pk
@@ -68,11 +68,23 @@ class IssuanceAdmin(SpreadsheetAdminMixin, LedgerAdmin):
 
     @admin.display(description="Year", ordering="designation__year")
     def year(self, issuance):
-        return issuance.designation.year
+        return formatting.year(issuance.designation.year)
 
     @admin.display(description="Shares", ordering="shares")
     def shares_display(self, issuance):
-        return f"{issuance.shares:,}"
+        return formatting.shares(issuance.shares)
+
+    def view_on_site(self, issuance):
+        """The issuance's board-facing page: its designation's history, at the issuance's row (not the admin's
+        content-type redirect, which the board's roles never need)."""
+        return issuance.get_absolute_url()
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and obj.kind != Issuance.Kind.DEBT_SETTLEMENT:
+            # A compensation issuance settles no debt: no empty debt fields, no hint about debts.
+            fields = [name for name in fields if not name.startswith(("debt_amount", "debt_reference"))]
+        return fields
 
     @admin.display(description="Standing", boolean=True)
     def standing(self, issuance):

@@ -10,6 +10,7 @@ from ..models import Plan, PlanProposal, PlanProposalVote, PlanYearClosing, Shar
 from ..resources import ShareReserveChangeResource, SmallExportMixin
 from ..selectors import pool_status
 from .base import LedgerAdmin, ReadOnlyAdmin
+from .formatted import FormattedFieldsMixin
 
 
 @admin.register(Plan)
@@ -152,7 +153,7 @@ class ShareReserveChangeAdmin(SmallExportMixin, LedgerAdmin):
         return obj.entered_from_records
 
 
-class ProposalVoteInline(admin.TabularInline):
+class ProposalVoteInline(FormattedFieldsMixin, admin.TabularInline):
     model = PlanProposalVote
     fields = ["voter", "decision", "comment", "cast_at"]
     readonly_fields = fields

@@ -21,7 +21,14 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class LedgerUserAdmin(UserAdmin):
-    """Users are deactivated, never deleted: the ledger keeps who recorded, proposed and voted on what."""
+    """Users are deactivated, never deleted: the ledger keeps who recorded, proposed and voted on what.
+
+    Groups and permissions are plain labelled lists (the two-pane filter widget fails axe-core's ARIA checks), and
+    the login and joining times are shown, not edited (their split date/time inputs have no labels).
+    """
+
+    filter_horizontal = ()
+    readonly_fields = ["last_login", "date_joined"]
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -3,11 +3,12 @@ board, auditors). Rows are written only by the import engine."""
 
 from django.contrib import admin
 
+from ..admin.formatted import FormattedFieldsMixin
 from ..models import ImportRecord
 
 
 @admin.register(ImportRecord)
-class ImportRecordAdmin(admin.ModelAdmin):
+class ImportRecordAdmin(FormattedFieldsMixin, admin.ModelAdmin):
     list_display = ["imported_at", "kind", "file_name", "rows", "written", "skipped", "imported_by", "short_sha256"]
     list_filter = ["kind"]
     list_select_related = ["imported_by"]

@@ -37,6 +37,7 @@ def index(request):
         "filters": filters,
         "plans": Plan.objects.order_by("company_name", "name"),
         "categories": Participant.Category.choices,
+        "category_label": dict(Participant.Category.choices).get(filters.category, ""),
         "today": timezone.localdate(),
         "min_year": MIN_YEAR,
         "max_year": MAX_YEAR,
@@ -56,4 +57,4 @@ def download(request, slug: str, fmt: str):
     return report_response(report, fmt, filters)
 
 
-__all__ = ["index", "download"]
+__all__ = ["download", "index"]

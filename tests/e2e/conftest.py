@@ -18,6 +18,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
+# The README's images: written only when UPDATE_SCREENSHOTS=1 (`make screenshots`), from the tests that take them.
+README_SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="session")
@@ -84,12 +86,19 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def screenshot():
-    """Save a full-page screenshot to test-artifacts/screenshots/<name>.png and return its path."""
+    """Save a full-page screenshot to test-artifacts/screenshots/<name>.png and return its path.
 
-    def take(page, name: str) -> Path:
+    `readme=True` marks one of the README's images: with UPDATE_SCREENSHOTS=1 it is also written to
+    docs/screenshots/<name>.png (`make screenshots`); otherwise docs/ is never touched.
+    """
+
+    def take(page, name: str, *, readme: bool = False) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        if readme and os.environ.get("UPDATE_SCREENSHOTS") == "1":
+            README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            (README_SCREENSHOTS / f"{name}.png").write_bytes(path.read_bytes())
         return path
 
     return take

@@ -20,8 +20,10 @@ def people():
         "board": factories.make_user("board", role=factories.roles.BOARD),
         "board2": factories.make_user("board2", role=factories.roles.BOARD),
     }
-    users["board"].first_name, users["board"].last_name = "Beatrice", "Moreau"
-    users["board"].save(update_fields=["first_name", "last_name"])
+    for username, (first, last) in {"board": ("Beatrice", "Moreau"), "staff": ("Sam", "Okafor"),
+                                    "board2": ("Tomás", "Ibarra")}.items():
+        users[username].first_name, users[username].last_name = first, last
+        users[username].save(update_fields=["first_name", "last_name"])
     return users
 
 
@@ -40,6 +42,11 @@ def log_out(page):
 
 def card(page, designation):
     return page.locator(f"#designation-{designation.pk}")
+
+
+def confirm(page, verb: str):
+    """The vote's confirmation page: restates the decision; its one button records it."""
+    page.get_by_test_id("vote-confirmation").get_by_role("button", name=f"Confirm: {verb}").click()
 
 
 def test_board_member_logs_in_reviews_and_approves(page, people, screenshot):
@@ -74,10 +81,19 @@ def test_board_member_logs_in_reviews_and_approves(page, people, screenshot):
     expect(pending.locator('[data-figure="available-after"]')).to_contain_text("5,950,000 → 5,700,000")
     expect(card(page, other)).to_contain_text("Mei Chen")
     expect(page.locator("#awaiting .year-heading")).to_have_text(["2026", "2025"])
-    screenshot(page, "board-dashboard")
+    screenshot(page, "board-dashboard", readme=True)
 
     pending.get_by_label("Comment").fill("Well earned.")
     pending.get_by_role("button", name="Approve").click()
+    confirmation = page.get_by_test_id("vote-confirmation")
+    expect(confirmation.get_by_role("heading")).to_have_text("Approve the 2025 designation of Omar Haddad?")
+    expect(confirmation.locator('[data-fact="shares"]')).to_have_text("250,000")
+    expect(confirmation.locator('[data-fact="year"]')).to_have_text("2025")
+    expect(confirmation.get_by_test_id("pool-effect")).to_contain_text("5,950,000 before → 5,700,000 after")
+    expect(confirmation.get_by_test_id("consequence")).to_contain_text("Your vote decides it")
+    assert not proposal.votes.exists()  # the first step records nothing
+    screenshot(page, "vote-confirmation", readme=True)
+    confirm(page, "approve")
     expect(page.locator(".message.success")).to_contain_text("The designation is now approved")
     decided = page.locator(f"#decision-{proposal.pk}")
     expect(decided).to_contain_text("Approved")
@@ -100,7 +116,9 @@ def test_board_member_logs_in_reviews_and_approves(page, people, screenshot):
     # Phone width: the same page still reads (stacked columns), for the record.
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(reverse("board-dashboard"))
-    screenshot(page, "board-dashboard-phone")
+    expect(page.get_by_role("heading", name="Board dashboard")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "board-dashboard-phone", readme=True)
 
 
 def test_two_approvals_needed(page, people):
@@ -112,6 +130,8 @@ def test_two_approvals_needed(page, people):
     log_in(page, "board")
     expect(card(page, proposal)).to_contain_text("0 of 2 needed")
     card(page, proposal).get_by_role("button", name="Approve").click()
+    expect(page.get_by_test_id("consequence")).to_contain_text("1 of the 2 needed")
+    confirm(page, "approve")
     expect(page.locator(".message.success")).to_contain_text("It stays pending: 1 of 2 required approvals.")
     waiting = page.locator("#before-board").locator(f"#designation-{proposal.pk}")
     expect(waiting).to_contain_text("1 of 2 needed")
@@ -122,6 +142,7 @@ def test_two_approvals_needed(page, people):
     log_out(page)
     log_in(page, "board2")
     card(page, proposal).get_by_role("button", name="Approve").click()
+    confirm(page, "approve")
     expect(page.locator(".message.success")).to_contain_text("The designation is now approved")
     expect(page.locator(f"#decision-{proposal.pk}")).to_contain_text("Approved")
     proposal.refresh_from_db()
@@ -138,6 +159,12 @@ def test_rejection_is_shown_as_rejected(page, people):
     log_in(page, "board")
     card(page, proposal).get_by_label("Comment").fill("Out of proportion to the engagement.")
     card(page, proposal).get_by_role("button", name="Reject").click()
+    confirmation = page.get_by_test_id("vote-confirmation")
+    expect(confirmation.get_by_role("heading")).to_have_text("Reject the 2025 designation of Lee Park?")
+    expect(confirmation.locator('[data-fact="shares"]')).to_have_text("900,000")
+    expect(confirmation.get_by_test_id("pool-effect")).to_contain_text("10,000,000 before → 10,000,000 after")
+    expect(confirmation).to_contain_text("Out of proportion to the engagement.")
+    confirm(page, "reject")
     expect(page.locator(".message.success")).to_contain_text("The designation is now rejected")
     decided = page.locator(f"#decision-{proposal.pk}")
     expect(decided).to_contain_text("Rejected")
@@ -163,6 +190,8 @@ def test_approval_that_would_over_commit_the_pool_is_refused(page, people, scree
     log_in(page, "board")
     expect(card(page, proposal)).to_contain_text("approval will be refused")
     card(page, proposal).get_by_role("button", name="Approve").click()
+    expect(page.get_by_test_id("pool-effect")).to_contain_text("the approval will be refused")
+    confirm(page, "approve")
     expect(page.locator(".message.error")).to_have_text(
         "Approving 300,000 shares for Dana Whitfield in 2025 would over-commit the plan: of 1,500,000 authorized "
         "shares, 0 are issued and 1,300,000 are committed to approved designations (2025: 1,300,000), so 200,000 "

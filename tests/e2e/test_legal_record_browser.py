@@ -24,7 +24,7 @@ def people():
         "board2": factories.make_user("board2", role=factories.roles.BOARD),
     }
     for user, (first, last) in zip(users.values(), [("Site", "Admin"), ("Sam", "Okafor"), ("Beatrice", "Moreau"),
-                                                    ("Tomás", "Ibarra")]):
+                                                    ("Tomás", "Ibarra")], strict=True):
         user.first_name, user.last_name = first, last
         user.save(update_fields=["first_name", "last_name"])
     return users
@@ -76,6 +76,10 @@ def test_board_approves_a_reserve_increase_proposed_by_staff(page, people, scree
     expect(card.locator('[data-figure="effect"]')).to_contain_text("Authorized shares 1,000,000 → 1,500,000")
     screenshot(page, "board-reserve-proposal")
     card.get_by_role("button", name="Approve").click()
+    confirmation = page.get_by_test_id("vote-confirmation")
+    expect(confirmation).to_contain_text("Authorized shares 1,000,000 → 1,500,000")
+    assert proposal.votes.count() == 0  # nothing recorded before the confirmation
+    confirmation.get_by_role("button", name="Confirm: approve").click()
     expect(page.locator(".message.success")).to_contain_text("The proposal is now approved, decided today")
     expect(page.locator('[data-figure="authorized"]').first).to_have_text("1,500,000")
     proposal.refresh_from_db()
