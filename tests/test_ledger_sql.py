@@ -110,3 +110,27 @@ def test_counters_move_together(approved_designation):
     plan.refresh_from_db()
     approved_designation.refresh_from_db()
     assert (plan.issued_shares, plan.committed_shares, approved_designation.issued_shares) == (7, 999_993, 7)
+
+
+def test_the_row_its_history_and_the_counters_are_written_together(approved_designation, staff_user):
+    """One statement on PostgreSQL: the issuance, its history row, and both counters; a taken submission key
+    writes none of them."""
+    plan = approved_designation.plan
+    counters = ledger_sql.Counters(plan_id=plan.pk, designation_id=approved_designation.pk, issued=1_234,
+                                   committed=-1_234)
+    first = issuance_for(approved_designation, staff_user)
+    with transaction.atomic():
+        assert ledger_sql.insert_issuance(first, by=staff_user, when=timezone.now(), counters=counters) == first.pk
+    plan.refresh_from_db()
+    approved_designation.refresh_from_db()
+    assert (plan.issued_shares, plan.committed_shares, approved_designation.issued_shares) == (1_234, 998_766, 1_234)
+    assert Issuance.history.filter(id=first.pk, history_type="+").count() == 1
+
+    again = issuance_for(approved_designation, staff_user, submission_key=first.submission_key, reference="G-9")
+    histories = Issuance.history.count()
+    with transaction.atomic():
+        assert ledger_sql.insert_issuance(again, by=staff_user, when=timezone.now(), counters=counters) is None
+    plan.refresh_from_db()
+    approved_designation.refresh_from_db()
+    assert (plan.issued_shares, plan.committed_shares, approved_designation.issued_shares) == (1_234, 998_766, 1_234)
+    assert (Issuance.objects.count(), Issuance.history.count()) == (1, histories)

@@ -309,11 +309,11 @@ def issuance_record(
                                 taken_by=taken.get((fixed.plan_id, values["reference"])))
 
     issuance = Issuance(designation=fixed, submission_key=submission_key, recorded_by=by, recorded_at=now, **values)
-    if ledger_sql.insert_issuance(issuance, by=by, when=now) is None:
+    shares = values["shares"]
+    counters = ledger_sql.Counters(plan_id=fixed.plan_id, designation_id=fixed.pk, issued=shares, committed=-shares)
+    if ledger_sql.insert_issuance(issuance, by=by, when=now, counters=counters) is None:
         # Another plan's request with the same key, not serialized by this plan's lock, recorded first.
         return _replay(submission_key, designation_id=fixed.pk, values=values, by=by)
-    shares = values["shares"]
-    ledger_sql.move_counters(plan_id=fixed.plan_id, designation_id=fixed.pk, issued=shares, committed=-shares)
     fixed.issued_shares += shares
     if designation is not fixed:
         designation.issued_shares, designation.status = fixed.issued_shares, fixed.status
@@ -488,9 +488,8 @@ def issuance_cancel(
     cancellation = IssuanceCancellation(issuance_id=issuance.pk, cancelled_on=cancelled_on, reason=reason,
                                         entered_from_records=bool(from_records), source_reference=source,
                                         recorded_by=by, recorded_at=now)
-    ledger_sql.insert_with_history(cancellation, by=by, when=now)
     shares = fixed["shares"]
     recommitted = shares if status == Status.APPROVED else 0  # a lapsed designation's shares go back to the pool
-    ledger_sql.move_counters(plan_id=plan.pk, designation_id=fixed["designation_id"], issued=-shares,
-                             committed=recommitted)
+    ledger_sql.insert_with_history(cancellation, by=by, when=now, counters=ledger_sql.Counters(
+        plan_id=plan.pk, designation_id=fixed["designation_id"], issued=-shares, committed=recommitted))
     return cancellation

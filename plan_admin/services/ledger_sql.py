@@ -10,12 +10,11 @@ milliseconds of statement building, model instantiation and signals. Here, under
 2. one SELECT of what changes on the designation (status, counter, decision date), or, for a cancellation, of the
    designation's status and whether the issuance is already cancelled;
 3. (the service checks the rules in Python: services.issuances, the one place they are written)
-4. one INSERT of the row (an issuance: `ON CONFLICT (submission_key) DO NOTHING ... RETURNING id`, so that a
-   concurrent duplicate of the form yields one row and no error) and of its history row (what django-simple-history
-   would write: every tracked field, "+", the user) - one statement on PostgreSQL, through a data-modifying CTE,
-   two on SQLite;
-5. one UPDATE of the designation's counter and the plan's counters (again one statement on PostgreSQL, two on
-   SQLite, where a statement is a function call and costs no round trip).
+4. one statement on PostgreSQL (data-modifying CTEs) that INSERTs the row (an issuance: `ON CONFLICT
+   (submission_key) DO NOTHING`, so that a concurrent duplicate of the form yields one row and no error) and its
+   history row (what django-simple-history would write: every tracked field, "+", the user), and UPDATEs the
+   designation's counter and the plan's counters only if the row was written. On SQLite, where a statement is a
+   function call and costs no round trip, the same as four statements.
 
 On PostgreSQL the statements go straight to psycopg with server-side binding and are prepared once per connection.
 Nothing here decides a rule. tests/test_ledger_sql.py checks the rows against the ORM's, on both databases.
@@ -24,6 +23,7 @@ Nothing here decides a rule. tests/test_ledger_sql.py checks the rows against th
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from functools import cache
 
 from django.db import connection
@@ -170,12 +170,18 @@ def _history_sql(model) -> str:
 def _insert_with_history_sql(model, conflict: str | None) -> str:
     """PostgreSQL: the row and its history row in one statement; the history is copied from the row inserted, so
     that both hold exactly the same values."""
-    history = _history_model(model)
+    return f"WITH i AS ({_insert_returning_row_sql(model, conflict)}) {_history_from_i_sql(model)}"
+
+
+def _insert_returning_row_sql(model, conflict: str | None) -> str:
+    return _insert_sql(model, conflict).replace(f"RETURNING {_quote('id')}", "RETURNING *")
+
+
+def _history_from_i_sql(model) -> str:
+    """The history row copied from the row a CTE named `i` inserted; the four history columns are parameters."""
     own = [field.column for _, field in _history_fields(model)]
-    insert = _insert_sql(model, conflict).replace(f"RETURNING {_quote('id')}", "RETURNING *")
     columns = own + list(HISTORY_EXTRA)
-    return (f"WITH i AS ({insert}) INSERT INTO {_quote(history._meta.db_table)} "
-            f"({', '.join(_quote(c) for c in columns)}) "
+    return (f"INSERT INTO {_quote(_history_model(model)._meta.db_table)} ({', '.join(_quote(c) for c in columns)}) "
             f"SELECT {', '.join('i.' + _quote(c) for c in own)}, %s, %s, %s, %s FROM i RETURNING {_quote('id')}")
 
 
@@ -185,14 +191,45 @@ def _history_extra(model, *, by, when: datetime.datetime) -> list:
             getattr(by, "pk", None)]
 
 
-def insert_with_history(instance, *, by, when: datetime.datetime, conflict: str | None = None) -> int | None:
-    """Insert `instance` (unsaved, every field set, `recorded_at` included) and its "+" history row; return its new
-    id. With `conflict` (a unique column), return None and write nothing when that value is already taken."""
+@dataclass(frozen=True)
+class Counters:
+    """What a written row moves: `issued` on the designation's and the plan's issued shares, `committed` on the
+    plan's committed shares."""
+
+    plan_id: int
+    designation_id: int
+    issued: int
+    committed: int
+
+    def params(self) -> list:
+        return [self.issued, self.designation_id, self.issued, self.committed, self.plan_id]
+
+
+@cache
+def _insert_with_history_and_counters_sql(model, conflict: str | None) -> str:
+    """PostgreSQL: the row, its history row and the counters in one statement. The counters move only if the row
+    was written (with `conflict`, a taken value writes nothing); the statement returns the new id, or no row."""
+    designation_sql, plan_sql = _counter_sql()
+    written = " AND EXISTS (SELECT 1 FROM i)"
+    return (f"WITH i AS ({_insert_returning_row_sql(model, conflict)}), h AS ({_history_from_i_sql(model)}), "
+            f"d AS ({designation_sql}{written} RETURNING 1) "
+            f"{plan_sql}{written} RETURNING (SELECT {_quote('id')} FROM h)")
+
+
+def insert_with_history(instance, *, by, when: datetime.datetime, conflict: str | None = None,
+                        counters: Counters | None = None) -> int | None:
+    """Insert `instance` (unsaved, every field set, `recorded_at` included) and its "+" history row, and move the
+    `counters`; return its new id. With `conflict` (a unique column), return None and write nothing (counters
+    included) when that value is already taken."""
     model = type(instance)
     values = [_db_value(field, getattr(instance, field.attname)) for field in _fields(model)]
     if connection.vendor == "postgresql":
-        row = _execute(_insert_with_history_sql(model, conflict), values + _history_extra(model, by=by, when=when),
-                       fetch=True)
+        extra = _history_extra(model, by=by, when=when)
+        if counters is None:
+            row = _execute(_insert_with_history_sql(model, conflict), values + extra, fetch=True)
+        else:
+            row = _execute(_insert_with_history_and_counters_sql(model, conflict),
+                           values + extra + counters.params(), fetch=True)
     else:
         row = _execute(_insert_sql(model, conflict), values, fetch=True)
     if row is None:
@@ -203,12 +240,16 @@ def insert_with_history(instance, *, by, when: datetime.datetime, conflict: str 
     if connection.vendor != "postgresql":
         history = [_db_value(field, getattr(instance, name)) for name, field in _history_fields(model)]
         _execute(_history_sql(model), history + _history_extra(model, by=by, when=when), fetch=False)
+        if counters is not None:
+            move_counters(plan_id=counters.plan_id, designation_id=counters.designation_id, issued=counters.issued,
+                          committed=counters.committed)
     return row[0]
 
 
-def insert_issuance(issuance: Issuance, *, by, when: datetime.datetime) -> int | None:
-    """Insert `issuance` and its history row; None (nothing written) when its submission key is already taken."""
-    return insert_with_history(issuance, by=by, when=when, conflict="submission_key")
+def insert_issuance(issuance: Issuance, *, by, when: datetime.datetime, counters: Counters | None = None) -> int | None:
+    """Insert `issuance` and its history row and move the `counters`; None (nothing written) when its submission
+    key is already taken."""
+    return insert_with_history(issuance, by=by, when=when, conflict="submission_key", counters=counters)
 
 
 # --- counters -------------------------------------------------------------------------------------------------------
