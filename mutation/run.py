@@ -297,7 +297,7 @@ for path in walk_mutatable_files():
     data.load()
     for key, exit_code in data.exit_code_by_key.items():
         status = status_by_exit_code[exit_code]
-        diff = "" if status == "killed" else get_diff_for_mutant(key, path=path)
+        diff = "" if status in ("killed", "skipped") else get_diff_for_mutant(key, path=path)
         out[key] = {"path": str(path), "status": status, "diff": diff}
 json.dump(out, sys.stdout)
 """
@@ -368,7 +368,7 @@ def report(wall: float | None = None) -> int:
     for info in mutants.values():
         counts[info["status"]] = counts.get(info["status"], 0) + 1
     known = reasons()
-    kept = [describe(key, info) for key, info in sorted(mutants.items()) if info["status"] != "killed"]
+    kept = [describe(key, info) for key, info in sorted(mutants.items()) if info["status"] not in ("killed", "skipped")]
     unexplained = 0
     rows = []
     for mutant in sorted(kept, key=lambda m: (m["path"], m["line"] or 0, m["key"])):
@@ -387,7 +387,8 @@ def report(wall: float | None = None) -> int:
     for status, count in sorted(counts.items(), key=lambda item: -item[1]):
         lines.append(f"| {status} | {count} |")
     lines.append(f"| **total** | **{sum(counts.values())}** |")
-    lines += ["", f"Not killed: {len(kept)}, of which unexplained: {unexplained}.", ""]
+    lines += ["", f"Skipped: the mutants that only change a refusal's wording or the field it is shown at (see above). "
+              f"Neither killed nor skipped: {len(kept)}, of which unexplained: {unexplained}.", ""]
     lines.append("| where | function | status | mutation | why it is kept |")
     lines.append("| --- | --- | --- | --- | --- |")
     lines += rows
@@ -420,7 +421,7 @@ def main(argv: list[str]) -> int:
         shutil.rmtree(WORK / "tests", ignore_errors=True)
         shutil.rmtree(WORK / "mutants" / "tests", ignore_errors=True)
         copy_project()
-        names = argv[1:] or [key for key, info in collect().items() if info["status"] not in {"killed"}]
+        names = argv[1:] or [key for key, info in collect().items() if info["status"] not in {"killed", "skipped"}]
         if names:
             mutmut("run", "--max-children", str(os.cpu_count() or 2), *names)
     else:
