@@ -864,3 +864,79 @@ def test_batch_query_count_does_not_grow_with_rows(plan, participant, approved_d
     assert insert_batches(200) >= 8
     plan.refresh_from_db()
     assert plan.issued_shares == 410 == Issuance.objects.count()
+
+
+# --- found by `make mutate` (docs/mutation-testing.md): each test kills mutants that survived ----------------------
+
+
+def test_termination_may_fall_on_the_effective_date_and_only_this_plans_proposals_and_issuances_count(
+        plan, participant, staff_user, board_member, superuser):
+    """The boundary (on the effective date is accepted), and the scope of the checks: a reserve proposal of this plan,
+    or another plan's termination proposal or later issuance, does not block a termination."""
+    other = factories.make_plan(by=superuser, name="Other plan")
+    services.termination_propose(plan=other, termination_date=datetime.date(2030, 1, 1), explanation="End.",
+                                 by=staff_user)
+    elsewhere = factories.make_designation(plan=other, participant=participant, year=2024, shares=100,
+                                           staff=staff_user, approver=board_member)
+    factories.issue(elsewhere, by=staff_user, shares=10, on=datetime.date(2024, 6, 30))
+    services.reserve_change_propose(plan=plan, shares=1_000, explanation="Growth.", by=staff_user)
+    proposal = services.termination_propose(plan=plan, termination_date=plan.effective_date, explanation="End.",
+                                            by=staff_user)
+    services.plan_proposal_vote(proposal=proposal, voter=board_member, decision="approve")
+    plan.refresh_from_db()
+    assert plan.termination_date == datetime.date(2002, 3, 1)
+
+
+def test_closing_a_year_lapses_only_that_years_approved_designations_of_that_plan(
+        plan, participant, staff_user, board_member, superuser):
+    other = factories.make_plan(by=superuser, name="Other plan")
+    lee = factories.make_participant("Lee Chen", by=staff_user)
+    closing = factories.make_designation(plan=plan, participant=participant, year=2023, shares=500, staff=staff_user,
+                                         approver=board_member)
+    next_year = factories.make_designation(plan=plan, participant=participant, year=2024, shares=700,
+                                           staff=staff_user, approver=board_member)
+    factories.make_designation(plan=plan, participant=lee, year=2024, shares=5, staff=staff_user)  # pending, 2024
+    elsewhere = factories.make_designation(plan=other, participant=participant, year=2023, shares=300,
+                                           staff=staff_user, approver=board_member)
+    factories.make_designation(plan=other, participant=lee, year=2023, shares=5, staff=staff_user)  # pending, other
+    assert_refused(exceptions.InvalidInput, "Enter the year to close.",
+                   lambda: services.plan_year_close(plan=plan, year="2023", reason="Year over.", by=staff_user))
+    year_closing = services.plan_year_close(plan=plan, year=2023, reason="Year over.", by=staff_user)
+    assert plan.committed_shares == 700, "the caller's plan is kept in step"
+    for designation, status in [(closing, "lapsed"), (next_year, "approved"), (elsewhere, "approved")]:
+        designation.refresh_from_db()
+        assert designation.status == status, designation
+    assert closing.lapse.year_closing == year_closing and year_closing.recorded_by == staff_user
+    assert closing.lapse.recorded_by == staff_user
+    other.refresh_from_db()
+    assert other.committed_shares == 300
+    assert_refused(exceptions.InvalidTransition,
+                   f"The plan's year 2023 was already closed on {year_closing.closed_on:%B %-d, %Y}.",
+                   lambda: services.plan_year_close(plan=plan, year=2023, reason="Again.", by=staff_user))
+    assert_refused(exceptions.InvalidTransition,
+                   "1 proposal(s) for 2023 still await the board: withdraw them, or let the board decide, before "
+                   "closing the year.",
+                   lambda: services.plan_year_close(plan=other, year=2023, reason="Year over.", by=staff_user))
+
+
+def test_the_pool_effect_of_a_resolution_counts_its_designations_and_reserve_changes(
+        approved_designation, participant, staff_user, plan):
+    from plan_admin.services.resolutions import PoolEffect, pool_effect
+
+    factories.issue(approved_designation, by=staff_user, shares=1_000)
+    plan.refresh_from_db()
+    proposals = [
+        services.designation_propose(plan=plan, participant=participant, year=2025, shares=300,
+                                     factors_considered="x", by=staff_user),
+        services.reserve_change_propose(plan=plan, shares=-2_000, explanation="x", by=staff_user),
+        services.termination_propose(plan=plan, termination_date=datetime.date(2030, 1, 1), explanation="x",
+                                     by=staff_user),
+    ]
+    effect = pool_effect(plan, proposals)
+    assert (effect.authorized, effect.issued, effect.committed, effect.designated, effect.reserve_change) == (
+        10_000_000, 1_000, 999_000, 300, -2_000)
+    assert (effect.available, effect.authorized_after, effect.committed_after, effect.available_after) == (
+        9_000_000, 9_998_000, 999_300, 8_997_700)
+    assert not effect.over_commits
+    assert not PoolEffect(authorized=10, issued=3, committed=2, designated=5).over_commits, "exactly fills"
+    assert PoolEffect(authorized=10, issued=3, committed=2, designated=6).over_commits, "one share over"
