@@ -287,3 +287,12 @@ def test_a_shared_strings_bomb_is_refused_before_it_is_read(staff_user):
     assert elapsed() < 5
     assert report.errors == [(None, "The spreadsheet's xl/sharedStrings.xml expands to 51.0 MB, more than an import "
                                     "may hold.")]
+
+
+def test_a_minus_sign_after_the_dollar_sign_is_read_as_negative():
+    """"$-5" is minus five dollars, not five: the sign after the currency sign is read (and negative amounts are
+    then refused by the services' rules, never silently made positive)."""
+    assert parse_money("$-5", AUTO) == Decimal("-5")
+    assert parse_money("$- 5.25", POINT) == Decimal("-5.25")
+    assert parse_money("-$5", AUTO) == Decimal("-5")
+    assert parse_whole("$-1,000", AUTO) == -1000

@@ -940,3 +940,33 @@ def test_the_pool_effect_of_a_resolution_counts_its_designations_and_reserve_cha
     assert not effect.over_commits
     assert not PoolEffect(authorized=10, issued=3, committed=2, designated=5).over_commits, "exactly fills"
     assert PoolEffect(authorized=10, issued=3, committed=2, designated=6).over_commits, "one share over"
+
+
+def test_debt_settled_counts_this_designations_earlier_settlements_only(plan, staff_user, board_member):
+    creditor = factories.make_participant("Halvorsen Engineering LLC", by=staff_user, category="consultant")
+    other_creditor = factories.make_participant("Brandt Supply Co.", by=staff_user, category="consultant")
+    settlement = factories.make_debt_designation(plan=plan, participant=creditor, year=2024, shares=10_000,
+                                                 staff=staff_user, approver=board_member, debt_amount="1000",
+                                                 debt_reference="Invoice HE-1", price_per_share="0.10")
+    other = factories.make_debt_designation(plan=plan, participant=other_creditor, year=2024, shares=10_000,
+                                            staff=staff_user, approver=board_member, debt_amount="1000",
+                                            debt_reference="Invoice BS-1", price_per_share="0.10")
+    factories.issue(other, by=staff_user, shares=9_000, price=Decimal("0.10"), kind="debt_settlement",
+                    debt_amount=Decimal("900"), debt_reference="Invoice BS-1")
+    factories.issue(settlement, by=staff_user, shares=6_000, price=Decimal("0.10"), kind="debt_settlement",
+                    debt_amount=Decimal("600"), debt_reference="Invoice HE-1")
+    for path in ("single", "batch"):
+        before = factories.ledger_snapshot()
+        with pytest.raises((exceptions.DebtSettlementRefused, exceptions.BatchRefused)) as refused:
+            if path == "single":
+                factories.issue(settlement, by=staff_user, shares=4_000, price=Decimal("0.10"),
+                                kind="debt_settlement", debt_amount=Decimal("400.01"), debt_reference="Invoice HE-1")
+            else:
+                services.issuance_record_many(rows=[{
+                    "designation": settlement, "issue_date": datetime.date(2024, 6, 30), "shares": 4_000,
+                    "price_per_share": Decimal("0.10"), "kind": "debt_settlement", "debt_amount": Decimal("400.01"),
+                    "debt_reference": "Invoice HE-1"}], by=staff_user)
+        assert "of which $600.00 is already settled, so $400.00 remain" in " ".join(refused.value.messages), path
+        assert factories.ledger_snapshot() == before
+    factories.issue(settlement, by=staff_user, shares=4_000, price=Decimal("0.10"), kind="debt_settlement",
+                    debt_amount=Decimal("400"), debt_reference="Invoice HE-1")  # exactly what remains
