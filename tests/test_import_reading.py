@@ -296,3 +296,27 @@ def test_a_minus_sign_after_the_dollar_sign_is_read_as_negative():
     assert parse_money("$- 5.25", POINT) == Decimal("-5.25")
     assert parse_money("-$5", AUTO) == Decimal("-5")
     assert parse_whole("$-1,000", AUTO) == -1000
+
+
+def test_money_and_date_cells_that_are_not_money_or_dates_are_refused_not_misread():
+    formula = "the cell holds a formula (=B2*2) with no saved value"
+    for parse in (parse_money, parse_date):
+        with pytest.raises(CellProblem, match=re.escape(formula)):
+            parse(FormulaWithoutValue("B2*2"), AUTO)
+    for value in (True, float("nan"), float("inf"), float("-inf"), datetime.date(2024, 1, 2)):
+        with pytest.raises(CellProblem):
+            parse_money(value, AUTO)
+
+
+def test_date_serials_are_read_in_the_files_epoch_up_to_the_last_excel_date():
+    from openpyxl.utils.datetime import MAC_EPOCH
+
+    from plan_admin.imports.cells import LARGEST_EXCEL_SERIAL
+
+    assert parse_date(45474, AUTO) == datetime.date(2024, 7, 1)
+    assert parse_date(45474, ReadOptions(epoch=MAC_EPOCH)) == datetime.date(2028, 7, 2)
+    assert parse_date(1, AUTO) == datetime.date(1900, 1, 1)
+    assert parse_date(LARGEST_EXCEL_SERIAL, AUTO) == datetime.date(9999, 12, 31)
+    for serial in (0, 0.5, LARGEST_EXCEL_SERIAL + 1):
+        with pytest.raises(CellProblem):
+            parse_date(serial, AUTO)
