@@ -970,3 +970,39 @@ def test_debt_settled_counts_this_designations_earlier_settlements_only(plan, st
         assert factories.ledger_snapshot() == before
     factories.issue(settlement, by=staff_user, shares=4_000, price=Decimal("0.10"), kind="debt_settlement",
                     debt_amount=Decimal("400"), debt_reference="Invoice HE-1")  # exactly what remains
+
+
+def test_a_batch_row_and_a_cancellation_entered_from_records_are_written_as_such(plan, participant, staff_user,
+                                                                                  superuser):
+    services.plan_set_ledger_start(plan=plan, ledger_start_date=datetime.date(2024, 1, 1), by=superuser)
+    past = services.past_designation_record(
+        plan=plan, participant=participant, year=2023, shares=1_000, factors_considered="Retention.",
+        decision="approve", decided_on=datetime.date(2023, 1, 5), decision_reference="Minutes of January 5, 2023",
+        by=staff_user)
+    [issuance] = services.issuance_record_many(rows=[{
+        "designation": past.pk, "issue_date": datetime.date(2023, 6, 30), "shares": 100,
+        "price_per_share": Decimal("0.15"), "from_records": True, "source_reference": "Stock ledger, page 4",
+        "reference": "G-17"}], by=staff_user)
+    issuance.refresh_from_db()
+    assert (issuance.entered_from_records, issuance.source_reference, issuance.reference) == (
+        True, "Stock ledger, page 4", "G-17")
+    cancellation = services.issuance_cancel(issuance=issuance, cancelled_on=datetime.date(2023, 7, 1),
+                                            reason="Forfeited.", from_records=True,
+                                            source_reference="Stock ledger, page 5", by=staff_user)
+    cancellation.refresh_from_db()
+    assert (cancellation.entered_from_records, cancellation.source_reference, cancellation.recorded_by) == (
+        True, "Stock ledger, page 5", staff_user)
+
+
+def test_cancelling_an_issuance_of_a_lapsed_designation_frees_its_shares_without_recommitting_them(
+        approved_designation, staff_user, plan):
+    issuance = factories.issue(approved_designation, by=staff_user, shares=1_000)
+    services.designation_lapse(designation=approved_designation, reason="Year over.",
+                               lapsed_on=datetime.date(2025, 1, 15), by=staff_user)
+    plan.refresh_from_db()
+    assert (plan.issued_shares, plan.committed_shares) == (1_000, 0)
+    services.issuance_cancel(issuance=issuance, cancelled_on=datetime.date(2025, 2, 1), reason="Forfeited.",
+                             by=staff_user)
+    plan.refresh_from_db()
+    approved_designation.refresh_from_db()
+    assert (plan.issued_shares, plan.committed_shares, approved_designation.issued_shares) == (0, 0, 0)
