@@ -321,12 +321,20 @@ def _function(key: str) -> str:
     return name[2:] if name.startswith("x_") else name
 
 
-def _line(path: str, removed: list[str]) -> int | None:
+def _line(path: str, function: str, removed: list[str]) -> int | None:
+    """The line of the source that the mutation changes: the first line equal to it within its function."""
     if not removed:
         return None
-    lines = (ROOT / path).read_text().splitlines()
-    for number, line in enumerate(lines, 1):
-        if line == removed[0]:
+    source = (ROOT / path).read_text()
+    first, last = 1, len(source.splitlines())
+    owner, _, name = function.rpartition(".")
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef | ast.FunctionDef) and node.name == (owner or name):
+            first, last = node.lineno, node.end_lineno
+            break
+    lines = source.splitlines()
+    for number in range(first, last + 1):
+        if lines[number - 1] == removed[0]:
             return number
     return None
 
@@ -335,7 +343,7 @@ def describe(key: str, info: dict) -> dict:
     removed, added = _changed_lines(info["diff"])
     path = info["path"]
     return {
-        "key": key, "path": path, "function": _function(key), "line": _line(path, removed),
+        "key": key, "path": path, "function": _function(key), "line": _line(path, _function(key), removed),
         "from": " ".join(line.strip() for line in removed), "to": " ".join(line.strip() for line in added),
         "status": info["status"],
     }
@@ -346,12 +354,23 @@ def reasons() -> list[dict]:
 
 
 def reason_for(mutant: dict, known: list[dict]) -> str | None:
+    """The first entry whose `file` and `function` (when given) are the mutant's, whose `from` / `to` are in its
+    original / mutated line, whose `from_re` / `to_re` (regular expressions) are found in them, and whose `to_lacks`
+    is not in the mutated line."""
     for entry in known:
-        if entry["file"] != mutant["path"] or entry["function"] != mutant["function"]:
+        if entry.get("file", mutant["path"]) != mutant["path"]:
+            continue
+        if entry.get("function", mutant["function"]) not in (mutant["function"], "*"):
             continue
         if entry.get("from") and entry["from"] not in mutant["from"]:
             continue
         if entry.get("to") and entry["to"] not in mutant["to"]:
+            continue
+        if entry.get("to_re") and not re.search(entry["to_re"], mutant["to"]):
+            continue
+        if entry.get("from_re") and not re.search(entry["from_re"], mutant["from"]):
+            continue
+        if entry.get("to_lacks") and entry["to_lacks"] in mutant["to"]:
             continue
         return entry["reason"]
     return None

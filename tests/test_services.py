@@ -1006,3 +1006,41 @@ def test_cancelling_an_issuance_of_a_lapsed_designation_frees_its_shares_without
     plan.refresh_from_db()
     approved_designation.refresh_from_db()
     assert (plan.issued_shares, plan.committed_shares, approved_designation.issued_shares) == (0, 0, 0)
+
+
+def test_a_batch_checks_references_confirmations_and_every_row_given_by_pk(plan, participant, staff_user,
+                                                                          board_member, superuser):
+    """References unique within the plan and the batch, written with the row's notes; a designation given by its
+    pk (its plan read before the lock); a designation entered from records takes new shares only once confirmed;
+    every bad row is named, cleaning errors included."""
+    approved = factories.make_designation(plan=plan, participant=participant, year=2024, shares=1_000,
+                                          staff=staff_user, approver=board_member)
+    factories.issue(approved, by=staff_user, shares=1, reference="G-1")
+    services.plan_set_ledger_start(plan=plan, ledger_start_date=datetime.date(2024, 1, 1), by=superuser)
+    lee = factories.make_participant("Lee Chen", by=staff_user)
+    past = services.past_designation_record(
+        plan=plan, participant=lee, year=2024, shares=1_000, factors_considered="Retention.", decision="approve",
+        decided_on=datetime.date(2023, 12, 15), decision_reference="Minutes of December 15, 2023", by=staff_user)
+    on = datetime.date(2024, 6, 30)
+    refused = refuse_batch([
+        batch_row(approved.pk, 1, on=on, reference="G-1"),  # 0: taken by an issuance already recorded
+        batch_row(approved.pk, 1, on=on, reference="G-2"),
+        batch_row(approved.pk, 1, on=on, reference="G-2"),  # 2: taken by row 2 of this batch
+        batch_row(approved.pk, 0, on=on),  # 3: cleaning error
+        batch_row(approved.pk, "x", on=on),  # 4: cleaning error
+        batch_row(past.pk, 1, on=on),  # 5: awaits the board's confirmation
+    ], by=staff_user)
+    assert [index for index, _ in refused.row_errors] == [0, 2, 3, 4, 5]
+    messages = dict(refused.row_errors)
+    assert messages[0].startswith("The reference 'G-1' is already the reference of issuance #")
+    assert messages[2] == "The reference 'G-2' is also the reference of row 2 of this batch."
+    assert "awaits a board member's confirmation" in messages[5]
+    services.past_record_confirm(record=past, by=board_member)
+    issuances = services.issuance_record_many(rows=[
+        batch_row(approved.pk, 5, on=on, reference="G-2", notes="Grant letter 2", debt_reference=""),
+        batch_row(past.pk, 7, on=on),
+    ], by=staff_user)
+    assert [(i.shares, i.reference, i.notes, i.entered_from_records) for i in issuances] == [
+        (5, "G-2", "Grant letter 2", False), (7, "", "", False)]
+    plan.refresh_from_db()
+    assert plan.issued_shares == 13
