@@ -320,3 +320,10 @@ def test_date_serials_are_read_in_the_files_epoch_up_to_the_last_excel_date():
     for serial in (0, 0.5, LARGEST_EXCEL_SERIAL + 1):
         with pytest.raises(CellProblem):
             parse_date(serial, AUTO)
+
+
+def test_whole_numbers_stored_as_floats_are_read_and_nan_or_infinity_refused():
+    assert parse_whole(2500.0, AUTO) == 2500 and parse_whole(Decimal("12.000"), AUTO) == 12
+    for value in (float("nan"), float("inf"), float("-inf"), Decimal("NaN")):
+        with pytest.raises(CellProblem):
+            parse_whole(value, AUTO)

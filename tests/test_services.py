@@ -885,6 +885,8 @@ def test_termination_may_fall_on_the_effective_date_and_only_this_plans_proposal
     services.plan_proposal_vote(proposal=proposal, voter=board_member, decision="approve")
     plan.refresh_from_db()
     assert plan.termination_date == datetime.date(2002, 3, 1)
+    proposal.refresh_from_db()
+    assert plan.termination_resolution.startswith(proposal.decided_on.strftime("%B %-d, %Y"))
 
 
 def test_closing_a_year_lapses_only_that_years_approved_designations_of_that_plan(
@@ -999,6 +1001,7 @@ def test_cancelling_an_issuance_of_a_lapsed_designation_frees_its_shares_without
     issuance = factories.issue(approved_designation, by=staff_user, shares=1_000)
     services.designation_lapse(designation=approved_designation, reason="Year over.",
                                lapsed_on=datetime.date(2025, 1, 15), by=staff_user)
+    assert approved_designation.status == "lapsed", "the caller's instance is kept in step"
     plan.refresh_from_db()
     assert (plan.issued_shares, plan.committed_shares) == (1_000, 0)
     services.issuance_cancel(issuance=issuance, cancelled_on=datetime.date(2025, 2, 1), reason="Forfeited.",
@@ -1044,3 +1047,13 @@ def test_a_batch_checks_references_confirmations_and_every_row_given_by_pk(plan,
         (5, "G-2", "Grant letter 2", False), (7, "", "", False)]
     plan.refresh_from_db()
     assert plan.issued_shares == 13
+
+
+def test_the_reserve_may_fall_to_exactly_zero_and_a_change_records_its_explanation(superuser, staff_user,
+                                                                                  board_member):
+    plan = factories.make_plan(by=superuser, shares=1_000, name="Small plan")
+    change = factories.change_reserve(plan, shares=-1_000, staff=staff_user, approver=board_member,
+                                      explanation="Wound down.")
+    plan.refresh_from_db()
+    assert plan.authorized_shares == 0
+    assert (change.entered_from_records, change.note, change.recorded_by) == (False, "Wound down.", board_member)
