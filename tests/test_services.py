@@ -898,6 +898,9 @@ def test_closing_a_year_lapses_only_that_years_approved_designations_of_that_pla
     next_year = factories.make_designation(plan=plan, participant=participant, year=2024, shares=700,
                                            staff=staff_user, approver=board_member)
     factories.make_designation(plan=plan, participant=lee, year=2024, shares=5, staff=staff_user)  # pending, 2024
+    rejected = factories.make_designation(plan=plan, participant=lee, year=2023, shares=5, staff=staff_user)
+    with factories.on_day(datetime.date(2023, 1, 3)):
+        services.designation_vote(designation=rejected, voter=board_member, decision="reject")
     elsewhere = factories.make_designation(plan=other, participant=participant, year=2023, shares=300,
                                            staff=staff_user, approver=board_member)
     factories.make_designation(plan=other, participant=lee, year=2023, shares=5, staff=staff_user)  # pending, other
@@ -905,7 +908,8 @@ def test_closing_a_year_lapses_only_that_years_approved_designations_of_that_pla
                    lambda: services.plan_year_close(plan=plan, year="2023", reason="Year over.", by=staff_user))
     year_closing = services.plan_year_close(plan=plan, year=2023, reason="Year over.", by=staff_user)
     assert plan.committed_shares == 700, "the caller's plan is kept in step"
-    for designation, status in [(closing, "lapsed"), (next_year, "approved"), (elsewhere, "approved")]:
+    for designation, status in [(closing, "lapsed"), (next_year, "approved"), (elsewhere, "approved"),
+                                (rejected, "rejected")]:
         designation.refresh_from_db()
         assert designation.status == status, designation
     assert closing.lapse.year_closing == year_closing and year_closing.recorded_by == staff_user
