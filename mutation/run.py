@@ -213,9 +213,9 @@ def copy_project() -> None:
 
 
 # A mutation confined to one of these keyword arguments changes only the wording of a refusal (`label`, `what`,
-# `noun`: words of the message) or the form field it is shown at (`field`); such mutants are marked skipped before
-# the run, and counted as such.
-WORDING = re.compile(r'\b(label|what|noun|field)=(f?"[^"]*"|None|[\w.]+)')
+# `noun`, `doing`: words of the message) or the form field it is shown at (`field`); such mutants are marked
+# skipped before the run, and counted as such.
+WORDING = re.compile(r'\b(label|what|noun|field|doing)=(f?"[^"]*"|None|[\w.]+)')
 SKIPPED = 34  # mutmut's exit code for "skipped"
 
 
