@@ -934,15 +934,18 @@ def test_the_pool_effect_of_a_resolution_counts_its_designations_and_reserve_cha
     proposals = [
         services.designation_propose(plan=plan, participant=participant, year=2025, shares=300,
                                      factors_considered="x", by=staff_user),
+        services.designation_propose(plan=plan, participant=factories.make_participant("Lee Chen", by=staff_user),
+                                     year=2025, shares=200, factors_considered="x", by=staff_user),
         services.reserve_change_propose(plan=plan, shares=-2_000, explanation="x", by=staff_user),
+        services.reserve_change_propose(plan=plan, shares=500, explanation="x", by=staff_user),
         services.termination_propose(plan=plan, termination_date=datetime.date(2030, 1, 1), explanation="x",
                                      by=staff_user),
     ]
     effect = pool_effect(plan, proposals)
     assert (effect.authorized, effect.issued, effect.committed, effect.designated, effect.reserve_change) == (
-        10_000_000, 1_000, 999_000, 300, -2_000)
+        10_000_000, 1_000, 999_000, 500, -1_500)
     assert (effect.available, effect.authorized_after, effect.committed_after, effect.available_after) == (
-        9_000_000, 9_998_000, 999_300, 8_997_700)
+        9_000_000, 9_998_500, 999_500, 8_998_000)
     assert not effect.over_commits
     assert not PoolEffect(authorized=10, issued=3, committed=2, designated=5).over_commits, "exactly fills"
     assert PoolEffect(authorized=10, issued=3, committed=2, designated=6).over_commits, "one share over"
@@ -974,6 +977,12 @@ def test_debt_settled_counts_this_designations_earlier_settlements_only(plan, st
                     "debt_reference": "Invoice HE-1"}], by=staff_user)
         assert "of which $600.00 is already settled, so $400.00 remain" in " ".join(refused.value.messages), path
         assert factories.ledger_snapshot() == before
+    two_rows = [{"designation": settlement, "issue_date": datetime.date(2024, 6, 30), "shares": shares,
+                 "price_per_share": Decimal("0.10"), "kind": "debt_settlement", "debt_amount": Decimal(amount),
+                 "debt_reference": "Invoice HE-1"} for shares, amount in ((3_000, "300"), (1_000, "100.01"))]
+    refused = refuse_batch(two_rows, by=staff_user)  # the batch's own earlier row counts in the running debt
+    assert [index for index, _ in refused.row_errors] == [1]
+    assert "of which $900.00 is already settled, so $100.00 remain" in refused.row_errors[0][1]
     factories.issue(settlement, by=staff_user, shares=4_000, price=Decimal("0.10"), kind="debt_settlement",
                     debt_amount=Decimal("400"), debt_reference="Invoice HE-1")  # exactly what remains
 
