@@ -387,7 +387,13 @@ def report(wall: float | None = None) -> int:
     for info in mutants.values():
         counts[info["status"]] = counts.get(info["status"], 0) + 1
     known = reasons()
-    kept = [describe(key, info) for key, info in sorted(mutants.items()) if info["status"] not in ("killed", "skipped")]
+    unchecked: dict[str, int] = {}
+    for key, info in mutants.items():
+        if info["status"] == "not checked":
+            name = f"{info['path']}: {_function(key)}"
+            unchecked[name] = unchecked.get(name, 0) + 1
+    kept = [describe(key, info) for key, info in sorted(mutants.items())
+            if info["status"] not in ("killed", "skipped", "not checked")]
     unexplained = 0
     rows = []
     for mutant in sorted(kept, key=lambda m: (m["path"], m["line"] or 0, m["key"])):
@@ -407,7 +413,11 @@ def report(wall: float | None = None) -> int:
         lines.append(f"| {status} | {count} |")
     lines.append(f"| **total** | **{sum(counts.values())}** |")
     lines += ["", f"Skipped: the mutants that only change a refusal's wording or the field it is shown at (see above). "
-              f"Neither killed nor skipped: {len(kept)}, of which unexplained: {unexplained}.", ""]
+              f"Not checked (the run was stopped before them): {sum(unchecked.values())}"
+              + (", in " + "; ".join(f"{name} {count}" for name, count in sorted(unchecked.items(),
+                                                                               key=lambda item: -item[1]))
+                 if unchecked else "") + ".", "",
+              f"Survivors (tested, not killed): {len(kept)}, of which unexplained: {unexplained}.", ""]
     lines.append("| where | function | status | mutation | why it is kept |")
     lines.append("| --- | --- | --- | --- | --- |")
     lines += rows
