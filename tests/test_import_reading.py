@@ -287,3 +287,43 @@ def test_a_shared_strings_bomb_is_refused_before_it_is_read(staff_user):
     assert elapsed() < 5
     assert report.errors == [(None, "The spreadsheet's xl/sharedStrings.xml expands to 51.0 MB, more than an import "
                                     "may hold.")]
+
+
+def test_a_minus_sign_after_the_dollar_sign_is_read_as_negative():
+    """"$-5" is minus five dollars, not five: the sign after the currency sign is read (and negative amounts are
+    then refused by the services' rules, never silently made positive)."""
+    assert parse_money("$-5", AUTO) == Decimal("-5")
+    assert parse_money("$- 5.25", POINT) == Decimal("-5.25")
+    assert parse_money("-$5", AUTO) == Decimal("-5")
+    assert parse_whole("$-1,000", AUTO) == -1000
+
+
+def test_money_and_date_cells_that_are_not_money_or_dates_are_refused_not_misread():
+    formula = "the cell holds a formula (=B2*2) with no saved value"
+    for parse in (parse_money, parse_date):
+        with pytest.raises(CellProblem, match=re.escape(formula)):
+            parse(FormulaWithoutValue("B2*2"), AUTO)
+    for value in (True, float("nan"), float("inf"), float("-inf"), datetime.date(2024, 1, 2)):
+        with pytest.raises(CellProblem):
+            parse_money(value, AUTO)
+
+
+def test_date_serials_are_read_in_the_files_epoch_up_to_the_last_excel_date():
+    from openpyxl.utils.datetime import MAC_EPOCH
+
+    from plan_admin.imports.cells import LARGEST_EXCEL_SERIAL
+
+    assert parse_date(45474, AUTO) == datetime.date(2024, 7, 1)
+    assert parse_date(45474, ReadOptions(epoch=MAC_EPOCH)) == datetime.date(2028, 7, 2)
+    assert parse_date(1, AUTO) == datetime.date(1900, 1, 1)
+    assert parse_date(LARGEST_EXCEL_SERIAL, AUTO) == datetime.date(9999, 12, 31)
+    for serial in (0, 0.5, LARGEST_EXCEL_SERIAL + 1):
+        with pytest.raises(CellProblem):
+            parse_date(serial, AUTO)
+
+
+def test_whole_numbers_stored_as_floats_are_read_and_nan_or_infinity_refused():
+    assert parse_whole(2500.0, AUTO) == 2500 and parse_whole(Decimal("12.000"), AUTO) == 12
+    for value in (float("nan"), float("inf"), float("-inf"), Decimal("NaN")):
+        with pytest.raises(CellProblem):
+            parse_whole(value, AUTO)

@@ -203,7 +203,7 @@ def test_unknown_report_or_format_is_404(client, auditor):
 
 def test_escape_cell_is_the_one_rule():
     for text in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "Acme\t=cmd|' /C calc'!A0", "a\n+1", "a\r\n@x",
-                 "x\t-1"]:
+                 "x\t-1", "a\r=1"]:
         assert escape_cell(text) == "'" + text, text
     for text in ["Dana", "a-b", "1+1", "a\tb", "a\nb", "a\t", "x @y", ""]:
         assert escape_cell(text) == text, text

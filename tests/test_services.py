@@ -864,3 +864,209 @@ def test_batch_query_count_does_not_grow_with_rows(plan, participant, approved_d
     assert insert_batches(200) >= 8
     plan.refresh_from_db()
     assert plan.issued_shares == 410 == Issuance.objects.count()
+
+
+# --- found by `make mutate` (docs/mutation-testing.md): each test kills mutants that survived ----------------------
+
+
+def test_termination_may_fall_on_the_effective_date_and_only_this_plans_proposals_and_issuances_count(
+        plan, participant, staff_user, board_member, superuser):
+    """The boundary (on the effective date is accepted), and the scope of the checks: a reserve proposal of this plan,
+    or another plan's termination proposal or later issuance, does not block a termination."""
+    other = factories.make_plan(by=superuser, name="Other plan")
+    services.termination_propose(plan=other, termination_date=datetime.date(2030, 1, 1), explanation="End.",
+                                 by=staff_user)
+    elsewhere = factories.make_designation(plan=other, participant=participant, year=2024, shares=100,
+                                           staff=staff_user, approver=board_member)
+    factories.issue(elsewhere, by=staff_user, shares=10, on=datetime.date(2024, 6, 30))
+    services.reserve_change_propose(plan=plan, shares=1_000, explanation="Growth.", by=staff_user)
+    proposal = services.termination_propose(plan=plan, termination_date=plan.effective_date, explanation="End.",
+                                            by=staff_user)
+    services.plan_proposal_vote(proposal=proposal, voter=board_member, decision="approve")
+    plan.refresh_from_db()
+    assert plan.termination_date == datetime.date(2002, 3, 1)
+    proposal.refresh_from_db()
+    assert plan.termination_resolution.startswith(proposal.decided_on.strftime("%B %-d, %Y"))
+
+
+def test_closing_a_year_lapses_only_that_years_approved_designations_of_that_plan(
+        plan, participant, staff_user, board_member, superuser):
+    other = factories.make_plan(by=superuser, name="Other plan")
+    lee = factories.make_participant("Lee Chen", by=staff_user)
+    closing = factories.make_designation(plan=plan, participant=participant, year=2023, shares=500, staff=staff_user,
+                                         approver=board_member)
+    next_year = factories.make_designation(plan=plan, participant=participant, year=2024, shares=700,
+                                           staff=staff_user, approver=board_member)
+    factories.make_designation(plan=plan, participant=lee, year=2024, shares=5, staff=staff_user)  # pending, 2024
+    rejected = factories.make_designation(plan=plan, participant=lee, year=2023, shares=5, staff=staff_user)
+    with factories.on_day(datetime.date(2023, 1, 3)):
+        services.designation_vote(designation=rejected, voter=board_member, decision="reject")
+    elsewhere = factories.make_designation(plan=other, participant=participant, year=2023, shares=300,
+                                           staff=staff_user, approver=board_member)
+    factories.make_designation(plan=other, participant=lee, year=2023, shares=5, staff=staff_user)  # pending, other
+    assert_refused(exceptions.InvalidInput, "Enter the year to close.",
+                   lambda: services.plan_year_close(plan=plan, year="2023", reason="Year over.", by=staff_user))
+    year_closing = services.plan_year_close(plan=plan, year=2023, reason="Year over.", by=staff_user)
+    assert plan.committed_shares == 700, "the caller's plan is kept in step"
+    for designation, status in [(closing, "lapsed"), (next_year, "approved"), (elsewhere, "approved"),
+                                (rejected, "rejected")]:
+        designation.refresh_from_db()
+        assert designation.status == status, designation
+    assert closing.lapse.year_closing == year_closing and year_closing.recorded_by == staff_user
+    assert closing.lapse.recorded_by == staff_user
+    other.refresh_from_db()
+    assert other.committed_shares == 300
+    assert_refused(exceptions.InvalidTransition,
+                   f"The plan's year 2023 was already closed on {year_closing.closed_on:%B %-d, %Y}.",
+                   lambda: services.plan_year_close(plan=plan, year=2023, reason="Again.", by=staff_user))
+    assert_refused(exceptions.InvalidTransition,
+                   "1 proposal(s) for 2023 still await the board: withdraw them, or let the board decide, before "
+                   "closing the year.",
+                   lambda: services.plan_year_close(plan=other, year=2023, reason="Year over.", by=staff_user))
+
+
+def test_the_pool_effect_of_a_resolution_counts_its_designations_and_reserve_changes(
+        approved_designation, participant, staff_user, plan):
+    from plan_admin.services.resolutions import PoolEffect, pool_effect
+
+    factories.issue(approved_designation, by=staff_user, shares=1_000)
+    plan.refresh_from_db()
+    proposals = [
+        services.designation_propose(plan=plan, participant=participant, year=2025, shares=300,
+                                     factors_considered="x", by=staff_user),
+        services.designation_propose(plan=plan, participant=factories.make_participant("Lee Chen", by=staff_user),
+                                     year=2025, shares=200, factors_considered="x", by=staff_user),
+        services.reserve_change_propose(plan=plan, shares=-2_000, explanation="x", by=staff_user),
+        services.reserve_change_propose(plan=plan, shares=500, explanation="x", by=staff_user),
+        services.termination_propose(plan=plan, termination_date=datetime.date(2030, 1, 1), explanation="x",
+                                     by=staff_user),
+    ]
+    effect = pool_effect(plan, proposals)
+    assert (effect.authorized, effect.issued, effect.committed, effect.designated, effect.reserve_change) == (
+        10_000_000, 1_000, 999_000, 500, -1_500)
+    assert (effect.available, effect.authorized_after, effect.committed_after, effect.available_after) == (
+        9_000_000, 9_998_500, 999_500, 8_998_000)
+    assert not effect.over_commits
+    assert not PoolEffect(authorized=10, issued=3, committed=2, designated=5).over_commits, "exactly fills"
+    assert PoolEffect(authorized=10, issued=3, committed=2, designated=6).over_commits, "one share over"
+
+
+def test_debt_settled_counts_this_designations_earlier_settlements_only(plan, staff_user, board_member):
+    creditor = factories.make_participant("Halvorsen Engineering LLC", by=staff_user, category="consultant")
+    other_creditor = factories.make_participant("Brandt Supply Co.", by=staff_user, category="consultant")
+    settlement = factories.make_debt_designation(plan=plan, participant=creditor, year=2024, shares=10_000,
+                                                 staff=staff_user, approver=board_member, debt_amount="1000",
+                                                 debt_reference="Invoice HE-1", price_per_share="0.10")
+    other = factories.make_debt_designation(plan=plan, participant=other_creditor, year=2024, shares=10_000,
+                                            staff=staff_user, approver=board_member, debt_amount="1000",
+                                            debt_reference="Invoice BS-1", price_per_share="0.10")
+    factories.issue(other, by=staff_user, shares=9_000, price=Decimal("0.10"), kind="debt_settlement",
+                    debt_amount=Decimal("900"), debt_reference="Invoice BS-1")
+    factories.issue(settlement, by=staff_user, shares=6_000, price=Decimal("0.10"), kind="debt_settlement",
+                    debt_amount=Decimal("600"), debt_reference="Invoice HE-1")
+    for path in ("single", "batch"):
+        before = factories.ledger_snapshot()
+        with pytest.raises((exceptions.DebtSettlementRefused, exceptions.BatchRefused)) as refused:
+            if path == "single":
+                factories.issue(settlement, by=staff_user, shares=4_000, price=Decimal("0.10"),
+                                kind="debt_settlement", debt_amount=Decimal("400.01"), debt_reference="Invoice HE-1")
+            else:
+                services.issuance_record_many(rows=[{
+                    "designation": settlement, "issue_date": datetime.date(2024, 6, 30), "shares": 4_000,
+                    "price_per_share": Decimal("0.10"), "kind": "debt_settlement", "debt_amount": Decimal("400.01"),
+                    "debt_reference": "Invoice HE-1"}], by=staff_user)
+        assert "of which $600.00 is already settled, so $400.00 remain" in " ".join(refused.value.messages), path
+        assert factories.ledger_snapshot() == before
+    two_rows = [{"designation": settlement, "issue_date": datetime.date(2024, 6, 30), "shares": shares,
+                 "price_per_share": Decimal("0.10"), "kind": "debt_settlement", "debt_amount": Decimal(amount),
+                 "debt_reference": "Invoice HE-1"} for shares, amount in ((3_000, "300"), (1_000, "100.01"))]
+    refused = refuse_batch(two_rows, by=staff_user)  # the batch's own earlier row counts in the running debt
+    assert [index for index, _ in refused.row_errors] == [1]
+    assert "of which $900.00 is already settled, so $100.00 remain" in refused.row_errors[0][1]
+    factories.issue(settlement, by=staff_user, shares=4_000, price=Decimal("0.10"), kind="debt_settlement",
+                    debt_amount=Decimal("400"), debt_reference="Invoice HE-1")  # exactly what remains
+
+
+def test_a_batch_row_and_a_cancellation_entered_from_records_are_written_as_such(plan, participant, staff_user,
+                                                                                  superuser):
+    services.plan_set_ledger_start(plan=plan, ledger_start_date=datetime.date(2024, 1, 1), by=superuser)
+    past = services.past_designation_record(
+        plan=plan, participant=participant, year=2023, shares=1_000, factors_considered="Retention.",
+        decision="approve", decided_on=datetime.date(2023, 1, 5), decision_reference="Minutes of January 5, 2023",
+        by=staff_user)
+    [issuance] = services.issuance_record_many(rows=[{
+        "designation": past.pk, "issue_date": datetime.date(2023, 6, 30), "shares": 100,
+        "price_per_share": Decimal("0.15"), "from_records": True, "source_reference": "Stock ledger, page 4",
+        "reference": "G-17"}], by=staff_user)
+    issuance.refresh_from_db()
+    assert (issuance.entered_from_records, issuance.source_reference, issuance.reference) == (
+        True, "Stock ledger, page 4", "G-17")
+    cancellation = services.issuance_cancel(issuance=issuance, cancelled_on=datetime.date(2023, 7, 1),
+                                            reason="Forfeited.", from_records=True,
+                                            source_reference="Stock ledger, page 5", by=staff_user)
+    cancellation.refresh_from_db()
+    assert (cancellation.entered_from_records, cancellation.source_reference, cancellation.recorded_by) == (
+        True, "Stock ledger, page 5", staff_user)
+
+
+def test_cancelling_an_issuance_of_a_lapsed_designation_frees_its_shares_without_recommitting_them(
+        approved_designation, staff_user, plan):
+    issuance = factories.issue(approved_designation, by=staff_user, shares=1_000)
+    services.designation_lapse(designation=approved_designation, reason="Year over.",
+                               lapsed_on=datetime.date(2025, 1, 15), by=staff_user)
+    assert approved_designation.status == "lapsed", "the caller's instance is kept in step"
+    plan.refresh_from_db()
+    assert (plan.issued_shares, plan.committed_shares) == (1_000, 0)
+    services.issuance_cancel(issuance=issuance, cancelled_on=datetime.date(2025, 2, 1), reason="Forfeited.",
+                             by=staff_user)
+    plan.refresh_from_db()
+    approved_designation.refresh_from_db()
+    assert (plan.issued_shares, plan.committed_shares, approved_designation.issued_shares) == (0, 0, 0)
+
+
+def test_a_batch_checks_references_confirmations_and_every_row_given_by_pk(plan, participant, staff_user,
+                                                                          board_member, superuser):
+    """References unique within the plan and the batch, written with the row's notes; a designation given by its
+    pk (its plan read before the lock); a designation entered from records takes new shares only once confirmed;
+    every bad row is named, cleaning errors included."""
+    approved = factories.make_designation(plan=plan, participant=participant, year=2024, shares=1_000,
+                                          staff=staff_user, approver=board_member)
+    factories.issue(approved, by=staff_user, shares=1, reference="G-1")
+    services.plan_set_ledger_start(plan=plan, ledger_start_date=datetime.date(2024, 1, 1), by=superuser)
+    lee = factories.make_participant("Lee Chen", by=staff_user)
+    past = services.past_designation_record(
+        plan=plan, participant=lee, year=2024, shares=1_000, factors_considered="Retention.", decision="approve",
+        decided_on=datetime.date(2023, 12, 15), decision_reference="Minutes of December 15, 2023", by=staff_user)
+    on = datetime.date(2024, 6, 30)
+    refused = refuse_batch([
+        batch_row(approved.pk, 1, on=on, reference="G-1"),  # 0: taken by an issuance already recorded
+        batch_row(approved.pk, 1, on=on, reference="G-2"),
+        batch_row(approved.pk, 1, on=on, reference="G-2"),  # 2: taken by row 2 of this batch
+        batch_row(approved.pk, 0, on=on),  # 3: cleaning error
+        batch_row(approved.pk, "x", on=on),  # 4: cleaning error
+        batch_row(past.pk, 1, on=on),  # 5: awaits the board's confirmation
+    ], by=staff_user)
+    assert [index for index, _ in refused.row_errors] == [0, 2, 3, 4, 5]
+    messages = dict(refused.row_errors)
+    assert messages[0].startswith("The reference 'G-1' is already the reference of issuance #")
+    assert messages[2] == "The reference 'G-2' is also the reference of row 2 of this batch."
+    assert "awaits a board member's confirmation" in messages[5]
+    services.past_record_confirm(record=past, by=board_member)
+    issuances = services.issuance_record_many(rows=[
+        batch_row(approved.pk, 5, on=on, reference="G-2", notes="Grant letter 2", debt_reference=""),
+        batch_row(past.pk, 7, on=on),
+    ], by=staff_user)
+    assert [(i.shares, i.reference, i.notes, i.entered_from_records) for i in issuances] == [
+        (5, "G-2", "Grant letter 2", False), (7, "", "", False)]
+    plan.refresh_from_db()
+    assert plan.issued_shares == 13
+
+
+def test_the_reserve_may_fall_to_exactly_zero_and_a_change_records_its_explanation(superuser, staff_user,
+                                                                                  board_member):
+    plan = factories.make_plan(by=superuser, shares=1_000, name="Small plan")
+    change = factories.change_reserve(plan, shares=-1_000, staff=staff_user, approver=board_member,
+                                      explanation="Wound down.")
+    plan.refresh_from_db()
+    assert plan.authorized_shares == 0
+    assert (change.entered_from_records, change.note, change.recorded_by) == (False, "Wound down.", board_member)

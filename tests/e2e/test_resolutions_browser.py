@@ -19,7 +19,7 @@ from tests.test_resolutions import validate_with_cli
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_staff_gather_a_written_consent_and_two_directors_sign_it(page, people, screenshot, tmp_path,  # noqa: F811
+def test_staff_gather_a_written_consent_and_two_directors_sign_it(page, people, screenshot, tmp_path,
                                                                  settings, live_server):
     settings.SITE_URL = live_server.url
     staff = people["staff"]
