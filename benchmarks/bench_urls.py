@@ -27,11 +27,18 @@ def raw_issuance(request):
     with transaction.atomic():
         connection.ensure_connection()
         with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute("SELECT p.id FROM plan_admin_plan p JOIN plan_admin_boarddesignation d ON d.plan_id = p.id "
-                           "WHERE d.id = %s FOR UPDATE OF p", (designation_id,), prepare=True)
+            cursor.execute(
+                "SELECT p.id FROM plan_admin_plan p JOIN plan_admin_boarddesignation d ON d.plan_id = p.id "
+                "WHERE d.id = %s FOR UPDATE OF p",
+                (designation_id,),
+                prepare=True,
+            )
             plan_id = cursor.fetchone()[0]
-            cursor.execute("SELECT shares - issued_shares FROM plan_admin_boarddesignation WHERE id = %s",
-                           (designation_id,), prepare=True)
+            cursor.execute(
+                "SELECT shares - issued_shares FROM plan_admin_boarddesignation WHERE id = %s",
+                (designation_id,),
+                prepare=True,
+            )
             if cursor.fetchone()[0] < shares:
                 return HttpResponse("designation full", status=409)
             cursor.execute(
@@ -39,12 +46,20 @@ def raw_issuance(request):
                 "debt_amount, debt_reference, reference, notes, entered_from_records, source_reference, "
                 "submission_key, recorded_by_id, recorded_at) "
                 "VALUES (%s, %s, %s, 'compensation', 0.05, NULL, '', '', '', false, '', NULL, %s, now())",
-                (designation_id, datetime.date.today(), shares, request.user.pk), prepare=True)
-            cursor.execute("UPDATE plan_admin_boarddesignation SET issued_shares = issued_shares + %s WHERE id = %s",
-                           (shares, designation_id), prepare=True)
-            cursor.execute("UPDATE plan_admin_plan SET issued_shares = issued_shares + %s, "
-                           "committed_shares = committed_shares - %s WHERE id = %s",
-                           (shares, shares, plan_id), prepare=True)
+                (designation_id, datetime.date.today(), shares, request.user.pk),
+                prepare=True,
+            )
+            cursor.execute(
+                "UPDATE plan_admin_boarddesignation SET issued_shares = issued_shares + %s WHERE id = %s",
+                (shares, designation_id),
+                prepare=True,
+            )
+            cursor.execute(
+                "UPDATE plan_admin_plan SET issued_shares = issued_shares + %s, "
+                "committed_shares = committed_shares - %s WHERE id = %s",
+                (shares, shares, plan_id),
+                prepare=True,
+            )
     return HttpResponse("recorded", status=201)
 
 

@@ -119,8 +119,9 @@ def run_child(variant: str, database_url: str) -> dict:
     os.close(fd)
     env = {**os.environ, "DATABASE_URL": database_url}
     try:
-        child = subprocess.Popen([sys.executable, __file__, "--measure", variant, "--out", out], env=env,
-                                 stdout=subprocess.PIPE, cwd=ROOT)
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--measure", variant, "--out", out], env=env, stdout=subprocess.PIPE, cwd=ROOT
+        )
         output = child.stdout.read()
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -142,8 +143,9 @@ def prepare(database_url: str, *, issuances: int, participants: int, years: int,
     os.environ["DATABASE_URL"] = database_url
     name = database_url.rsplit("/", 1)[-1]
     if database_url.startswith("postgres"):
-        created = subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True,
-                                 text=True)
+        created = subprocess.run(
+            ["createdb", "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True, text=True
+        )
         if created.returncode != 0 and "already exists" not in created.stderr:
             raise SystemExit(f"createdb failed: {created.stderr.strip()}")
     _django()
@@ -194,8 +196,11 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=20)
     parser.add_argument("--fresh", action="store_true", help="regenerate the ledger even if it is there")
     parser.add_argument("--results", default=str(RESULTS))
-    parser.add_argument("--only-ours", action="store_true",
-                        help="measure only our XLSX export (make bench's million-issuance step): no baselines")
+    parser.add_argument(
+        "--only-ours",
+        action="store_true",
+        help="measure only our XLSX export (make bench's million-issuance step): no baselines",
+    )
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure, args.out)))
@@ -203,14 +208,30 @@ def main() -> None:
 
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     if args.prepare_only:
-        info = prepare(database_url, issuances=args.issuances, participants=args.participants, years=args.years,
-                       fresh=args.fresh)
+        info = prepare(
+            database_url, issuances=args.issuances, participants=args.participants, years=args.years, fresh=args.fresh
+        )
         print(json.dumps(info))
         return
-    command = [sys.executable, __file__, "--prepare-only", "--issuances", str(args.issuances), "--participants",
-               str(args.participants), "--years", str(args.years)] + (["--fresh"] if args.fresh else [])
-    prepared = subprocess.run(command, env={**os.environ, "DATABASE_URL": database_url}, cwd=ROOT,
-                              stdout=subprocess.PIPE, text=True, check=True)
+    command = [
+        sys.executable,
+        __file__,
+        "--prepare-only",
+        "--issuances",
+        str(args.issuances),
+        "--participants",
+        str(args.participants),
+        "--years",
+        str(args.years),
+    ] + (["--fresh"] if args.fresh else [])
+    prepared = subprocess.run(
+        command,
+        env={**os.environ, "DATABASE_URL": database_url},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
     print("\n".join(prepared.stdout.strip().splitlines()[:-1]), flush=True)
     info = json.loads(prepared.stdout.strip().splitlines()[-1])
     variants = ["ours_xlsx"] if args.only_ours else VARIANTS
@@ -219,10 +240,13 @@ def main() -> None:
         for variant in variants:
             result = run_child(variant, database_url)
             runs[variant].append(result)
-            print(f"run {number + 1}/{args.runs} {variant:22} {result['seconds']:7.2f} s  "
-                  f"(first byte {result['ttfb_seconds']:6.3f} s, rows {result['first_rows_seconds']:6.3f} s)  "
-                  f"(cpu {result['cpu_seconds']:6.2f} s)  peak {result['peak_rss_mb']:6.1f} MB  "
-                  f"{result['bytes'] / 1e6:6.1f} MB written  load {os.getloadavg()[0]:.1f}", flush=True)
+            print(
+                f"run {number + 1}/{args.runs} {variant:22} {result['seconds']:7.2f} s  "
+                f"(first byte {result['ttfb_seconds']:6.3f} s, rows {result['first_rows_seconds']:6.3f} s)  "
+                f"(cpu {result['cpu_seconds']:6.2f} s)  peak {result['peak_rss_mb']:6.1f} MB  "
+                f"{result['bytes'] / 1e6:6.1f} MB written  load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
 
     summary = {}
     for variant, results in runs.items():
@@ -236,9 +260,16 @@ def main() -> None:
             "bytes": results[-1]["bytes"],
         }
     if args.only_ours:
-        document = {"benchmark": "export of the issuance ledger (ours only)", **info, "runs": args.runs,
-                    "python": platform.python_version(), "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
-                    "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "summary": summary, "raw": runs}
+        document = {
+            "benchmark": "export of the issuance ledger (ours only)",
+            **info,
+            "runs": args.runs,
+            "python": platform.python_version(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "summary": summary,
+            "raw": runs,
+        }
         Path(args.results).write_text(json.dumps(document, indent=2) + "\n")
         return
     fastest = min(BASELINES, key=lambda name: summary[name]["median_seconds"])
@@ -271,11 +302,15 @@ def main() -> None:
     print(f"{'variant':22} {'median s':>9} {'ttfb s':>7} {'rows s':>7} {'cpu s':>7} {'peak MB':>8}")
     for variant in VARIANTS:
         line = summary[variant]
-        print(f"{variant:22} {line['median_seconds']:9.2f} {line['median_ttfb_seconds']:7.3f} "
-              f"{line['median_first_rows_seconds']:7.3f} {line['median_cpu_seconds']:7.2f} "
-              f"{line['max_peak_rss_mb']:8.1f}")
-    print(f"ours_xlsx / {fastest} = {ratio:.2f} wall, {cpu_ratio:.2f} cpu (limit {TIME_LIMIT_RATIO}); "
-          f"peak memory {'under' if verdict['memory_ok'] else 'OVER'} {MEMORY_LIMIT_MB} MB")
+        print(
+            f"{variant:22} {line['median_seconds']:9.2f} {line['median_ttfb_seconds']:7.3f} "
+            f"{line['median_first_rows_seconds']:7.3f} {line['median_cpu_seconds']:7.2f} "
+            f"{line['max_peak_rss_mb']:8.1f}"
+        )
+    print(
+        f"ours_xlsx / {fastest} = {ratio:.2f} wall, {cpu_ratio:.2f} cpu (limit {TIME_LIMIT_RATIO}); "
+        f"peak memory {'under' if verdict['memory_ok'] else 'OVER'} {MEMORY_LIMIT_MB} MB"
+    )
     print(f"written to {args.results}")
 
 

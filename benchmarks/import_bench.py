@@ -31,6 +31,8 @@ YEAR = 2020
 
 class _Abort(BaseException):
     """Raised from inside the import to stop it (BaseException: the import engine catches Exceptions per row)."""
+
+
 PARTICIPANTS = 100
 # The last tenth of the participants are creditors: their designations settle debt (the board found the debt
 # adequate consideration at DEBT_PRICE or more), so their rows, a tenth of the import, are debt settlements.
@@ -46,20 +48,38 @@ def make_plan(label: str, staff, board):
     from plan_admin import services
 
     plan = services.plan_create(
-        company_name="Import Bench, Inc.", name=f"Import bench {label} {time.time_ns()}", par_value=Decimal("0.001"),
-        initial_shares=10**12, board_approval_date=datetime.date(2019, 12, 1),
-        effective_date=datetime.date(2020, 1, 1), by=staff,
+        company_name="Import Bench, Inc.",
+        name=f"Import bench {label} {time.time_ns()}",
+        par_value=Decimal("0.001"),
+        initial_shares=10**12,
+        board_approval_date=datetime.date(2019, 12, 1),
+        effective_date=datetime.date(2020, 1, 1),
+        by=staff,
     )
     designations = {}
     for index in range(PARTICIPANTS):
         participant = services.participant_create(
             name=f"Import bench {label} participant {index:03d} {plan.pk}", category="key_employee", by=staff
         )
-        debt_terms = ({"kind": "debt_settlement", "debt_amount": Decimal(10**9) * DEBT_PRICE,
-                       "debt_reference": f"Bench loan {index:03d}", "price_per_share": DEBT_PRICE}
-                      if is_creditor(index) else {})
-        designation = services.designation_propose(plan=plan, participant=participant, year=YEAR, shares=10**9,
-                                                   factors_considered="Benchmark.", by=staff, **debt_terms)
+        debt_terms = (
+            {
+                "kind": "debt_settlement",
+                "debt_amount": Decimal(10**9) * DEBT_PRICE,
+                "debt_reference": f"Bench loan {index:03d}",
+                "price_per_share": DEBT_PRICE,
+            }
+            if is_creditor(index)
+            else {}
+        )
+        designation = services.designation_propose(
+            plan=plan,
+            participant=participant,
+            year=YEAR,
+            shares=10**9,
+            factors_considered="Benchmark.",
+            by=staff,
+            **debt_terms,
+        )
         # The board decided on January 1 of the bench's year (time-machine: its votes date the decision today),
         # so that the rows' issue dates, spread over that year, follow the decision.
         with time_machine.travel(datetime.datetime(YEAR, 1, 1, 9, tzinfo=datetime.UTC), tick=False):
@@ -75,27 +95,52 @@ def make_rows(count: int, seed: int) -> list[dict]:
         debt = is_creditor(i % PARTICIPANTS)
         shares = rng.randrange(1, 500) * 100
         price = Decimal(rng.randrange(100, 3000)) / 10000
-        rows.append({
-            "participant": i % PARTICIPANTS,
-            "issue_date": datetime.date(YEAR, 1, 1) + datetime.timedelta(days=rng.randrange(365)),
-            "shares": shares,
-            "price_per_share": price,
-            "kind": "debt_settlement" if debt else "compensation",
-            "debt_amount": (shares * price).quantize(Decimal("0.01")) if debt else None,
-            "debt_reference": f"INV-{i:05d}" if debt else "",
-        })
+        rows.append(
+            {
+                "participant": i % PARTICIPANTS,
+                "issue_date": datetime.date(YEAR, 1, 1) + datetime.timedelta(days=rng.randrange(365)),
+                "shares": shares,
+                "price_per_share": price,
+                "kind": "debt_settlement" if debt else "compensation",
+                "debt_amount": (shares * price).quantize(Decimal("0.01")) if debt else None,
+                "debt_reference": f"INV-{i:05d}" if debt else "",
+            }
+        )
     return rows
 
 
 def to_csv(rows: list[dict], plan, designations) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["plan", "participant", "year", "issue_date", "shares", "price_per_share", "kind", "debt_amount",
-                     "debt_reference", "notes"])
+    writer.writerow(
+        [
+            "plan",
+            "participant",
+            "year",
+            "issue_date",
+            "shares",
+            "price_per_share",
+            "kind",
+            "debt_amount",
+            "debt_reference",
+            "notes",
+        ]
+    )
     for row in rows:
-        writer.writerow([plan.pk, designations[row["participant"]].participant.name, YEAR,
-                         row["issue_date"].isoformat(), row["shares"], row["price_per_share"], row["kind"],
-                         row["debt_amount"] if row["debt_amount"] is not None else "", row["debt_reference"], ""])
+        writer.writerow(
+            [
+                plan.pk,
+                designations[row["participant"]].participant.name,
+                YEAR,
+                row["issue_date"].isoformat(),
+                row["shares"],
+                row["price_per_share"],
+                row["kind"],
+                row["debt_amount"] if row["debt_amount"] is not None else "",
+                row["debt_reference"],
+                "",
+            ]
+        )
     return out.getvalue().encode()
 
 
@@ -103,8 +148,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--give-up-ratio", type=float, default=2.5,
-                        help="stop the import once it has taken this many times the plain loop's time")
+    parser.add_argument(
+        "--give-up-ratio",
+        type=float,
+        default=2.5,
+        help="stop the import once it has taken this many times the plain loop's time",
+    )
     args = parser.parse_args()
     django_setup()
     if importlib.util.find_spec("plan_admin.imports") is None:
@@ -165,23 +214,38 @@ def main() -> None:
             return {"rows_per_chunk": 0, "note": "no services.issuance_record calls (the import batches its rows)"}
         chunk = max(1, min(1000, len(durations) // 10))
         first, last = durations[:chunk], durations[-chunk:]
-        return {"rows_per_chunk": chunk,
-                "first_rows_median_ms": round(statistics.median(first) * 1000, 2),
-                "last_rows_median_ms": round(statistics.median(last) * 1000, 2)}
+        return {
+            "rows_per_chunk": chunk,
+            "first_rows_median_ms": round(statistics.median(first) * 1000, 2),
+            "last_rows_median_ms": round(statistics.median(last) * 1000, 2),
+        }
 
     # The plain loop: one service call (one transaction) per row, values already parsed.
     started = time.perf_counter()
     for row in rows:
         services.issuance_record(
-            designation=loop_designations[row["participant"]], issue_date=row["issue_date"], shares=row["shares"],
-            price_per_share=row["price_per_share"], kind=row["kind"], debt_amount=row["debt_amount"],
-            debt_reference=row["debt_reference"], by=staff,
+            designation=loop_designations[row["participant"]],
+            issue_date=row["issue_date"],
+            shares=row["shares"],
+            price_per_share=row["price_per_share"],
+            kind=row["kind"],
+            debt_amount=row["debt_amount"],
+            debt_reference=row["debt_reference"],
+            by=staff,
         )
     loop_seconds = time.perf_counter() - started
     loop_calls = call_profile(calls)
     calls.clear()
-    write_json(args.out, {"built": True, "rows": args.rows, "loop_seconds": round(loop_seconds, 2),
-                          "loop_service_calls": loop_calls, "import_finished": False})
+    write_json(
+        args.out,
+        {
+            "built": True,
+            "rows": args.rows,
+            "loop_seconds": round(loop_seconds, 2),
+            "loop_service_calls": loop_calls,
+            "import_finished": False,
+        },
+    )
     print(f"  plain loop {loop_seconds:.1f} s; importing...", flush=True)
 
     # The import: the CSV as an upload, parsed, each row through the service, all in one transaction.
@@ -195,17 +259,25 @@ def main() -> None:
         # per-row cost grew, instead of letting the bench run on.
         seconds = time.perf_counter() - started
         result = {
-            "built": True, "rows": args.rows, "import_finished": False,
-            "gave_up_after_seconds": round(seconds, 1), "give_up_ratio": args.give_up_ratio,
+            "built": True,
+            "rows": args.rows,
+            "import_finished": False,
+            "gave_up_after_seconds": round(seconds, 1),
+            "give_up_ratio": args.give_up_ratio,
             "rows_done_when_stopped": len(calls),
-            "loop_seconds": round(loop_seconds, 2), "loop_rows_per_second": round(args.rows / loop_seconds, 1),
-            "loop_service_calls": loop_calls, "import_service_calls": call_profile(calls),
+            "loop_seconds": round(loop_seconds, 2),
+            "loop_rows_per_second": round(args.rows / loop_seconds, 1),
+            "loop_service_calls": loop_calls,
+            "import_service_calls": call_profile(calls),
             "ratio_import_to_loop": f"> {args.give_up_ratio}",
             "report_ok": False,
         }
-        print(f"  import stopped after {seconds:.0f} s (> {args.give_up_ratio}x the loop) at row {len(calls):,}; "
-              f"service call median first rows {result['import_service_calls']['first_rows_median_ms']} ms, "
-              f"last rows {result['import_service_calls']['last_rows_median_ms']} ms", flush=True)
+        print(
+            f"  import stopped after {seconds:.0f} s (> {args.give_up_ratio}x the loop) at row {len(calls):,}; "
+            f"service call median first rows {result['import_service_calls']['first_rows_median_ms']} ms, "
+            f"last rows {result['import_service_calls']['last_rows_median_ms']} ms",
+            flush=True,
+        )
         write_json(args.out, result)
         return
     import_seconds = time.perf_counter() - started
@@ -236,8 +308,11 @@ def main() -> None:
         "same_shares_issued": import_plan.issued_shares == loop_plan.issued_shares,
         "reconciles": reconcile(plan=import_plan).ok and reconcile(plan=loop_plan).ok,
     }
-    print(f"  plain loop {loop_seconds:.1f} s, import {import_seconds:.1f} s "
-          f"(ratio {result['ratio_import_to_loop']:.2f}), ok={report.ok}", flush=True)
+    print(
+        f"  plain loop {loop_seconds:.1f} s, import {import_seconds:.1f} s "
+        f"(ratio {result['ratio_import_to_loop']:.2f}), ok={report.ok}",
+        flush=True,
+    )
     write_json(args.out, result)
 
 

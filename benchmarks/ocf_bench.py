@@ -56,19 +56,31 @@ def child(out: str) -> None:
     started = time.perf_counter()
     result = export_plan(plan, out)
     seconds = time.perf_counter() - started
-    print(json.dumps({
-        "seconds": round(seconds, 2), "cpu_seconds": round(time.process_time() - cpu, 2),
-        "rss_after_setup_mb": round(rss_after_setup, 1), "zip_mb": round(Path(out).stat().st_size / 1e6, 1),
-        "objects": dict(result.counts),
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": round(seconds, 2),
+                "cpu_seconds": round(time.process_time() - cpu, 2),
+                "rss_after_setup_mb": round(rss_after_setup, 1),
+                "zip_mb": round(Path(out).stat().st_size / 1e6, 1),
+                "objects": dict(result.counts),
+            }
+        )
+    )
 
 
 def run_child(database_url: str) -> dict:
     with tempfile.TemporaryDirectory() as directory:
         out = str(Path(directory) / "plan.ocf.zip")
         env = {**os.environ, "DATABASE_URL": database_url}
-        process = subprocess.Popen([sys.executable, __file__, "--child", out], cwd=ROOT, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [sys.executable, __file__, "--child", out],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         stdout = process.stdout.read()
         stderr = process.stderr.read()
         _, status, usage = os.wait4(process.pid, 0)
@@ -82,11 +94,15 @@ def run_child(database_url: str) -> dict:
 def prepare(database_url: str, *, issuances: int) -> None:
     name = urlsplit(database_url).path.lstrip("/")
     os.environ["DATABASE_URL"] = database_url
-    listed = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
-                             f"SELECT 1 FROM pg_database WHERE datname = '{name}'"], capture_output=True, text=True)
+    listed = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+        capture_output=True,
+        text=True,
+    )
     if listed.stdout.strip() != "1":
-        created = subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True,
-                                 text=True)
+        created = subprocess.run(
+            ["createdb", "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True, text=True
+        )
         if created.returncode:
             raise SystemExit(f"createdb failed: {created.stderr.strip()}")
     _django()
@@ -98,34 +114,56 @@ def prepare(database_url: str, *, issuances: int) -> None:
     from plan_admin.models import Issuance, Plan
 
     call_command("migrate", verbosity=0)
-    plans = [plan for plan in Plan.objects.all()
-             if Issuance.objects.filter(designation__plan=plan).count() == issuances]
+    plans = [
+        plan for plan in Plan.objects.all() if Issuance.objects.filter(designation__plan=plan).count() == issuances
+    ]
     if not plans:
         call_command("generate_ledger", issuances=issuances, participants=5_000, years=20, seed=1)
-        plans = [plan for plan in Plan.objects.all()
-                 if Issuance.objects.filter(designation__plan=plan).count() == issuances]
+        plans = [
+            plan for plan in Plan.objects.all() if Issuance.objects.filter(designation__plan=plan).count() == issuances
+        ]
     for plan in plans:
         if not issuer_details(plan):
-            issuer_details_record(plan=plan, formation_date=datetime.date(1990, 1, 2), country_of_formation="US",
-                                  country_subdivision="DE", by=None)
+            issuer_details_record(
+                plan=plan,
+                formation_date=datetime.date(1990, 1, 2),
+                country_of_formation="US",
+                country_subdivision="DE",
+                by=None,
+            )
 
 
 def machine(database_url: str) -> dict:
     cpu = ""
     with contextlib.suppress(OSError, StopIteration):
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     memory = ""
     try:
-        kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                       if line.startswith("MemTotal")))
+        kib = int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+        )
         memory = f"{kib / 1024 / 1024:.1f} GiB"
     except (OSError, StopIteration):
         pass
-    version = subprocess.run(["psql", database_url, "-Atc", "SHOW server_version"], capture_output=True,
-                             text=True).stdout.strip()
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory": memory, "python": platform.python_version(),
-            "postgresql": version, "load_average": [round(x, 2) for x in os.getloadavg()]}
+    version = subprocess.run(
+        ["psql", database_url, "-Atc", "SHOW server_version"], capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "python": platform.python_version(),
+        "postgresql": version,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def main() -> None:
@@ -158,9 +196,11 @@ def main() -> None:
     }
     Path(args.results).parent.mkdir(parents=True, exist_ok=True)
     Path(args.results).write_text(json.dumps(results, indent=2) + "\n")
-    print(f"median {results['median_seconds']} s (CPU {results['median_cpu_seconds']} s), peak RSS "
-          f"{results['median_peak_rss_mb']} MB ({results['median_rss_after_setup_mb']} MB after set-up); "
-          f"written to {args.results}")
+    print(
+        f"median {results['median_seconds']} s (CPU {results['median_cpu_seconds']} s), peak RSS "
+        f"{results['median_peak_rss_mb']} MB ({results['median_rss_after_setup_mb']} MB after set-up); "
+        f"written to {args.results}"
+    )
 
 
 if __name__ == "__main__":

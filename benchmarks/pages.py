@@ -30,20 +30,25 @@ def pages_to_measure() -> list[tuple[str, str | None, str]]:
     # A year in the middle of the plan's life, and the participant with the most issuances (the heaviest page).
     years = sorted(set(BoardDesignation.objects.filter(plan=plan).values_list("year", flat=True)))
     mid_year = years[len(years) // 2]
-    busiest = (
-        Participant.objects.annotate(n=Count("designations__issuances")).order_by("-n", "pk").first()
-    )
+    busiest = Participant.objects.annotate(n=Count("designations__issuances")).order_by("-n", "pk").first()
     issuances = reverse("admin:plan_admin_issuance_changelist")
     pages = [
         ("admin issuance list", issuances, "first page"),
-        ("admin issuance list, filtered",
-         f"{issuances}?{urlencode({'kind__exact': 'debt_settlement', 'designation__year': mid_year})}",
-         f"debt settlements of {mid_year}"),
+        (
+            "admin issuance list, filtered",
+            f"{issuances}?{urlencode({'kind__exact': 'debt_settlement', 'designation__year': mid_year})}",
+            f"debt settlements of {mid_year}",
+        ),
         ("admin issuance list, search", f"{issuances}?{urlencode({'q': busiest.name})}", f"q={busiest.name}"),
         ("admin issuance list, standing", f"{issuances}?cancelled=no", "CancelledFilter"),
-        ("admin issuance change page", reverse("admin:plan_admin_issuance_change",
-                                               args=[Issuance.objects.filter(designation__plan=plan).latest("pk").pk]),
-         "latest issuance"),
+        (
+            "admin issuance change page",
+            reverse(
+                "admin:plan_admin_issuance_change",
+                args=[Issuance.objects.filter(designation__plan=plan).latest("pk").pk],
+            ),
+            "latest issuance",
+        ),
         ("admin plan change page", reverse("admin:plan_admin_plan_change", args=[plan.pk]), ""),
         ("admin designation list", reverse("admin:plan_admin_boarddesignation_changelist"), "first page"),
         ("admin participant list", reverse("admin:plan_admin_participant_changelist"), "first page"),
@@ -74,8 +79,11 @@ def measure(client, url: str, requests: int, warmup: int, time_limit: float) -> 
     for _ in range(warmup):
         response = client.get(url)
     if response.status_code != 200:
-        return {"status": response.status_code, "error": f"HTTP {response.status_code}",
-                "location": response.get("Location", "")}
+        return {
+            "status": response.status_code,
+            "error": f"HTTP {response.status_code}",
+            "location": response.get("Location", ""),
+        }
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
         if hasattr(response, "streaming_content"):
@@ -137,8 +145,11 @@ def main() -> None:
         except Exception as error:
             figures = {"error": f"{type(error).__name__}: {error}"[:500]}
         results["pages"][label] = {"built": True, "url": url, "note": note, **figures}
-        shown = (f"median {figures['median_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms  "
-                 f"{figures['queries']:3d} queries" if "median_ms" in figures else figures.get("error"))
+        shown = (
+            f"median {figures['median_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms  {figures['queries']:3d} queries"
+            if "median_ms" in figures
+            else figures.get("error")
+        )
         print(f"  {label:<34} {shown}", flush=True)
     write_json(args.out, results)
 

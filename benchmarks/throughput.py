@@ -63,8 +63,16 @@ def _run_loop(call, barrier, duration: float, queue) -> None:
         latencies.append(time.perf_counter() - t0)
     end = time.time()
     cpu = time.process_time() - cpu_start
-    queue.put({"count": len(latencies), "start": start, "end": end, "errors": errors, "latencies": latencies,
-               "cpu_seconds": cpu})
+    queue.put(
+        {
+            "count": len(latencies),
+            "start": start,
+            "end": end,
+            "errors": errors,
+            "latencies": latencies,
+            "cpu_seconds": cpu,
+        }
+    )
 
 
 def service_worker(designation_id: int, user_id: int, barrier, duration: float, queue) -> None:
@@ -78,8 +86,9 @@ def service_worker(designation_id: int, user_id: int, barrier, duration: float, 
     user = get_user_model().objects.get(pk=user_id)
 
     def call():
-        services.issuance_record(designation=designation, issue_date=ISSUE_DATE, shares=1,
-                                 price_per_share=Decimal("0.10"), by=user)
+        services.issuance_record(
+            designation=designation, issue_date=ISSUE_DATE, shares=1, price_per_share=Decimal("0.10"), by=user
+        )
 
     _run_loop(call, barrier, duration, queue)
 
@@ -99,8 +108,7 @@ def raw_worker(designation_id: int, user_id: int, plan_id: int, barrier, duratio
                 "VALUES (%s, %s, 1, 'compensation', 0.10, NULL, '', '', '', false, '', NULL, %s, now())",
                 (designation_id, ISSUE_DATE, user_id),
             )
-            connection.execute("UPDATE plan_admin_plan SET issued_shares = issued_shares + 1 WHERE id = %s",
-                               (plan_id,))
+            connection.execute("UPDATE plan_admin_plan SET issued_shares = issued_shares + 1 WHERE id = %s", (plan_id,))
 
     connection.autocommit = True  # transaction() then sends exactly BEGIN and COMMIT
     _run_loop(call, barrier, duration, queue)
@@ -160,16 +168,20 @@ def set_up(workers: int) -> dict:
     if created:
         board.groups.add(Group.objects.get(name=roles.BOARD))
     plan = services.plan_create(
-        company_name="Throughput Bench, Inc.", name=f"Throughput plan {time.time():.0f}", par_value=Decimal("0.001"),
-        initial_shares=10**15, board_approval_date=datetime.date(1999, 12, 1),
-        effective_date=datetime.date(2000, 1, 1), by=staff,
+        company_name="Throughput Bench, Inc.",
+        name=f"Throughput plan {time.time():.0f}",
+        par_value=Decimal("0.001"),
+        initial_shares=10**15,
+        board_approval_date=datetime.date(1999, 12, 1),
+        effective_date=datetime.date(2000, 1, 1),
+        by=staff,
     )
     designations = []
     for index in range(workers):
-        participant = services.participant_create(name=f"Throughput worker {index}", category="key_employee",
-                                                  by=staff)
-        designation = services.designation_propose(plan=plan, participant=participant, year=YEAR, shares=10**12,
-                                                   factors_considered="Benchmark.", by=staff)
+        participant = services.participant_create(name=f"Throughput worker {index}", category="key_employee", by=staff)
+        designation = services.designation_propose(
+            plan=plan, participant=participant, year=YEAR, shares=10**12, factors_considered="Benchmark.", by=staff
+        )
         services.designation_vote(designation=designation, voter=board, decision="approve")
         designations.append(designation.pk)
     return {"plan": plan.pk, "designations": designations, "user": staff.pk}
@@ -188,8 +200,9 @@ def profile_service(setup: dict, calls: int) -> dict:
     user = get_user_model().objects.get(pk=setup["user"])
 
     def call():
-        services.issuance_record(designation=designation, issue_date=ISSUE_DATE, shares=1,
-                                 price_per_share=Decimal("0.10"), by=user)
+        services.issuance_record(
+            designation=designation, issue_date=ISSUE_DATE, shares=1, price_per_share=Decimal("0.10"), by=user
+        )
 
     for _ in range(20):
         call()
@@ -243,8 +256,11 @@ def main() -> None:
             for kind in ("raw", "service"):
                 result = run_round(kind, workers, setup, args.duration)
                 result["round"] = round_number + 1
-                print(f"  round {round_number + 1}: {kind:<7} x{workers}: {result['per_second']:>8.1f}/s "
-                      f"errors={result['errors']}", flush=True)
+                print(
+                    f"  round {round_number + 1}: {kind:<7} x{workers}: {result['per_second']:>8.1f}/s "
+                    f"errors={result['errors']}",
+                    flush=True,
+                )
                 rounds.append(result)
     summary = {}
     for workers in args.workers:
@@ -254,15 +270,20 @@ def main() -> None:
                 "median_per_second": round(statistics.median(r["per_second"] for r in these), 1),
                 "rounds_per_second": [r["per_second"] for r in these],
                 "client_cpu_ms_per_issuance": round(
-                    statistics.median(r["client_cpu_ms_per_issuance"] for r in these), 3),
-                "median_latency_ms": round(statistics.median(r["latency"]["median_ms"] for r in these if r["latency"]), 2),
+                    statistics.median(r["client_cpu_ms_per_issuance"] for r in these), 3
+                ),
+                "median_latency_ms": round(
+                    statistics.median(r["latency"]["median_ms"] for r in these if r["latency"]), 2
+                ),
                 "p95_latency_ms": round(statistics.median(r["latency"]["p95_ms"] for r in these if r["latency"]), 2),
                 "deadlocks": sum(r["errors"].get("deadlocks", 0) for r in these),
                 "serialization_failures": sum(r["errors"].get("serialization_failures", 0) for r in these),
                 "other_errors": sum(n for r in these for k, n in r["errors"].items() if k.startswith("other")),
             }
         raw = summary[f"raw_{workers}"]["median_per_second"]
-        summary[f"service_{workers}"]["ratio_to_raw"] = round(summary[f"service_{workers}"]["median_per_second"] / raw, 3)
+        summary[f"service_{workers}"]["ratio_to_raw"] = round(
+            summary[f"service_{workers}"]["median_per_second"] / raw, 3
+        )
     profile = profile_service(setup, args.profile_calls)
     from plan_admin.models import Plan
     from plan_admin.reconcile import reconcile
@@ -270,15 +291,18 @@ def main() -> None:
     # The raw baseline updates only the plan's counter (the brief's minimum), so the designations' counters lag
     # behind by design: reconcile reports that for the bench plan, which is dropped with the bench database.
     plan = Plan.objects.get(pk=setup["plan"])
-    write_json(args.out, {
-        "setup": setup,
-        "duration_s": args.duration,
-        "rounds": rounds,
-        "summary": summary,
-        "profile": profile,
-        "plan_issued_after": plan.issued_shares,
-        "plan_reconcile_problems": len(reconcile(plan=plan).problems),
-    })
+    write_json(
+        args.out,
+        {
+            "setup": setup,
+            "duration_s": args.duration,
+            "rounds": rounds,
+            "summary": summary,
+            "profile": profile,
+            "plan_issued_after": plan.issued_shares,
+            "plan_reconcile_problems": len(reconcile(plan=plan).problems),
+        },
+    )
 
 
 if __name__ == "__main__":

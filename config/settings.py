@@ -128,19 +128,22 @@ WHITENOISE_USE_FINDERS = DEBUG  # serve straight from static/ in development; pr
 # On disk under RESOLUTION_FILES_DIR by default; any Django storage (django-storages: S3, Azure, GCS) through
 # RESOLUTION_STORAGE_BACKEND and its options as JSON in RESOLUTION_STORAGE_OPTIONS. Never served from a public URL.
 RESOLUTION_FILES_DIR = env.str("RESOLUTION_FILES_DIR", default=str(BASE_DIR / "var" / "resolutions"))
-RESOLUTION_STORAGE_BACKEND = env.str("RESOLUTION_STORAGE_BACKEND",
-                                     default="django.core.files.storage.FileSystemStorage")
+RESOLUTION_STORAGE_BACKEND = env.str(
+    "RESOLUTION_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+)
 _RESOLUTION_STORAGE_OPTIONS = env.json("RESOLUTION_STORAGE_OPTIONS", default={})
 if RESOLUTION_STORAGE_BACKEND.endswith("FileSystemStorage"):
-    _RESOLUTION_STORAGE_OPTIONS = {"location": RESOLUTION_FILES_DIR, "base_url": None,
-                                   "file_permissions_mode": 0o640, **_RESOLUTION_STORAGE_OPTIONS}
+    _RESOLUTION_STORAGE_OPTIONS = {
+        "location": RESOLUTION_FILES_DIR,
+        "base_url": None,
+        "file_permissions_mode": 0o640,
+        **_RESOLUTION_STORAGE_OPTIONS,
+    }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "resolutions": {"BACKEND": RESOLUTION_STORAGE_BACKEND, "OPTIONS": _RESOLUTION_STORAGE_OPTIONS},
     "staticfiles": {
-        "BACKEND": env.str(
-            "STATICFILES_BACKEND", default="django.contrib.staticfiles.storage.StaticFilesStorage"
-        )
+        "BACKEND": env.str("STATICFILES_BACKEND", default="django.contrib.staticfiles.storage.StaticFilesStorage")
     },
 }
 
@@ -165,8 +168,9 @@ AXES_VERBOSE = False
 # A second factor (an authenticator app's code, django-otp) for every role that can change the ledger or decide
 # (board members, plan staff, superusers); on in production. Enrolment only through a one-time link a superuser
 # issues (valid SECOND_FACTOR_ENROLMENT_HOURS). BOARD_REQUIRES_SECOND_FACTOR is the old name, still read.
-REQUIRE_SECOND_FACTOR = env.bool("REQUIRE_SECOND_FACTOR",
-                                 default=env.bool("BOARD_REQUIRES_SECOND_FACTOR", default=False))
+REQUIRE_SECOND_FACTOR = env.bool(
+    "REQUIRE_SECOND_FACTOR", default=env.bool("BOARD_REQUIRES_SECOND_FACTOR", default=False)
+)
 SECOND_FACTOR_ENROLMENT_HOURS = env.int("SECOND_FACTOR_ENROLMENT_HOURS", default=24)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="plan-admin")
 
@@ -213,9 +217,25 @@ CONTENT_SECURITY_POLICY = {
 # Permissions-Policy (plan_admin.security.headers.SecurityHeadersMiddleware): browser features this site never uses.
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
-    for feature in ("accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "fullscreen",
-                    "geolocation", "gyroscope", "magnetometer", "microphone", "midi", "payment",
-                    "picture-in-picture", "publickey-credentials-get", "screen-wake-lock", "usb", "xr-spatial-tracking")
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "usb",
+        "xr-spatial-tracking",
+    )
 )
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -47,28 +47,67 @@ COPIED = ["plan_admin", "config", "templates", "static", "tests", "manage.py", "
 # the plan's details, participants, past records and resolutions' documents and signatures: see
 # docs/mutation-testing.md). 15 minutes on 2 cores holds about this many.
 ONLY_FUNCTIONS = {
-    "plan_admin/services/_common.py": {"lock_plan", "whole_shares", "money", "not_in_future", "year",
-                                       "check_within_term", "check_record_date"},
+    "plan_admin/services/_common.py": {
+        "lock_plan",
+        "whole_shares",
+        "money",
+        "not_in_future",
+        "year",
+        "check_within_term",
+        "check_record_date",
+    },
     "plan_admin/services/pool.py": {"move_counters", "move_designation_issued", "refuse_over_commitment"},
-    "plan_admin/services/issuances.py": {"clean_issuance_values", "check_issuance", "_check_debt_settlement",
-                                         "debt_settled_by", "_check_designation_plan", "_is_confirmed", "_replayed",
-                                         "issuance_record", "issuance_record_many", "issuance_cancel"},
-    "plan_admin/services/ledger_sql.py": {"_lock_sql", "lock_plan", "_designation_sql", "read_designation",
-                                          "_cancellation_state_sql", "cancellation_state", "insert_issuance",
-                                          "_counter_sql", "move_counters"},
-    "plan_admin/services/designations.py": {"_refuse_closed_year", "_clean_proposal", "designation_propose",
-                                            "_approve", "refuse_approval", "designation_decide", "designation_vote",
-                                            "_lapse", "designation_lapse", "plan_year_close"},
-    "plan_admin/services/plan.py": {"reserve_change_propose", "_check_reserve_change", "apply_reserve_change",
-                                    "termination_propose", "_check_termination", "refuse_proposal_approval",
-                                    "plan_proposal_decide", "plan_proposal_vote"},
+    "plan_admin/services/issuances.py": {
+        "clean_issuance_values",
+        "check_issuance",
+        "_check_debt_settlement",
+        "debt_settled_by",
+        "_check_designation_plan",
+        "_is_confirmed",
+        "_replayed",
+        "issuance_record",
+        "issuance_record_many",
+        "issuance_cancel",
+    },
+    "plan_admin/services/ledger_sql.py": {
+        "_lock_sql",
+        "lock_plan",
+        "_designation_sql",
+        "read_designation",
+        "_cancellation_state_sql",
+        "cancellation_state",
+        "insert_issuance",
+        "_counter_sql",
+        "move_counters",
+    },
+    "plan_admin/services/designations.py": {
+        "_refuse_closed_year",
+        "_clean_proposal",
+        "designation_propose",
+        "_approve",
+        "refuse_approval",
+        "designation_decide",
+        "designation_vote",
+        "_lapse",
+        "designation_lapse",
+        "plan_year_close",
+    },
+    "plan_admin/services/plan.py": {
+        "reserve_change_propose",
+        "_check_reserve_change",
+        "apply_reserve_change",
+        "termination_propose",
+        "_check_termination",
+        "refuse_proposal_approval",
+        "plan_proposal_decide",
+        "plan_proposal_vote",
+    },
     "plan_admin/services/decisions.py": {"tally", "refuse_unless_may_vote"},
     "plan_admin/services/resolutions.py": {"PoolEffect", "pool_effect"},
     "plan_admin/services/participants.py": set(),
     "plan_admin/services/past_records.py": set(),
     "plan_admin/services/__init__.py": set(),
-    "plan_admin/imports/cells.py": {"_spreadsheet_trouble", "read_decimal", "parse_whole", "parse_money",
-                                    "parse_date"},
+    "plan_admin/imports/cells.py": {"_spreadsheet_trouble", "read_decimal", "parse_whole", "parse_money", "parse_date"},
     "plan_admin/reports/writers.py": {"escape_cell"},
 }
 BEGIN, END = "<!-- make mutate: begin -->", "<!-- make mutate: end -->"
@@ -135,8 +174,13 @@ class _Unwrap(cst.CSTTransformer):
             lines = list(updated.leading_lines)
             for decorator in updated.decorators:
                 lines += list(decorator.leading_lines)
-            lines.append(cst.EmptyLine(comment=cst.Comment(
-                f"# {' '.join('@' + n for n in names)}: applied at the end of the module (mutation/run.py)")))
+            lines.append(
+                cst.EmptyLine(
+                    comment=cst.Comment(
+                        f"# {' '.join('@' + n for n in names)}: applied at the end of the module (mutation/run.py)"
+                    )
+                )
+            )
             lines += list(updated.lines_after_decorators)
             updated = updated.with_changes(decorators=(), leading_lines=lines, lines_after_decorators=())
         if self.depth == 0 and self.only is not None and updated.name.value not in self.only:
@@ -148,8 +192,9 @@ class _Unwrap(cst.CSTTransformer):
         body = node.body
         if not isinstance(body, cst.IndentedBlock):
             return node
-        header = body.header.with_changes(comment=cst.Comment("# pragma: no mutate block"),
-                                          whitespace=cst.SimpleWhitespace("  "))
+        header = body.header.with_changes(
+            comment=cst.Comment("# pragma: no mutate block"), whitespace=cst.SimpleWhitespace("  ")
+        )
         return node.with_changes(body=body.with_changes(header=header))
 
 
@@ -169,8 +214,12 @@ def message_lines(code: str) -> set[int]:
     which is mutated; its arguments are the message and the form field the message is shown at."""
     lines = set()
     for node in ast.walk(ast.parse(code)):
-        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args and _is_message(
-                node.exc.args[0]):
+        if (
+            isinstance(node, ast.Raise)
+            and isinstance(node.exc, ast.Call)
+            and node.exc.args
+            and _is_message(node.exc.args[0])
+        ):
             lines.update(range(node.lineno, node.end_lineno + 1))
     return lines
 
@@ -198,8 +247,13 @@ def rewrite(relative: str) -> None:
 
 
 def copy_project() -> None:
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", *COPIED],
-                            cwd=ROOT, check=True, capture_output=True, text=True).stdout.split("\0")
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", *COPIED],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split("\0")
     for relative in filter(None, listed):
         source = ROOT / relative
         if not source.is_file():
@@ -232,8 +286,8 @@ def only_wording(removed: list[str], added: list[str]) -> bool:
     low, high = start, max(start, len(old) - end)
     for match in WORDING.finditer(old):
         first, last = match.span()
-        first -= 2 if old[first - 2:first] == ", " else 0
-        last += 2 if old[last:last + 2] == ", " else 0
+        first -= 2 if old[first - 2 : first] == ", " else 0
+        last += 2 if old[last : last + 2] == ", " else 0
         if first <= low and high <= last:
             return True
     return False
@@ -301,8 +355,14 @@ for path in walk_mutatable_files():
         out[key] = {"path": str(path), "status": status, "diff": diff}
 json.dump(out, sys.stdout)
 """
-    done = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", code], cwd=WORK, env=environment(),
-                          check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-c", code],
+        cwd=WORK,
+        env=environment(),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(done.stdout)
 
 
@@ -343,8 +403,12 @@ def describe(key: str, info: dict) -> dict:
     removed, added = _changed_lines(info["diff"])
     path = info["path"]
     return {
-        "key": key, "path": path, "function": _function(key), "line": _line(path, _function(key), removed),
-        "from": " ".join(line.strip() for line in removed), "to": " ".join(line.strip() for line in added),
+        "key": key,
+        "path": path,
+        "function": _function(key),
+        "line": _line(path, _function(key), removed),
+        "from": " ".join(line.strip() for line in removed),
+        "to": " ".join(line.strip() for line in added),
         "status": info["status"],
     }
 
@@ -392,8 +456,11 @@ def report(wall: float | None = None) -> int:
         if info["status"] == "not checked":
             name = f"{info['path']}: {_function(key)}"
             unchecked[name] = unchecked.get(name, 0) + 1
-    kept = [describe(key, info) for key, info in sorted(mutants.items())
-            if info["status"] not in ("killed", "skipped", "not checked")]
+    kept = [
+        describe(key, info)
+        for key, info in sorted(mutants.items())
+        if info["status"] not in ("killed", "skipped", "not checked")
+    ]
     unexplained = 0
     rows = []
     for mutant in sorted(kept, key=lambda m: (m["path"], m["line"] or 0, m["key"])):
@@ -402,22 +469,38 @@ def report(wall: float | None = None) -> int:
             unexplained += 1
             reason = "**UNEXPLAINED**"
         where = f"{mutant['path']}:{mutant['line']}" if mutant["line"] else mutant["path"]
-        rows.append(f"| {where} | {mutant['function']} | {mutant['status']} | {_cell(mutant['from'])} → "
-                    f"{_cell(mutant['to'])} | {reason} |")
+        rows.append(
+            f"| {where} | {mutant['function']} | {mutant['status']} | {_cell(mutant['from'])} → "
+            f"{_cell(mutant['to'])} | {reason} |"
+        )
     version = subprocess.run([MUTMUT, "--version"], capture_output=True, text=True).stdout.strip()
-    lines = [BEGIN, "", f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {version}, "
-             f"{os.cpu_count()} CPU cores" + (f", wall time {wall / 60:.1f} min" if wall else "") + ".", ""]
+    lines = [
+        BEGIN,
+        "",
+        f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {version}, "
+        f"{os.cpu_count()} CPU cores" + (f", wall time {wall / 60:.1f} min" if wall else "") + ".",
+        "",
+    ]
     lines.append("| status | mutants |")
     lines.append("| --- | ---: |")
     for status, count in sorted(counts.items(), key=lambda item: -item[1]):
         lines.append(f"| {status} | {count} |")
     lines.append(f"| **total** | **{sum(counts.values())}** |")
-    lines += ["", f"Skipped: the mutants that only change a refusal's wording or the field it is shown at (see above). "
-              f"Not checked (the run was stopped before them): {sum(unchecked.values())}"
-              + (", in " + "; ".join(f"{name} {count}" for name, count in sorted(unchecked.items(),
-                                                                               key=lambda item: -item[1]))
-                 if unchecked else "") + ".", "",
-              f"Survivors (tested, not killed): {len(kept)}, of which unexplained: {unexplained}.", ""]
+    lines += [
+        "",
+        f"Skipped: the mutants that only change a refusal's wording or the field it is shown at (see above). "
+        f"Not checked (the run was stopped before them): {sum(unchecked.values())}"
+        + (
+            ", in "
+            + "; ".join(f"{name} {count}" for name, count in sorted(unchecked.items(), key=lambda item: -item[1]))
+            if unchecked
+            else ""
+        )
+        + ".",
+        "",
+        f"Survivors (tested, not killed): {len(kept)}, of which unexplained: {unexplained}.",
+        "",
+    ]
     lines.append("| where | function | status | mutation | why it is kept |")
     lines.append("| --- | --- | --- | --- | --- |")
     lines += rows
@@ -443,8 +526,12 @@ def main(argv: list[str]) -> int:
         WORK.mkdir()
         copy_project()
         migrate_template()
-        subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "mutation" / "run.py"), "_generate"],
-                       cwd=WORK, env=environment(), check=True)
+        subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "mutation" / "run.py"), "_generate"],
+            cwd=WORK,
+            env=environment(),
+            check=True,
+        )
         mutmut("run", "--max-children", str(os.cpu_count() or 2))
     elif command == "again":
         shutil.rmtree(WORK / "tests", ignore_errors=True)

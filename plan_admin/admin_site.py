@@ -54,8 +54,10 @@ def strict_admin_view(view):
                 row_id = parse_id(unquote(str(kwargs[name])))
                 if row_id is None:
                     raise Http404(f"{kwargs[name]!s:.40} is not a record number.")
-                if model is not None and name in ("object_id", "id", "pk") and (
-                    not model._default_manager.filter(pk=row_id).exists()
+                if (
+                    model is not None
+                    and name in ("object_id", "id", "pk")
+                    and (not model._default_manager.filter(pk=row_id).exists())
                 ):
                     raise Http404(f"There is no {model._meta.verbose_name} number {row_id}.")
         problem = _odd_query(request)

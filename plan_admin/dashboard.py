@@ -41,8 +41,9 @@ class Bar:
 
 def bars(rows: list[tuple[str, int]]) -> list[Bar]:
     largest = max((value for _, value in rows), default=0)
-    return [Bar(label=str(label), value=value, percent=100.0 * value / largest if largest else 0.0)
-            for label, value in rows]
+    return [
+        Bar(label=str(label), value=value, percent=100.0 * value / largest if largest else 0.0) for label, value in rows
+    ]
 
 
 def votes_prefetch() -> Prefetch:
@@ -84,8 +85,9 @@ def issued_by_plan_category() -> dict[int, list[Bar]]:
     for row in rows:
         totals[row["plan_id"]][row["participant__category"]] = row["total"]
     return {
-        plan_id: bars([(label, per_category[value]) for value, label in Participant.Category.choices
-                       if value in per_category])
+        plan_id: bars(
+            [(label, per_category[value]) for value, label in Participant.Category.choices if value in per_category]
+        )
         for plan_id, per_category in totals.items()
     }
 
@@ -143,8 +145,11 @@ def vote_eligibility(user, subject: BoardDesignation | PlanProposal, votes) -> E
         return Eligibility(False, "This designation is for you, so you cannot vote on it.")
     mine = next((vote for vote in votes if vote.voter_id == user.pk), None)
     if mine is not None:
-        return Eligibility(False, f"You voted to {mine.get_decision_display().lower()} on "
-                                  f"{timezone.localtime(mine.cast_at):%B %-d, %Y}; it waits for the other members.")
+        return Eligibility(
+            False,
+            f"You voted to {mine.get_decision_display().lower()} on "
+            f"{timezone.localtime(mine.cast_at):%B %-d, %Y}; it waits for the other members.",
+        )
     return Eligibility(True)
 
 
@@ -197,21 +202,26 @@ def _pending_proposals(proposals, user, pools: dict) -> list[PendingProposal]:
     pending = []
     for proposal in proposals:
         votes = list(proposal.votes.all())
-        pending.append(PendingProposal(
-            proposal=proposal,
-            approvals=sum(1 for vote in votes if vote.decision == VoteDecision.APPROVE),
-            rejections=sum(1 for vote in votes if vote.decision == VoteDecision.REJECT),
-            effect=proposal_effect(proposal, pools[proposal.plan_id]),
-            why_not=vote_eligibility(user, proposal, votes).why_not,
-        ))
+        pending.append(
+            PendingProposal(
+                proposal=proposal,
+                approvals=sum(1 for vote in votes if vote.decision == VoteDecision.APPROVE),
+                rejections=sum(1 for vote in votes if vote.decision == VoteDecision.REJECT),
+                effect=proposal_effect(proposal, pools[proposal.plan_id]),
+                why_not=vote_eligibility(user, proposal, votes).why_not,
+            )
+        )
     return pending
 
 
 def _by_year(pending: list[PendingDesignation]) -> list[YearGroup]:
-    ordered = sorted(pending, key=lambda item: (-item.designation.year, item.designation.participant.name,
-                                                item.designation.pk))
-    return [YearGroup(year=year, items=list(items))
-            for year, items in groupby(ordered, key=lambda item: item.designation.year)]
+    ordered = sorted(
+        pending, key=lambda item: (-item.designation.year, item.designation.participant.name, item.designation.pk)
+    )
+    return [
+        YearGroup(year=year, items=list(items))
+        for year, items in groupby(ordered, key=lambda item: item.designation.year)
+    ]
 
 
 def proposal_votes_prefetch() -> Prefetch:
@@ -231,7 +241,8 @@ def board_dashboard(*, user, can_vote: bool) -> dict:
     if can_vote:
         awaiting = _pending(designations_awaiting_vote(user=user).prefetch_related(votes_prefetch()), user)
         awaiting_proposals = _pending_proposals(
-            proposals_awaiting_vote(user=user).prefetch_related(proposal_votes_prefetch()), user, pools)
+            proposals_awaiting_vote(user=user).prefetch_related(proposal_votes_prefetch()), user, pools
+        )
     others = (
         BoardDesignation.objects.filter(status=BoardDesignation.Status.PROPOSED)
         .exclude(pk__in=[item.designation.pk for item in awaiting])
@@ -246,9 +257,7 @@ def board_dashboard(*, user, can_vote: bool) -> dict:
         .order_by("plan_id", "proposed_at", "pk")
     )
     recent = (
-        BoardDesignation.objects.filter(
-            status__in=[BoardDesignation.Status.APPROVED, BoardDesignation.Status.REJECTED]
-        )
+        BoardDesignation.objects.filter(status__in=[BoardDesignation.Status.APPROVED, BoardDesignation.Status.REJECTED])
         .select_related("plan", "participant", "proposed_by")
         .prefetch_related(votes_prefetch())
         .order_by("-decided_at", "-pk")[:RECENT_DECISIONS]
@@ -288,15 +297,19 @@ def designation_history(designation: BoardDesignation) -> list[dict]:
         who = record.history_user
         if record.history_type == "+":
             if record.decision_source == "records":
-                what = (f"Entered from records: {record.shares:,} shares for {record.year}, "
-                        f"{_decision_sentence(record).lower()}")
+                what = (
+                    f"Entered from records: {record.shares:,} shares for {record.year}, "
+                    f"{_decision_sentence(record).lower()}"
+                )
             else:
                 what = f"Proposed {record.shares:,} shares for {record.year}"
-            entries.append({"when": record.history_date, "who": who or designation.proposed_by, "kind": "proposed",
-                            "what": what})
+            entries.append(
+                {"when": record.history_date, "who": who or designation.proposed_by, "kind": "proposed", "what": what}
+            )
         elif record.history_type == "~" and previous is not None and previous.status != record.status:
-            entries.append({"when": record.history_date, "who": who, "kind": "status",
-                            "what": _decision_sentence(record)})
+            entries.append(
+                {"when": record.history_date, "who": who, "kind": "status", "what": _decision_sentence(record)}
+            )
         elif record.history_type == "~":
             entries.append({"when": record.history_date, "who": who, "kind": "change", "what": "Record changed"})
         previous = record
@@ -304,33 +317,63 @@ def designation_history(designation: BoardDesignation) -> list[dict]:
         what = f"Voted to {vote.get_decision_display().lower()}"
         if vote.comment:
             what += f": “{vote.comment}”"
-        entries.append({"when": vote.cast_at, "who": vote.voter, "kind": "vote", "what": what,
-                        "decision": vote.decision})
+        entries.append(
+            {"when": vote.cast_at, "who": vote.voter, "kind": "vote", "what": what, "decision": vote.decision}
+        )
     issuance_ids = []
-    for record in (Issuance.history.filter(designation_id=designation.pk, history_type="+")
-                   .select_related("history_user").order_by("history_date", "history_id")):
+    for record in (
+        Issuance.history.filter(designation_id=designation.pk, history_type="+")
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    ):
         issuance_ids.append(record.id)
         source = f", entered from records ({record.source_reference})" if record.entered_from_records else ""
-        entries.append({"when": record.history_date, "who": record.history_user, "kind": "issuance",
-                        "what": f"Recorded issuance #{record.id}: {record.shares:,} shares on "
-                                f"{record.issue_date:%B %-d, %Y} ({record.get_kind_display().lower()}){source}"})
-    for record in (IssuanceCancellation.history.filter(issuance_id__in=issuance_ids, history_type="+")
-                   .select_related("history_user").order_by("history_date", "history_id")):
-        entries.append({"when": record.history_date, "who": record.history_user, "kind": "cancellation",
-                        "what": f"Cancelled issuance #{record.issuance_id} as of "
-                                f"{record.cancelled_on:%B %-d, %Y}: {record.reason}"})
+        entries.append(
+            {
+                "when": record.history_date,
+                "who": record.history_user,
+                "kind": "issuance",
+                "what": f"Recorded issuance #{record.id}: {record.shares:,} shares on "
+                f"{record.issue_date:%B %-d, %Y} ({record.get_kind_display().lower()}){source}",
+            }
+        )
+    for record in (
+        IssuanceCancellation.history.filter(issuance_id__in=issuance_ids, history_type="+")
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    ):
+        entries.append(
+            {
+                "when": record.history_date,
+                "who": record.history_user,
+                "kind": "cancellation",
+                "what": f"Cancelled issuance #{record.issuance_id} as of "
+                f"{record.cancelled_on:%B %-d, %Y}: {record.reason}",
+            }
+        )
     lapse = DesignationLapse.objects.filter(designation=designation).select_related("recorded_by").first()
     if lapse is not None:
-        entries.append({"when": lapse.recorded_at, "who": lapse.recorded_by, "kind": "lapse",
-                        "what": f"Lapsed as of {lapse.lapsed_on:%B %-d, %Y}, releasing {lapse.released_shares:,} "
-                                f"unissued shares: {lapse.reason}"})
+        entries.append(
+            {
+                "when": lapse.recorded_at,
+                "who": lapse.recorded_by,
+                "kind": "lapse",
+                "what": f"Lapsed as of {lapse.lapsed_on:%B %-d, %Y}, releasing {lapse.released_shares:,} "
+                f"unissued shares: {lapse.reason}",
+            }
+        )
     for confirmation in RecordConfirmation.objects.filter(
-        Q(designation=designation) | Q(issuance_id__in=issuance_ids)
-        | Q(cancellation__issuance_id__in=issuance_ids)
+        Q(designation=designation) | Q(issuance_id__in=issuance_ids) | Q(cancellation__issuance_id__in=issuance_ids)
     ).select_related("confirmed_by"):
-        entries.append({"when": confirmation.confirmed_at, "who": confirmation.confirmed_by, "kind": "confirmation",
-                        "what": f"Confirmed the {_confirmed_what(confirmation)} entered from records"
-                                + (f": “{confirmation.comment}”" if confirmation.comment else "")})
+        entries.append(
+            {
+                "when": confirmation.confirmed_at,
+                "who": confirmation.confirmed_by,
+                "kind": "confirmation",
+                "what": f"Confirmed the {_confirmed_what(confirmation)} entered from records"
+                + (f": “{confirmation.comment}”" if confirmation.comment else ""),
+            }
+        )
     entries.sort(key=lambda entry: entry["when"])
     return entries
 
@@ -355,14 +398,18 @@ def participant_years(participant: Participant) -> list[dict]:
     )
     years: dict[int, dict] = {}
     for designation in designations:
-        year = years.setdefault(designation.year, {"year": designation.year, "designations": [], "issuances": [],
-                                                   "designated": 0, "issued": 0})
+        year = years.setdefault(
+            designation.year,
+            {"year": designation.year, "designations": [], "issuances": [], "designated": 0, "issued": 0},
+        )
         year["designations"].append(designation)
         if designation.status == BoardDesignation.Status.APPROVED:
             year["designated"] += designation.shares
     for issuance in issuances:
-        year = years.setdefault(issuance.designation.year, {"year": issuance.designation.year, "designations": [],
-                                                            "issuances": [], "designated": 0, "issued": 0})
+        year = years.setdefault(
+            issuance.designation.year,
+            {"year": issuance.designation.year, "designations": [], "issuances": [], "designated": 0, "issued": 0},
+        )
         year["issuances"].append(issuance)
         if not hasattr(issuance, "cancellation"):
             year["issued"] += issuance.shares

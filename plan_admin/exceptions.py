@@ -94,6 +94,4 @@ class BatchRefused(PlanRuleViolation):
         more = len(self.row_errors) - self.MAX_ROWS_IN_MESSAGE
         if more > 0:
             shown += f"; and {more:,} more"
-        super().__init__(
-            f"{len(self.row_errors):,} of {rows:,} issuances cannot be recorded, so none was: {shown}."
-        )
+        super().__init__(f"{len(self.row_errors):,} of {rows:,} issuances cannot be recorded, so none was: {shown}.")

@@ -114,12 +114,24 @@ class IssuanceForm(ServiceForm):
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
-        return {name: data[name] for name in ("designation", "issue_date", "shares", "kind", "price_per_share",
-                                              "debt_amount", "debt_reference", "notes")}
+        return {
+            name: data[name]
+            for name in (
+                "designation",
+                "issue_date",
+                "shares",
+                "kind",
+                "price_per_share",
+                "debt_amount",
+                "debt_reference",
+                "notes",
+            )
+        }
 
     def submit(self, *, by) -> Issuance:
-        return services.issuance_record(**self.service_kwargs(), plan=self.plan,
-                                        submission_key=self.cleaned_data["submission_key"], by=by)
+        return services.issuance_record(
+            **self.service_kwargs(), plan=self.plan, submission_key=self.cleaned_data["submission_key"], by=by
+        )
 
 
 class PastIssuanceForm(IssuanceForm):
@@ -127,14 +139,20 @@ class PastIssuanceForm(IssuanceForm):
 
     issue_date = forms.DateField(widget=DateInput)
     source_reference = forms.CharField(
-        max_length=300, label="Source document",
+        max_length=300,
+        label="Source document",
         help_text="Where this issuance is recorded: stock ledger page, certificate, board minutes.",
     )
 
     def submit(self, *, by) -> Issuance:
-        return services.issuance_record(**self.service_kwargs(), plan=self.plan, from_records=True,
-                                        source_reference=self.cleaned_data["source_reference"],
-                                        submission_key=self.cleaned_data["submission_key"], by=by)
+        return services.issuance_record(
+            **self.service_kwargs(),
+            plan=self.plan,
+            from_records=True,
+            source_reference=self.cleaned_data["source_reference"],
+            submission_key=self.cleaned_data["submission_key"],
+            by=by,
+        )
 
 
 class DesignationProposalForm(ServiceForm):
@@ -143,18 +161,31 @@ class DesignationProposalForm(ServiceForm):
     year = forms.IntegerField(min_value=MIN_YEAR, max_value=MAX_YEAR, localize=False)
     shares = SharesField(**SHARES_FIELD_OPTIONS)
     factors_considered = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000)
-    kind = forms.ChoiceField(choices=BoardDesignation.Kind.choices, initial=BoardDesignation.Kind.COMPENSATION,
-                             required=False,
-                             help_text="A debt settlement issues shares in exchange for cancelling a creditor's debt "
-                             "(plan 1.1); the board's approval records its finding that the debt is adequate "
-                             "consideration.")
-    debt_amount = forms.DecimalField(required=False, min_value=0, max_digits=16, decimal_places=2,
-                                     help_text="Debt settlements only: the creditor's debt, in dollars.")
-    debt_reference = forms.CharField(required=False, max_length=200,
-                                     help_text="Debt settlements only: the invoice, note or claim.")
-    price_per_share = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=6,
-                                         help_text="Debt settlements only: the price at which the debt buys shares "
-                                         "(at least par).")
+    kind = forms.ChoiceField(
+        choices=BoardDesignation.Kind.choices,
+        initial=BoardDesignation.Kind.COMPENSATION,
+        required=False,
+        help_text="A debt settlement issues shares in exchange for cancelling a creditor's debt "
+        "(plan 1.1); the board's approval records its finding that the debt is adequate "
+        "consideration.",
+    )
+    debt_amount = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_digits=16,
+        decimal_places=2,
+        help_text="Debt settlements only: the creditor's debt, in dollars.",
+    )
+    debt_reference = forms.CharField(
+        required=False, max_length=200, help_text="Debt settlements only: the invoice, note or claim."
+    )
+    price_per_share = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=6,
+        help_text="Debt settlements only: the price at which the debt buys shares (at least par).",
+    )
 
     def clean_kind(self) -> str:
         return self.cleaned_data.get("kind") or BoardDesignation.Kind.COMPENSATION
@@ -166,11 +197,13 @@ class DesignationProposalForm(ServiceForm):
 class PastDesignationForm(DesignationProposalForm):
     """A designation the board decided before the plan's ledger start date, entered from its records."""
 
-    decision = forms.ChoiceField(choices=[(VoteDecision.APPROVE, "Approved"), (VoteDecision.REJECT, "Rejected")],
-                                 label="The board's decision")
+    decision = forms.ChoiceField(
+        choices=[(VoteDecision.APPROVE, "Approved"), (VoteDecision.REJECT, "Rejected")], label="The board's decision"
+    )
     decided_on = forms.DateField(widget=DateInput, label="Date the board decided")
-    decision_reference = forms.CharField(max_length=300, label="Minutes or written consent",
-                                         help_text="The document that records the decision.")
+    decision_reference = forms.CharField(
+        max_length=300, label="Minutes or written consent", help_text="The document that records the decision."
+    )
 
     def submit(self, *, by) -> BoardDesignation:
         return services.past_designation_record(by=by, **self.cleaned_data)
@@ -183,8 +216,11 @@ class ReserveChangeProposalForm(ServiceForm):
         max_value=services.MAX_SHARES,
         help_text="Positive to increase the reserve, negative to decrease it.",
     )
-    explanation = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000,
-                                  help_text="Why the board is asked to change the reserve.")
+    explanation = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=10_000,
+        help_text="Why the board is asked to change the reserve.",
+    )
 
     def submit(self, *, by) -> PlanProposal:
         return services.reserve_change_propose(by=by, **self.cleaned_data)
@@ -192,8 +228,11 @@ class ReserveChangeProposalForm(ServiceForm):
 
 class PastReserveChangeForm(ServiceForm):
     plan = forms.ModelChoiceField(queryset=Plan.objects.filter(ledger_start_date__isnull=False))
-    shares = SharesField(min_value=-services.MAX_SHARES, max_value=services.MAX_SHARES,
-                         help_text="Positive for an increase, negative for a decrease.")
+    shares = SharesField(
+        min_value=-services.MAX_SHARES,
+        max_value=services.MAX_SHARES,
+        help_text="Positive for an increase, negative for a decrease.",
+    )
     board_approval_date = forms.DateField(widget=DateInput, label="Date the board decided")
     resolution_reference = forms.CharField(max_length=300, label="Minutes or written consent")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=10_000)
@@ -204,8 +243,11 @@ class PastReserveChangeForm(ServiceForm):
 
 class TerminationProposalForm(ServiceForm):
     termination_date = forms.DateField(widget=DateInput)
-    explanation = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000,
-                                  help_text="Why the board is asked to terminate the plan.")
+    explanation = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=10_000,
+        help_text="Why the board is asked to terminate the plan.",
+    )
 
     def __init__(self, *args, plan: Plan, **kwargs):
         super().__init__(*args, **kwargs)
@@ -227,7 +269,8 @@ class PlanCreateForm(ServiceForm):
     effective_date = forms.DateField(widget=DateInput, required=False, help_text="Leave empty if not known yet.")
     required_approvals = forms.IntegerField(min_value=1, max_value=50, initial=1)
     ledger_start_date = forms.DateField(
-        widget=DateInput, required=False,
+        widget=DateInput,
+        required=False,
         help_text="For a plan with history before plan-admin: the day from which plan-admin is the book of record. "
         "Earlier designations and issuances are then entered from records. Leave empty for a new plan.",
     )
@@ -248,24 +291,31 @@ class EffectiveDateForm(PlanBoundForm):
     )
 
     def submit(self, *, by) -> Plan:
-        return services.plan_set_effective_date(plan=self.plan, effective_date=self.cleaned_data["effective_date"],
-                                                by=by)
+        return services.plan_set_effective_date(
+            plan=self.plan, effective_date=self.cleaned_data["effective_date"], by=by
+        )
 
 
 class LedgerStartForm(PlanBoundForm):
     ledger_start_date = forms.DateField(
-        widget=DateInput, required=False,
+        widget=DateInput,
+        required=False,
         help_text="From this date on plan-admin is the book of record. Leave empty if the whole history is here.",
     )
 
     def submit(self, *, by) -> Plan:
-        return services.plan_set_ledger_start(plan=self.plan, ledger_start_date=self.cleaned_data["ledger_start_date"],
-                                              by=by)
+        return services.plan_set_ledger_start(
+            plan=self.plan, ledger_start_date=self.cleaned_data["ledger_start_date"], by=by
+        )
 
 
 class YearCloseForm(PlanBoundForm):
-    year = forms.IntegerField(min_value=MIN_YEAR, max_value=MAX_YEAR, localize=False,
-                              help_text="A year that is over. Its approved designations lapse.")
+    year = forms.IntegerField(
+        min_value=MIN_YEAR,
+        max_value=MAX_YEAR,
+        localize=False,
+        help_text="A year that is over. Its approved designations lapse.",
+    )
     closed_on = forms.DateField(widget=DateInput, initial=today_initial, label="Date of the closing")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
 
@@ -333,7 +383,8 @@ class ProposalVoteForm(ServiceForm):
 
 class ConfirmationForm(ServiceForm):
     checked = forms.BooleanField(
-        required=True, label="I have checked this record against the document it names",
+        required=True,
+        label="I have checked this record against the document it names",
         error_messages={"required": "Tick the box to say you checked the record against its source document."},
     )
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)

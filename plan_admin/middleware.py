@@ -26,8 +26,7 @@ class RejectUndecodableFormMiddleware:
                 request.body.decode("utf-8")
             except UnicodeDecodeError:
                 return HttpResponseBadRequest(
-                    "The form was not sent as UTF-8 text, so some characters could not be read. Nothing was "
-                    "recorded.",
+                    "The form was not sent as UTF-8 text, so some characters could not be read. Nothing was recorded.",
                     content_type="text/plain; charset=utf-8",
                 )
             if _has_nul(request.POST):

@@ -5,7 +5,8 @@ reserve changes), Plan.issued_shares and BoardDesignation.issued_shares (the sha
 cancellation), and Plan.committed_shares (the unissued balance of every approved designation that has not lapsed,
 of any year). `reconcile()` recomputes each of them from the rows with aggregate queries (a constant number of
 queries whatever the size of the ledger: the database sums the issuances per designation in one pass, and Python
-compares one grouped row per designation) and checks the rules that must hold between them. Each problem found is one sentence in plain words.
+compares one grouped row per designation) and checks the rules that must hold between them. Each problem found is
+one sentence in plain words.
 """
 
 from collections import defaultdict
@@ -73,8 +74,9 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
     plan_rows = list(
         plans.annotate(
             ledger_authorized=Coalesce(Sum("reserve_changes__shares"), Value(0), output_field=IntegerField())
-        ).values("pk", "company_name", "name", "authorized_shares", "issued_shares", "committed_shares",
-                 "ledger_authorized")
+        ).values(
+            "pk", "company_name", "name", "authorized_shares", "issued_shares", "committed_shares", "ledger_authorized"
+        )
     )
     plan_ids = [row["pk"] for row in plan_rows]
     report.plans = len(plan_rows)
@@ -98,9 +100,11 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
         DesignationLapse.objects.filter(designation__plan_id__in=plan_ids).values_list("designation_id", flat=True)
     )
     drifted, over, not_approved, wrong_year, lapse_mismatch = [], [], [], [], []
-    designations = BoardDesignation.objects.filter(plan_id__in=plan_ids).values_list(
-        "pk", "plan_id", "year", "shares", "status", "issued_shares"
-    ).order_by("pk")
+    designations = (
+        BoardDesignation.objects.filter(plan_id__in=plan_ids)
+        .values_list("pk", "plan_id", "year", "shares", "status", "issued_shares")
+        .order_by("pk")
+    )
     for pk, plan_id, year, shares, status, counter in designations:
         report.designations += 1
         rows = standing.get(pk, _Standing())
@@ -155,30 +159,50 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
                 f"{fmt.shares(authorized)} authorized."
             )
 
-    listed = {item[0] for found in (drifted, over, not_approved, wrong_year, lapse_mismatch)
-              for item in found[:MAX_LISTED]}
-    names = dict(
-        BoardDesignation.objects.filter(pk__in=listed).values_list("pk", "participant__name")
-    ) if listed else {}
+    listed = {
+        item[0] for found in (drifted, over, not_approved, wrong_year, lapse_mismatch) for item in found[:MAX_LISTED]
+    }
+    names = (
+        dict(BoardDesignation.objects.filter(pk__in=listed).values_list("pk", "participant__name")) if listed else {}
+    )
 
     def who(pk, plan_id, year):
         return f"Designation #{pk} ({names.get(pk, '?')}, {year}, plan #{plan_id})"
 
-    _limited(problems, drifted, lambda d: (
-        f"{who(*d[:3])}: the issued-shares counter says {fmt.shares(d[3])} but its issuances not cancelled add up "
-        f"to {fmt.shares(d[4])} (off by {d[3] - d[4]:+,})."
-    ), "designations whose counter has drifted")
-    _limited(problems, over, lambda d: (
-        f"{who(*d[:3])}: {fmt.shares(d[3])} shares are issued against a designation of {fmt.shares(d[4])}."
-    ), "designations issued beyond their shares")
-    _limited(problems, not_approved, lambda d: (
-        f"{who(*d[:3])} is {d[3]}, not approved, yet {d[4]:,} issuance(s) of {fmt.shares(d[5])} shares stand "
-        "against it."
-    ), "designations that are not approved but have issuances")
-    _limited(problems, wrong_year, lambda d: (
-        f"{who(*d[:3])} has issuances not cancelled dated outside {d[2]}."
-    ), "designations with issuances outside their year")
-    _limited(problems, lapse_mismatch, lambda d: (
-        f"{who(*d[:3])} is {d[3]}, but its lapse record {'is missing' if d[3] == 'lapsed' else 'exists'}."
-    ), "designations whose lapse record disagrees with their status")
+    _limited(
+        problems,
+        drifted,
+        lambda d: (
+            f"{who(*d[:3])}: the issued-shares counter says {fmt.shares(d[3])} but its issuances not cancelled add up "
+            f"to {fmt.shares(d[4])} (off by {d[3] - d[4]:+,})."
+        ),
+        "designations whose counter has drifted",
+    )
+    _limited(
+        problems,
+        over,
+        lambda d: f"{who(*d[:3])}: {fmt.shares(d[3])} shares are issued against a designation of {fmt.shares(d[4])}.",
+        "designations issued beyond their shares",
+    )
+    _limited(
+        problems,
+        not_approved,
+        lambda d: (
+            f"{who(*d[:3])} is {d[3]}, not approved, yet {d[4]:,} issuance(s) of {fmt.shares(d[5])} shares stand "
+            "against it."
+        ),
+        "designations that are not approved but have issuances",
+    )
+    _limited(
+        problems,
+        wrong_year,
+        lambda d: f"{who(*d[:3])} has issuances not cancelled dated outside {d[2]}.",
+        "designations with issuances outside their year",
+    )
+    _limited(
+        problems,
+        lapse_mismatch,
+        lambda d: f"{who(*d[:3])} is {d[3]}, but its lapse record {'is missing' if d[3] == 'lapsed' else 'exists'}.",
+        "designations whose lapse record disagrees with their status",
+    )
     return report

@@ -41,8 +41,16 @@ class ShareReserveChangeResource(NativeResource):
 
     class Meta:
         model = ShareReserveChange
-        fields = ["id", "plan", "board_approval_date", "shares", "resolution_reference", "note", "recorded_by",
-                  "recorded_at"]
+        fields = [
+            "id",
+            "plan",
+            "board_approval_date",
+            "shares",
+            "resolution_reference",
+            "note",
+            "recorded_by",
+            "recorded_at",
+        ]
         export_order = fields
 
     def get_queryset(self):
@@ -72,8 +80,10 @@ def dataset_table(dataset, title: str) -> Table:
     """A tablib Dataset (the library's export) as one of the project's Tables."""
     rows = [tuple(_native(value) for value in row) for row in dataset]
     headers = [str(header) for header in dataset.headers]
-    columns = [Column(header, _kind(header, [row[index] for row in rows]), max(12, min(40, len(header) + 6)))
-               for index, header in enumerate(headers)]
+    columns = [
+        Column(header, _kind(header, [row[index] for row in rows]), max(12, min(40, len(header) + 6)))
+        for index, header in enumerate(headers)
+    ]
     return Table(title=title, columns=columns, rows=rows)
 
 

@@ -9,17 +9,38 @@ BOARD = "Board members"
 STAFF = "Plan staff"
 AUDITORS = "Auditors"
 
-_MODELS = ["plan", "sharereservechange", "participant", "boarddesignation", "designationvote", "issuance",
-           "issuancecancellation", "planproposal", "planproposalvote", "designationlapse", "planyearclosing",
-           "recordconfirmation", "resolution", "resolutiondocument", "resolutionsignature", "resolutiondecline",
-           "resolutionwithdrawal"]
+_MODELS = [
+    "plan",
+    "sharereservechange",
+    "participant",
+    "boarddesignation",
+    "designationvote",
+    "issuance",
+    "issuancecancellation",
+    "planproposal",
+    "planproposalvote",
+    "designationlapse",
+    "planyearclosing",
+    "recordconfirmation",
+    "resolution",
+    "resolutiondocument",
+    "resolutionsignature",
+    "resolutiondecline",
+    "resolutionwithdrawal",
+]
 _VIEW_ALL = [f"view_{model}" for model in _MODELS]
-_EXPORT_ALL = ["export_plan", "export_sharereservechange", "export_participant", "export_boarddesignation",
-               "export_issuance"]
+_EXPORT_ALL = [
+    "export_plan",
+    "export_sharereservechange",
+    "export_participant",
+    "export_boarddesignation",
+    "export_issuance",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    BOARD: _VIEW_ALL + _EXPORT_ALL + ["vote_boarddesignation", "vote_planproposal", "confirm_past_records",
-                                      "sign_resolution"],
+    BOARD: _VIEW_ALL
+    + _EXPORT_ALL
+    + ["vote_boarddesignation", "vote_planproposal", "confirm_past_records", "sign_resolution"],
     STAFF: _VIEW_ALL
     + _EXPORT_ALL
     + [

@@ -79,8 +79,12 @@ def pool_of(plan: Plan, by_year: list[tuple[int, int]] | None = None) -> PoolSta
     """The pool from the plan's counters (read with the plan), with its commitments by year."""
     if by_year is None:
         by_year = committed_by_year(plan_id=plan.pk)
-    return PoolStatus(authorized=plan.authorized_shares, issued=plan.issued_shares, committed=plan.committed_shares,
-                      committed_by_year=tuple(by_year))
+    return PoolStatus(
+        authorized=plan.authorized_shares,
+        issued=plan.issued_shares,
+        committed=plan.committed_shares,
+        committed_by_year=tuple(by_year),
+    )
 
 
 def pool_status(*, plan: Plan) -> PoolStatus:
@@ -146,13 +150,22 @@ def unconfirmed_records(*, plan: Plan | None = None, limit: int = 200) -> Unconf
         issuances = issuances.filter(designation__plan=plan)
         cancellations = cancellations.filter(issuance__designation__plan=plan)
     return UnconfirmedRecords(
-        designations=list(designations.select_related("plan", "participant", "proposed_by")
-                          .order_by("decided_on", "pk")[:limit]),
-        reserve_changes=list(reserve.select_related("plan", "recorded_by").order_by("board_approval_date", "pk")[:limit]),
-        issuances=list(issuances.select_related("designation__plan", "designation__participant", "recorded_by")
-                       .order_by("issue_date", "pk")[:limit]),
-        cancellations=list(cancellations.select_related("issuance__designation__participant", "recorded_by")
-                           .order_by("cancelled_on", "pk")[:limit]),
+        designations=list(
+            designations.select_related("plan", "participant", "proposed_by").order_by("decided_on", "pk")[:limit]
+        ),
+        reserve_changes=list(
+            reserve.select_related("plan", "recorded_by").order_by("board_approval_date", "pk")[:limit]
+        ),
+        issuances=list(
+            issuances.select_related("designation__plan", "designation__participant", "recorded_by").order_by(
+                "issue_date", "pk"
+            )[:limit]
+        ),
+        cancellations=list(
+            cancellations.select_related("issuance__designation__participant", "recorded_by").order_by(
+                "cancelled_on", "pk"
+            )[:limit]
+        ),
     )
 
 

@@ -40,12 +40,7 @@ def is_privileged(user) -> bool:
 
 
 def needs_second_factor(user) -> bool:
-    return (
-        settings.REQUIRE_SECOND_FACTOR
-        and user.is_authenticated
-        and not user.is_verified()
-        and is_privileged(user)
-    )
+    return settings.REQUIRE_SECOND_FACTOR and user.is_authenticated and not user.is_verified() and is_privileged(user)
 
 
 class SecondFactorMiddleware:
@@ -63,15 +58,18 @@ class SecondFactorMiddleware:
     def _exempt(request: HttpRequest) -> bool:
         static_prefix = "/" + settings.STATIC_URL.lstrip("/")
         enrol_prefix = reverse("two-factor-enrol", args=["x"])[: -len("x/")]
-        return (
-            request.path in {reverse(name) for name in EXEMPT_URL_NAMES}
-            or request.path.startswith((static_prefix, enrol_prefix))
+        return request.path in {reverse(name) for name in EXEMPT_URL_NAMES} or request.path.startswith(
+            (static_prefix, enrol_prefix)
         )
 
 
 class TokenForm(forms.Form):
-    token = forms.CharField(label="Code from your authenticator app", min_length=6, max_length=8,
-                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+    token = forms.CharField(
+        label="Code from your authenticator app",
+        min_length=6,
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -83,8 +81,9 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     """Check a code from the user's confirmed device; without one, say how to get an enrolment link."""
     device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
     if device is None:
-        return render(request, "registration/two_factor_no_device.html",
-                      {"required": needs_second_factor(request.user)})
+        return render(
+            request, "registration/two_factor_no_device.html", {"required": needs_second_factor(request.user)}
+        )
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"].strip()):
@@ -102,8 +101,9 @@ def enrol(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404("This enrolment link does not exist or was issued for another user.")
     if link.state != "open":
         return render(request, "registration/two_factor_link_spent.html", {"link": link}, status=410)
-    device, _ = TOTPDevice.objects.get_or_create(user=request.user, confirmed=False,
-                                                 defaults={"name": "Authenticator app"})
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=request.user, confirmed=False, defaults={"name": "Authenticator app"}
+    )
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"].strip()):

@@ -108,28 +108,35 @@ def designation_vote(request: HttpRequest, pk: int) -> HttpResponse:
     designation = get_object_or_404(BoardDesignation.objects.select_related("participant", "plan"), pk=pk)
 
     def outcome(vote: DesignationVote) -> str:
-        said = (f"You voted to {vote.get_decision_display().lower()} the {designation.year} designation of "
-                f"{designation.participant} ({designation.shares:,} shares).")
+        said = (
+            f"You voted to {vote.get_decision_display().lower()} the {designation.year} designation of "
+            f"{designation.participant} ({designation.shares:,} shares)."
+        )
         if designation.status == BoardDesignation.Status.PROPOSED:
             approvals = designation.votes.filter(decision=VoteDecision.APPROVE).count()
-            return f"{said} It stays pending: {approvals:,} of {designation.plan.required_approvals:,} required " \
-                   "approvals."
+            return (
+                f"{said} It stays pending: {approvals:,} of {designation.plan.required_approvals:,} required approvals."
+            )
         return f"{said} The designation is now {designation.get_status_display().lower()}, decided today."
 
-    _submit(request, VoteForm(request.POST, designation=designation), success=outcome,
-            not_done="Your vote was not recorded")
+    _submit(
+        request, VoteForm(request.POST, designation=designation), success=outcome, not_done="Your vote was not recorded"
+    )
     return redirect(_next_url(request, fallback=reverse("board-dashboard")))
 
 
-def _vote_confirmation(request, *, subject, form, title: str, what: list[tuple[str, str]], pool_line: str,
-                       action: str, back: str) -> HttpResponse:
+def _vote_confirmation(
+    request, *, subject, form, title: str, what: list[tuple[str, str]], pool_line: str, action: str, back: str
+) -> HttpResponse:
     """The confirmation step of a vote: restate what is decided and what it does to the pool; nothing is written.
 
     The page's one form posts the same decision and comment to the voting view, which calls the service.
     """
     if not form.is_valid():
-        messages.error(request, "Your vote was not recorded: " + " ".join(
-            error for errors in form.errors.values() for error in errors))
+        messages.error(
+            request,
+            "Your vote was not recorded: " + " ".join(error for errors in form.errors.values() for error in errors),
+        )
         return redirect(back)
     decision = form.cleaned_data["decision"]
     votes = list(subject.votes.all())
@@ -142,16 +149,33 @@ def _vote_confirmation(request, *, subject, form, title: str, what: list[tuple[s
     else:
         needed = subject.plan.required_approvals
         count = outcome.approvals if decision == VoteDecision.APPROVE else outcome.rejections
-        consequence = (f"Your vote will be {count:,} of the {needed:,} needed to {verb} it; the {noun} stays pending "
-                       "until the other members vote.")
+        consequence = (
+            f"Your vote will be {count:,} of the {needed:,} needed to {verb} it; the {noun} stays pending "
+            "until the other members vote."
+        )
     why_not = eligibility.why_not
     if not eligibility.may_vote and not why_not:
         why_not = f"This {noun} is {subject.get_status_display().lower()}: it is no longer open to votes."
-    return render(request, "plan_admin/vote_confirm.html", {
-        "subject": subject, "noun": noun, "decision": decision, "verb": verb, "comment": form.cleaned_data["comment"],
-        "title": title, "what": what, "pool_line": pool_line, "consequence": consequence, "action": action,
-        "back": back, "may_vote": eligibility.may_vote, "why_not": why_not, "plan": subject.plan,
-    })
+    return render(
+        request,
+        "plan_admin/vote_confirm.html",
+        {
+            "subject": subject,
+            "noun": noun,
+            "decision": decision,
+            "verb": verb,
+            "comment": form.cleaned_data["comment"],
+            "title": title,
+            "what": what,
+            "pool_line": pool_line,
+            "consequence": consequence,
+            "action": action,
+            "back": back,
+            "may_vote": eligibility.may_vote,
+            "why_not": why_not,
+            "plan": subject.plan,
+        },
+    )
 
 
 @require_POST
@@ -166,20 +190,31 @@ def designation_vote_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     decision = request.POST.get("decision")
     if decision == VoteDecision.APPROVE:
         after = available - designation.shares
-        pool_line = (f"Shares available in {designation.plan.name} (all years' commitments counted): "
-                     f"{formatting.shares(available)} before → {formatting.shares(after)} after, if it is approved.")
+        pool_line = (
+            f"Shares available in {designation.plan.name} (all years' commitments counted): "
+            f"{formatting.shares(available)} before → {formatting.shares(after)} after, if it is approved."
+        )
         if after < 0:
             pool_line += " That is more than the pool has left: the approval will be refused."
     else:
-        pool_line = (f"Shares available in {designation.plan.name}: {formatting.shares(available)} before → "
-                     f"{formatting.shares(available)} after: a rejection commits no shares.")
+        pool_line = (
+            f"Shares available in {designation.plan.name}: {formatting.shares(available)} before → "
+            f"{formatting.shares(available)} after: a rejection commits no shares."
+        )
     return _vote_confirmation(
-        request, subject=designation, form=form, back=back,
+        request,
+        subject=designation,
+        form=form,
+        back=back,
         title=f"the {formatting.year(designation.year)} designation of {designation.participant.name}",
-        what=[("Participant", f"{designation.participant.name} ({designation.participant.get_category_display()})"),
-              ("Shares", formatting.shares(designation.shares)), ("Year", formatting.year(designation.year)),
-              ("Plan", designation.plan.name)],
-        pool_line=pool_line, action=reverse("designation-vote", args=[designation.pk]),
+        what=[
+            ("Participant", f"{designation.participant.name} ({designation.participant.get_category_display()})"),
+            ("Shares", formatting.shares(designation.shares)),
+            ("Year", formatting.year(designation.year)),
+            ("Plan", designation.plan.name),
+        ],
+        pool_line=pool_line,
+        action=reverse("designation-vote", args=[designation.pk]),
     )
 
 
@@ -195,21 +230,32 @@ def proposal_vote_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     if request.POST.get("decision") == VoteDecision.APPROVE:
         pool_line = "If it is approved: " + dashboard.proposal_effect(proposal, pool).sentence
     else:
-        pool_line = (f"Shares available in {proposal.plan.name}: {formatting.shares(pool.available)} before → "
-                     f"{formatting.shares(pool.available)} after: a rejection changes nothing.")
+        pool_line = (
+            f"Shares available in {proposal.plan.name}: {formatting.shares(pool.available)} before → "
+            f"{formatting.shares(pool.available)} after: a rejection changes nothing."
+        )
     what = [("Proposal", str(proposal)), ("Plan", proposal.plan.name)]
     if proposal.shares:
         what.insert(1, ("Change to the reserve", f"{'+' if proposal.shares > 0 else ''}{proposal.shares:,} shares"))
-    return _vote_confirmation(request, subject=proposal, form=form, back=back, title=f"the proposal: {proposal}",
-                              what=what, pool_line=pool_line, action=reverse("proposal-vote", args=[proposal.pk]))
+    return _vote_confirmation(
+        request,
+        subject=proposal,
+        form=form,
+        back=back,
+        title=f"the proposal: {proposal}",
+        what=what,
+        pool_line=pool_line,
+        action=reverse("proposal-vote", args=[proposal.pk]),
+    )
 
 
 @require_safe
 @permission_required(VIEW_DESIGNATIONS, raise_exception=True)
 def designation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     designation = get_object_or_404(
-        BoardDesignation.objects.select_related("plan", "participant", "proposed_by", "confirmation__confirmed_by",
-                                                "lapse__recorded_by"),
+        BoardDesignation.objects.select_related(
+            "plan", "participant", "proposed_by", "confirmation__confirmed_by", "lapse__recorded_by"
+        ),
         pk=pk,
     )
     votes = list(designation.votes.select_related("voter").order_by("cast_at", "pk"))
@@ -232,8 +278,9 @@ def designation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "available_after": pool.available - designation.shares,
         "resolutions": resolution_views.resolutions_of(designation=designation),
     }
-    context["history"] = sorted(context["history"] + resolution_views.history_entries(designation),
-                                key=lambda entry: entry["when"])
+    context["history"] = sorted(
+        context["history"] + resolution_views.history_entries(designation), key=lambda entry: entry["when"]
+    )
     return render(request, "plan_admin/designation_detail.html", context)
 
 
@@ -274,8 +321,12 @@ def proposal_vote(request: HttpRequest, pk: int) -> HttpResponse:
             return f"{said} It stays pending: {approvals:,} of {proposal.plan.required_approvals:,} required approvals."
         return f"{said} The proposal is now {proposal.get_status_display().lower()}, decided today."
 
-    _submit(request, ProposalVoteForm(request.POST, proposal=proposal), success=outcome,
-            not_done="Your vote was not recorded")
+    _submit(
+        request,
+        ProposalVoteForm(request.POST, proposal=proposal),
+        success=outcome,
+        not_done="Your vote was not recorded",
+    )
     return redirect(_next_url(request, fallback=reverse("proposal-detail", args=[proposal.pk])))
 
 
@@ -292,10 +343,14 @@ RECORD_KINDS = {
 @require_safe
 @permission_required("plan_admin.view_recordconfirmation", raise_exception=True)
 def past_records(request: HttpRequest) -> HttpResponse:
-    return render(request, "plan_admin/past_records.html", {
-        "records": unconfirmed_records(),
-        "may_confirm": roles.is_board_member(request.user),
-    })
+    return render(
+        request,
+        "plan_admin/past_records.html",
+        {
+            "records": unconfirmed_records(),
+            "may_confirm": roles.is_board_member(request.user),
+        },
+    )
 
 
 @require_POST
@@ -306,8 +361,9 @@ def past_record_confirm(request: HttpRequest, kind: str, pk: int) -> HttpRespons
     if queryset is None:
         raise Http404("There is no such kind of record.")
     record = get_object_or_404(queryset, pk=pk)
-    _submit(request, ConfirmationForm(request.POST, record=record),
-            success=lambda confirmation: f"Confirmed: {record}.")
+    _submit(
+        request, ConfirmationForm(request.POST, record=record), success=lambda confirmation: f"Confirmed: {record}."
+    )
     return redirect(_next_url(request, fallback=reverse("past-records")))
 
 

@@ -38,8 +38,13 @@ def seal_key(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _resolution_files(settings, tmp_path, seal_key):
     """Resolutions' PDFs go to the test's own directory, sealed with the test key; links point at the test host."""
-    settings.STORAGES = {**settings.STORAGES, "resolutions": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "files")}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "resolutions": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "files")},
+        },
+    }
     settings.RESOLUTION_SEAL_KEY, settings.RESOLUTION_SEAL_CERT = str(seal_key[0]), str(seal_key[1])
 
 

@@ -16,7 +16,10 @@ PASSWORD = "correct horse battery staple 42"  # tests only; demo users get rando
 
 def make_user(username: str, *, role: str | None, superuser: bool = False, password: str = PASSWORD):
     user = get_user_model().objects.create_user(
-        username=username, password=password, is_staff=True, is_superuser=superuser,
+        username=username,
+        password=password,
+        is_staff=True,
+        is_superuser=superuser,
         email=f"{username}@example.com",
     )
     if role:
@@ -26,8 +29,14 @@ def make_user(username: str, *, role: str | None, superuser: bool = False, passw
     return user
 
 
-def make_plan(*, by, shares: int = 10_000_000, effective_date=datetime.date(2002, 3, 1), required_approvals: int = 1,
-              name: str = "2002 Stock Incentive Plan"):
+def make_plan(
+    *,
+    by,
+    shares: int = 10_000_000,
+    effective_date=datetime.date(2002, 3, 1),
+    required_approvals: int = 1,
+    name: str = "2002 Stock Incentive Plan",
+):
     return services.plan_create(
         company_name="American Technologies Group, Inc.",
         name=name,
@@ -64,8 +73,18 @@ def default_decision_day(year: int) -> datetime.date | None:
 _DEFAULT = object()
 
 
-def make_designation(*, plan, participant, year: int, shares: int, staff, approver=None,
-                     factors: str = "Performance and retention.", decided_on=_DEFAULT, **terms):
+def make_designation(
+    *,
+    plan,
+    participant,
+    year: int,
+    shares: int,
+    staff,
+    approver=None,
+    factors: str = "Performance and retention.",
+    decided_on=_DEFAULT,
+    **terms,
+):
     """Propose as `staff`; when `approver` is given, approve with their vote (plans needing one approval).
 
     The proposal and the vote happen on `decided_on` (default: January 2 of the designation's year, or today for
@@ -74,7 +93,12 @@ def make_designation(*, plan, participant, year: int, shares: int, staff, approv
     day = default_decision_day(year) if decided_on is _DEFAULT else decided_on
     with on_day(day):
         designation = services.designation_propose(
-            plan=plan, participant=participant, year=year, shares=shares, factors_considered=factors, by=staff,
+            plan=plan,
+            participant=participant,
+            year=year,
+            shares=shares,
+            factors_considered=factors,
+            by=staff,
             **terms,
         )
         if approver is not None:
@@ -83,14 +107,34 @@ def make_designation(*, plan, participant, year: int, shares: int, staff, approv
     return designation
 
 
-def make_debt_designation(*, plan, participant, year: int, shares: int, staff, approver=None,
-                          debt_amount=Decimal("1000000.00"), debt_reference: str = "Creditor claims",
-                          price_per_share=Decimal("0.001"), **kwargs):
+def make_debt_designation(
+    *,
+    plan,
+    participant,
+    year: int,
+    shares: int,
+    staff,
+    approver=None,
+    debt_amount=Decimal("1000000.00"),
+    debt_reference: str = "Creditor claims",
+    price_per_share=Decimal("0.001"),
+    **kwargs,
+):
     """A debt-settlement designation (the creditor's debt, the price per share), approved by `approver`'s vote."""
-    return make_designation(plan=plan, participant=participant, year=year, shares=shares, staff=staff,
-                            approver=approver, factors="Settles the company's debt to it in stock (plan 1.1).",
-                            kind="debt_settlement", debt_amount=Decimal(debt_amount), debt_reference=debt_reference,
-                            price_per_share=Decimal(price_per_share), **kwargs)
+    return make_designation(
+        plan=plan,
+        participant=participant,
+        year=year,
+        shares=shares,
+        staff=staff,
+        approver=approver,
+        factors="Settles the company's debt to it in stock (plan 1.1).",
+        kind="debt_settlement",
+        debt_amount=Decimal(debt_amount),
+        debt_reference=debt_reference,
+        price_per_share=Decimal(price_per_share),
+        **kwargs,
+    )
 
 
 def issue(designation, *, by, shares: int, on=None, price=Decimal("0.15"), **extra):
@@ -109,31 +153,62 @@ def ledger_snapshot() -> dict:
     from plan_admin import models
 
     snapshot = {}
-    for model in (models.Plan, models.ShareReserveChange, models.Participant, models.BoardDesignation,
-                  models.DesignationVote, models.Issuance, models.IssuanceCancellation, models.PlanProposal,
-                  models.PlanProposalVote, models.DesignationLapse, models.PlanYearClosing,
-                  models.RecordConfirmation, models.Resolution, models.ResolutionItem, models.ResolutionSignatory,
-                  models.ResolutionSignature, models.ResolutionDecline, models.ResolutionWithdrawal,
-                  models.ResolutionDocument, models.ResolutionNotice, models.NotificationPreference, models.OcfObject):
+    for model in (
+        models.Plan,
+        models.ShareReserveChange,
+        models.Participant,
+        models.BoardDesignation,
+        models.DesignationVote,
+        models.Issuance,
+        models.IssuanceCancellation,
+        models.PlanProposal,
+        models.PlanProposalVote,
+        models.DesignationLapse,
+        models.PlanYearClosing,
+        models.RecordConfirmation,
+        models.Resolution,
+        models.ResolutionItem,
+        models.ResolutionSignatory,
+        models.ResolutionSignature,
+        models.ResolutionDecline,
+        models.ResolutionWithdrawal,
+        models.ResolutionDocument,
+        models.ResolutionNotice,
+        models.NotificationPreference,
+        models.OcfObject,
+    ):
         snapshot[model.__name__] = model.objects.count()
         if hasattr(model, "history"):
             snapshot[f"{model.__name__} history"] = model.history.count()
     snapshot["ImportRecord"] = models.ImportRecord.objects.count()
     snapshot["plans"] = list(
-        models.Plan.objects.order_by("pk").values_list("pk", "authorized_shares", "issued_shares", "committed_shares",
-                                                       "effective_date", "termination_date", "ledger_start_date")
+        models.Plan.objects.order_by("pk").values_list(
+            "pk",
+            "authorized_shares",
+            "issued_shares",
+            "committed_shares",
+            "effective_date",
+            "termination_date",
+            "ledger_start_date",
+        )
     )
     snapshot["designations"] = list(
         models.BoardDesignation.objects.order_by("pk").values_list("pk", "status", "issued_shares", "decided_on")
     )
     snapshot["proposals"] = list(models.PlanProposal.objects.order_by("pk").values_list("pk", "status"))
-    snapshot["resolutions"] = list(models.Resolution.objects.order_by("pk").values_list("pk", "status",
-                                                                                         "effective_on"))
+    snapshot["resolutions"] = list(models.Resolution.objects.order_by("pk").values_list("pk", "status", "effective_on"))
     return snapshot
 
 
-def change_reserve(plan, *, shares: int, staff, approver, on: datetime.date | None = None,
-                   explanation: str = "The board is asked to change the reserve."):
+def change_reserve(
+    plan,
+    *,
+    shares: int,
+    staff,
+    approver,
+    on: datetime.date | None = None,
+    explanation: str = "The board is asked to change the reserve.",
+):
     """Staff propose a reserve change and `approver` approves it by vote on `on`; returns the ShareReserveChange."""
     with on_day(on):
         proposal = services.reserve_change_propose(plan=plan, shares=shares, explanation=explanation, by=staff)
@@ -145,8 +220,9 @@ def change_reserve(plan, *, shares: int, staff, approver, on: datetime.date | No
 def terminate(plan, *, termination_date: datetime.date, staff, approver, on: datetime.date | None = None):
     """Staff propose the plan's termination and `approver` approves it by vote on `on` (default: the real today)."""
     with on_day(on):
-        proposal = services.termination_propose(plan=plan, termination_date=termination_date,
-                                                explanation="The board is asked to end the plan.", by=staff)
+        proposal = services.termination_propose(
+            plan=plan, termination_date=termination_date, explanation="The board is asked to end the plan.", by=staff
+        )
         services.plan_proposal_vote(proposal=proposal, voter=approver, decision="approve")
     plan.refresh_from_db()
     return proposal
@@ -161,8 +237,9 @@ def board_group():
 def sign(resolution, director, *, address: str = "127.0.0.1"):
     """`director` signs `resolution`'s document for signature, as the signing page does after the password."""
     document = resolution.documents.get(kind="for_signature")
-    return services.resolution_sign(resolution=resolution, signer=director, document_sha256=document.sha256,
-                                    client_address=address)
+    return services.resolution_sign(
+        resolution=resolution, signer=director, document_sha256=document.sha256, client_address=address
+    )
 
 
 def resolution_records(*, plan, staff, directors):
@@ -173,14 +250,12 @@ def resolution_records(*, plan, staff, directors):
 
     year = datetime.date.today().year
     people = [make_participant(f"Resolution participant {n}", by=staff) for n in range(3)]
-    designations = [make_designation(plan=plan, participant=person, year=year, shares=1_000, staff=staff)
-                    for person in people]
-    effective = services.resolution_prepare(plan=plan, kind="written_consent", designations=designations[:1],
-                                            by=staff)
-    declined = services.resolution_prepare(plan=plan, kind="written_consent", designations=designations[1:2],
-                                           by=staff)
-    withdrawn = services.resolution_prepare(plan=plan, kind="written_consent", designations=designations[2:],
-                                            by=staff)
+    designations = [
+        make_designation(plan=plan, participant=person, year=year, shares=1_000, staff=staff) for person in people
+    ]
+    effective = services.resolution_prepare(plan=plan, kind="written_consent", designations=designations[:1], by=staff)
+    declined = services.resolution_prepare(plan=plan, kind="written_consent", designations=designations[1:2], by=staff)
+    withdrawn = services.resolution_prepare(plan=plan, kind="written_consent", designations=designations[2:], by=staff)
     for resolution in (effective, declined, withdrawn):
         notices.send_invitations(resolution.pk)
     for director in directors:

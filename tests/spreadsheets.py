@@ -51,6 +51,7 @@ def patch_sheet(data: bytes, change) -> bytes:
 
 def declare_dimension(data: bytes, ref: str) -> bytes:
     """Make the sheet declare `ref` as its dimension (what it claims to hold), whatever it holds."""
+
     def change(xml):
         if "<dimension" in xml:
             return re.sub(r'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{ref}"/>', xml)
@@ -62,6 +63,7 @@ def declare_dimension(data: bytes, ref: str) -> bytes:
 @contextlib.contextmanager
 def within(seconds: float):
     """Fail (instead of hanging for minutes) when the block takes longer than `seconds`."""
+
     def too_slow(signum, frame):
         raise AssertionError(f"took longer than {seconds} s")
 

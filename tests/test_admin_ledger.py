@@ -73,19 +73,31 @@ def test_valid_issuance_is_recorded_and_pool_figures_change(staff_client, approv
 @pytest.mark.parametrize(
     ("setup", "overrides", "message"),
     [
-        (None, {"shares": "1000001"},
-         "This issuance of 1,000,001 shares would exceed Dana Whitfield&#x27;s 2024 designation of 1,000,000 shares: "
-         "0 are issued, 1,000,000 remain."),
-        (None, {"issue_date": "2025-01-01"},
-         "This designation is for 2024; shares issued on January 1, 2025 need a designation for 2025."),
-        ("terminate", {"issue_date": "2024-06-30"},
-         "The plan was terminated on June 1, 2024: no shares may be issued on or after that date."),
-        ("unknown_effective_date", {},
-         "The plan&#x27;s effective date is not yet recorded: no shares may be issued until it is."),
+        (
+            None,
+            {"shares": "1000001"},
+            "This issuance of 1,000,001 shares would exceed Dana Whitfield&#x27;s 2024 designation of "
+            "1,000,000 shares: "
+            "0 are issued, 1,000,000 remain.",
+        ),
+        (
+            None,
+            {"issue_date": "2025-01-01"},
+            "This designation is for 2024; shares issued on January 1, 2025 need a designation for 2025.",
+        ),
+        (
+            "terminate",
+            {"issue_date": "2024-06-30"},
+            "The plan was terminated on June 1, 2024: no shares may be issued on or after that date.",
+        ),
+        (
+            "unknown_effective_date",
+            {},
+            "The plan&#x27;s effective date is not yet recorded: no shares may be issued until it is.",
+        ),
         (None, {"price_per_share": "0.0005"}, "The price of $0.0005 per share is below the par value of $0.001."),
     ],
-    ids=["exceeds-designation", "wrong-year", "after-termination", "effective-date-unknown",
-         "below-par"],
+    ids=["exceeds-designation", "wrong-year", "after-termination", "effective-date-unknown", "below-par"],
 )
 def test_refused_issuance_shows_the_error_and_writes_nothing(
     staff_client, approved_designation, staff_user, board_member, setup, overrides, message
@@ -125,8 +137,7 @@ def test_resubmitted_form_records_once(staff_client, approved_designation):
     assert approved_designation.plan.issued_shares == 1_000
 
 
-def test_issuances_are_read_only_and_never_deletable(staff_client, superuser, client, approved_designation,
-                                                     staff_user):
+def test_issuances_are_read_only_and_never_deletable(staff_client, superuser, client, approved_designation, staff_user):
     issuance = factories.issue(approved_designation, by=staff_user, shares=10)
     change_url = reverse("admin:plan_admin_issuance_change", args=[issuance.pk])
     response = staff_client.post(change_url, {"shares": "99"})
@@ -164,15 +175,22 @@ def test_board_member_cannot_record_issuances(client, board_member, approved_des
 
 def test_staff_proposes_a_designation_and_refusal_shows(staff_client, plan, participant, approved_designation):
     url = reverse("admin:plan_admin_boarddesignation_add")
-    data = {"plan": plan.pk, "participant": participant.pk, "year": "2025", "shares": "5000",
-            "factors_considered": "Retention."}
+    data = {
+        "plan": plan.pk,
+        "participant": participant.pk,
+        "year": "2025",
+        "shares": "5000",
+        "factors_considered": "Retention.",
+    }
     response = staff_client.post(url, data, follow=True)
     assert response.status_code == 200
     assert BoardDesignation.objects.filter(year=2025, status="proposed").exists()
 
     before = factories.ledger_snapshot()
     response = staff_client.post(url, {**data, "year": "2024"})
-    assert "Dana Whitfield already has a designation for 2024 (approved, 1,000,000 shares)." in response.content.decode()
+    assert (
+        "Dana Whitfield already has a designation for 2024 (approved, 1,000,000 shares)." in response.content.decode()
+    )
     assert factories.ledger_snapshot() == before
 
 
@@ -183,8 +201,7 @@ def test_staff_withdraws_a_proposal(staff_client, plan, participant, staff_user)
     assert proposal.status == "withdrawn"
 
 
-def test_reserve_change_is_proposed_by_staff_and_decided_by_the_board(staff_client, approved_designation,
-                                                                     board_member):
+def test_reserve_change_is_proposed_by_staff_and_decided_by_the_board(staff_client, approved_designation, board_member):
     plan = approved_designation.plan
     url = reverse("admin:plan_admin_planproposal_add")
     staff_client.post(url, {"plan": plan.pk, "shares": "-9,500,000", "explanation": "Return unneeded shares."})
@@ -197,9 +214,10 @@ def test_reserve_change_is_proposed_by_staff_and_decided_by_the_board(staff_clie
     client = Client()
     client.force_login(board_member)
     response = client.post(reverse("proposal-vote", args=[proposal.pk]), {"decision": "approve"}, follow=True)
-    assert ("Reducing the reserve by 9,500,000 shares to 500,000 would leave it below the 1,000,000 shares already "
-            "issued (0) or committed to approved designations (1,000,000: 2024: 1,000,000).") in html.unescape(
-        response.content.decode())
+    assert (
+        "Reducing the reserve by 9,500,000 shares to 500,000 would leave it below the 1,000,000 shares already "
+        "issued (0) or committed to approved designations (1,000,000: 2024: 1,000,000)."
+    ) in html.unescape(response.content.decode())
     assert factories.ledger_snapshot() == before
 
     staff_client.post(reverse("admin:plan_admin_planproposal_withdraw", args=[proposal.pk]))
@@ -210,15 +228,24 @@ def test_reserve_change_is_proposed_by_staff_and_decided_by_the_board(staff_clie
     assert plan.authorized_shares == 12_500_000
     change = ShareReserveChange.objects.get(proposal=increase)
     assert (change.shares, change.board_approval_date, change.recorded_by) == (
-        2_500_000, datetime.date.today(), board_member)
+        2_500_000,
+        datetime.date.today(),
+        board_member,
+    )
 
 
 def test_staff_cannot_record_a_reserve_change_without_the_board(staff_client, approved_designation):
     """The reserve's add page is for history entered from records only: before a ledger start date, never now."""
     before = factories.ledger_snapshot()
-    response = staff_client.post(reverse("admin:plan_admin_sharereservechange_add"), {
-        "plan": approved_designation.plan_id, "shares": "2500000", "board_approval_date": "2024-08-01",
-        "resolution_reference": "Res. 2024-08"})
+    response = staff_client.post(
+        reverse("admin:plan_admin_sharereservechange_add"),
+        {
+            "plan": approved_designation.plan_id,
+            "shares": "2500000",
+            "board_approval_date": "2024-08-01",
+            "resolution_reference": "Res. 2024-08",
+        },
+    )
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()  # the plan has no ledger start date
     assert factories.ledger_snapshot() == before
@@ -247,11 +274,21 @@ def test_effective_date_recorded_through_admin(staff_client, superuser):
 
 def test_superuser_sets_up_a_plan_through_admin(client, superuser):
     client.force_login(superuser)
-    response = client.post(reverse("admin:plan_admin_plan_add"), {
-        "company_name": "Acme, Inc.", "name": "2026 Equity Plan", "purpose": "", "stock_class": "Common Stock",
-        "par_value": "0.0001", "initial_shares": "5000000", "board_approval_date": "2026-01-10",
-        "resolution_reference": "", "effective_date": "", "required_approvals": "2",
-    })
+    response = client.post(
+        reverse("admin:plan_admin_plan_add"),
+        {
+            "company_name": "Acme, Inc.",
+            "name": "2026 Equity Plan",
+            "purpose": "",
+            "stock_class": "Common Stock",
+            "par_value": "0.0001",
+            "initial_shares": "5000000",
+            "board_approval_date": "2026-01-10",
+            "resolution_reference": "",
+            "effective_date": "",
+            "required_approvals": "2",
+        },
+    )
     assert response.status_code == 302
     plan = Plan.objects.get(name="2026 Equity Plan")
     assert (plan.authorized_shares, plan.required_approvals, plan.effective_date) == (5_000_000, 2, None)
@@ -259,9 +296,18 @@ def test_superuser_sets_up_a_plan_through_admin(client, superuser):
 
 def test_changelists_render_without_n_plus_one(client, superuser, approved_designation, staff_user):
     client.force_login(superuser)
-    urls = [reverse(f"admin:plan_admin_{model}_changelist") for model in
-            ("plan", "sharereservechange", "participant", "boarddesignation", "designationvote", "issuance",
-             "issuancecancellation")]
+    urls = [
+        reverse(f"admin:plan_admin_{model}_changelist")
+        for model in (
+            "plan",
+            "sharereservechange",
+            "participant",
+            "boarddesignation",
+            "designationvote",
+            "issuance",
+            "issuancecancellation",
+        )
+    ]
 
     def query_counts():
         counts = {}
@@ -275,25 +321,37 @@ def test_changelists_render_without_n_plus_one(client, superuser, approved_desig
     few = query_counts()
     for n in range(20):
         person = factories.make_participant(f"Person {n}", by=staff_user)
-        designation = factories.make_designation(plan=approved_designation.plan, participant=person, year=2024,
-                                                 shares=10, staff=staff_user, approver=factories.make_user(
-                                                     f"b{n}", role=factories.roles.BOARD))
+        designation = factories.make_designation(
+            plan=approved_designation.plan,
+            participant=person,
+            year=2024,
+            shares=10,
+            staff=staff_user,
+            approver=factories.make_user(f"b{n}", role=factories.roles.BOARD),
+        )
         issuance = factories.issue(designation, by=staff_user, shares=5)
-        services.issuance_cancel(issuance=issuance, cancelled_on=datetime.date(2024, 7, 1), reason="x",
-                                 by=staff_user)
+        services.issuance_cancel(issuance=issuance, cancelled_on=datetime.date(2024, 7, 1), reason="x", by=staff_user)
     many = query_counts()
     assert many == few
 
 
-def test_issuance_search_by_participant_name_or_debt_reference(staff_client, approved_designation, staff_user,
-                                                                board_member, plan):
-    other = factories.make_debt_designation(plan=plan, participant=factories.make_participant("Priya Raman",
-                                                                                              by=staff_user),
-                                            year=2024, shares=100, staff=staff_user, approver=board_member,
-                                            debt_amount="100.00", price_per_share="0.15")
+def test_issuance_search_by_participant_name_or_debt_reference(
+    staff_client, approved_designation, staff_user, board_member, plan
+):
+    other = factories.make_debt_designation(
+        plan=plan,
+        participant=factories.make_participant("Priya Raman", by=staff_user),
+        year=2024,
+        shares=100,
+        staff=staff_user,
+        approver=board_member,
+        debt_amount="100.00",
+        price_per_share="0.15",
+    )
     by_name = factories.issue(approved_designation, by=staff_user, shares=7)
-    by_reference = factories.issue(other, by=staff_user, shares=9, kind="debt_settlement", debt_amount=10,
-                                   debt_reference="INV-42")
+    by_reference = factories.issue(
+        other, by=staff_user, shares=9, kind="debt_settlement", debt_amount=10, debt_reference="INV-42"
+    )
     changelist = reverse("admin:plan_admin_issuance_changelist")
 
     def found(term):
@@ -323,9 +381,11 @@ def test_year_filters_list_the_years_without_reading_every_designation(staff_cli
     the last's, filter by it, and read the range with MIN/MAX (not SELECT DISTINCT over every designation)."""
     factories.issue(approved_designation, by=staff_user, shares=100)
     year = approved_designation.year
-    for url, parameter in ((reverse("admin:plan_admin_issuance_changelist"), "designation__year"),
-                           (reverse("admin:plan_admin_boarddesignation_changelist"), "year"),
-                           (reverse("admin:plan_admin_designationvote_changelist"), "designation__year")):
+    for url, parameter in (
+        (reverse("admin:plan_admin_issuance_changelist"), "designation__year"),
+        (reverse("admin:plan_admin_boarddesignation_changelist"), "year"),
+        (reverse("admin:plan_admin_designationvote_changelist"), "designation__year"),
+    ):
         with CaptureQueriesContext(connection) as queries:
             listed = staff_client.get(url)
         assert listed.status_code == 200

@@ -51,14 +51,18 @@ def test_a_restored_dump_passes_reconcile(databases, tmp_path):
 
     checked = run([sys.executable, "manage.py", "reconcile"], {**os.environ, "DATABASE_URL": restored})
     assert "No drift" in checked.stdout
+
     def ledger(url):
         with psycopg.connect(url) as connection:
-            return [connection.execute(sql).fetchall() for sql in (
-                "SELECT issued_shares, authorized_shares FROM plan_admin_plan ORDER BY id",
-                "SELECT id, shares, issue_date FROM plan_admin_issuance ORDER BY id",
-                "SELECT count(*) FROM plan_admin_historicalissuance",
-                "SELECT username, password FROM auth_user ORDER BY id",
-            )]
+            return [
+                connection.execute(sql).fetchall()
+                for sql in (
+                    "SELECT issued_shares, authorized_shares FROM plan_admin_plan ORDER BY id",
+                    "SELECT id, shares, issue_date FROM plan_admin_issuance ORDER BY id",
+                    "SELECT count(*) FROM plan_admin_historicalissuance",
+                    "SELECT username, password FROM auth_user ORDER BY id",
+                )
+            ]
 
     assert ledger(restored) == ledger(source)
     assert ledger(restored)[0] == [(1_275_000, 12_000_000)]  # the demo ledger, counters and history included

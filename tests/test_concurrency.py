@@ -75,8 +75,13 @@ def test_approvals_of_different_years_never_over_commit_the_pool(small_plan, sta
     """Rule 3 across years: eight designations of eight years compete for one pool; only three of 300 fit."""
     voters = [factories.make_user(f"board{n}", role=factories.roles.BOARD) for n in range(WORKERS)]
     proposals = [
-        factories.make_designation(plan=small_plan, participant=factories.make_participant(f"P{n}", by=staff_user),
-                                   year=2010 + n, shares=300, staff=staff_user)
+        factories.make_designation(
+            plan=small_plan,
+            participant=factories.make_participant(f"P{n}", by=staff_user),
+            year=2010 + n,
+            shares=300,
+            staff=staff_user,
+        )
         for n in range(WORKERS)
     ]
     actions = [
@@ -96,17 +101,27 @@ def test_approvals_of_different_years_never_over_commit_the_pool(small_plan, sta
     assert (small_plan.committed_shares, small_plan.available_shares) == (900, 100)
 
 
-def test_issuances_racing_a_year_close_never_issue_against_a_lapsed_designation(small_plan, staff_user,
-                                                                                board_member):
+def test_issuances_racing_a_year_close_never_issue_against_a_lapsed_designation(small_plan, staff_user, board_member):
     designations = [
-        factories.make_designation(plan=small_plan, participant=factories.make_participant(f"P{n}", by=staff_user),
-                                   year=2023, shares=100, staff=staff_user, approver=board_member)
+        factories.make_designation(
+            plan=small_plan,
+            participant=factories.make_participant(f"P{n}", by=staff_user),
+            year=2023,
+            shares=100,
+            staff=staff_user,
+            approver=board_member,
+        )
         for n in range(WORKERS - 1)
     ]
     close = [lambda: services.plan_year_close(plan=small_plan, year=2023, reason="Race test.", by=staff_user)]
     issue = [
-        lambda d=designation: services.issuance_record(designation=d, issue_date=datetime.date(2023, 6, 1), shares=60,
-                                                       price_per_share=Decimal("0.01"), by=staff_user)
+        lambda d=designation: services.issuance_record(
+            designation=d,
+            issue_date=datetime.date(2023, 6, 1),
+            shares=60,
+            price_per_share=Decimal("0.01"),
+            by=staff_user,
+        )
         for designation in designations
     ]
 
@@ -129,11 +144,17 @@ def test_issuances_racing_a_year_close_never_issue_against_a_lapsed_designation(
 
 
 def test_concurrent_issuances_never_exceed_a_designation(small_plan, staff_user, board_member, participant):
-    designation = factories.make_designation(plan=small_plan, participant=participant, year=2024, shares=1_000,
-                                             staff=staff_user, approver=board_member)
+    designation = factories.make_designation(
+        plan=small_plan, participant=participant, year=2024, shares=1_000, staff=staff_user, approver=board_member
+    )
     actions = [
-        lambda: services.issuance_record(designation=designation, issue_date=datetime.date(2024, 5, 1), shares=150,
-                                         price_per_share=Decimal("0.01"), by=staff_user)
+        lambda: services.issuance_record(
+            designation=designation,
+            issue_date=datetime.date(2024, 5, 1),
+            shares=150,
+            price_per_share=Decimal("0.01"),
+            by=staff_user,
+        )
         for _ in range(WORKERS)
     ]
 
@@ -148,8 +169,13 @@ def test_concurrent_issuances_never_exceed_a_designation(small_plan, staff_user,
 def test_concurrent_approvals_of_one_year_never_over_commit_the_pool(small_plan, staff_user):
     voters = [factories.make_user(f"board{n}", role=factories.roles.BOARD) for n in range(WORKERS)]
     proposals = [
-        factories.make_designation(plan=small_plan, participant=factories.make_participant(f"P{n}", by=staff_user),
-                                   year=2024, shares=300, staff=staff_user)
+        factories.make_designation(
+            plan=small_plan,
+            participant=factories.make_participant(f"P{n}", by=staff_user),
+            year=2024,
+            shares=300,
+            staff=staff_user,
+        )
         for n in range(WORKERS)
     ]
     actions = [
@@ -165,20 +191,27 @@ def test_concurrent_approvals_of_one_year_never_over_commit_the_pool(small_plan,
     assert BoardDesignation.objects.filter(status="approved").count() == 3
 
 
-def test_concurrent_issuances_and_cancellations_keep_counters_in_step(small_plan, staff_user, board_member,
-                                                                       participant):
-    designation = factories.make_designation(plan=small_plan, participant=participant, year=2024, shares=1_000,
-                                             staff=staff_user, approver=board_member)
-    standing = [factories.issue(designation, by=staff_user, shares=100, on=datetime.date(2024, 1, 2))
-                for _ in range(4)]
+def test_concurrent_issuances_and_cancellations_keep_counters_in_step(
+    small_plan, staff_user, board_member, participant
+):
+    designation = factories.make_designation(
+        plan=small_plan, participant=participant, year=2024, shares=1_000, staff=staff_user, approver=board_member
+    )
+    standing = [factories.issue(designation, by=staff_user, shares=100, on=datetime.date(2024, 1, 2)) for _ in range(4)]
     cancel = [
-        lambda i=issuance: services.issuance_cancel(issuance=i, cancelled_on=datetime.date(2024, 2, 1),
-                                                    reason="Race test.", by=staff_user)
+        lambda i=issuance: services.issuance_cancel(
+            issuance=i, cancelled_on=datetime.date(2024, 2, 1), reason="Race test.", by=staff_user
+        )
         for issuance in standing
     ]
     record = [
-        lambda: services.issuance_record(designation=designation, issue_date=datetime.date(2024, 3, 1), shares=200,
-                                         price_per_share=Decimal("0.01"), by=staff_user)
+        lambda: services.issuance_record(
+            designation=designation,
+            issue_date=datetime.date(2024, 3, 1),
+            shares=200,
+            price_per_share=Decimal("0.01"),
+            by=staff_user,
+        )
         for _ in range(4)
     ]
 

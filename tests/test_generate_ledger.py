@@ -56,13 +56,19 @@ def test_small_ledger_reconciles_and_looks_real():
     assert DesignationVote.objects.filter(designation__plan=plan).count() == decided.count()
     assert not decided.filter(decided_on__isnull=True).exists()
     assert set(BoardDesignation.objects.filter(plan=plan, status="approved").values_list("year", flat=True)) == {
-        datetime.date.today().year}
+        datetime.date.today().year
+    }
     assert DesignationLapse.objects.count() == BoardDesignation.objects.filter(status="lapsed").count() > 0
     assert PlanYearClosing.objects.filter(plan=plan).count() == 4
-    assert not Issuance.objects.filter(designation__plan=plan).exclude(
-        designation__status__in=["approved", "lapsed"]).exists()
-    assert all(i.issue_date.year == i.designation.year and i.issue_date >= i.designation.decided_on
-               for i in Issuance.objects.select_related("designation"))
+    assert (
+        not Issuance.objects.filter(designation__plan=plan)
+        .exclude(designation__status__in=["approved", "lapsed"])
+        .exists()
+    )
+    assert all(
+        i.issue_date.year == i.designation.year and i.issue_date >= i.designation.decided_on
+        for i in Issuance.objects.select_related("designation")
+    )
     assert plan.issued_shares + plan.committed_shares <= plan.authorized_shares
 
     # Both kinds, debt settlements with their amount and reference, and some cancellations.
@@ -87,8 +93,9 @@ def test_same_seed_gives_the_same_ledger_and_a_second_plan_reconciles_too():
     generate(issuances=200, participants=30, years=3, seed=3, plan_name="B")
     a, b = Plan.objects.get(name="A"), Plan.objects.get(name="B")
     assert (a.issued_shares, a.authorized_shares) == (b.issued_shares, b.authorized_shares)
-    assert list(Issuance.objects.filter(designation__plan=a).order_by("pk").values_list("shares", "issue_date")) == \
-        list(Issuance.objects.filter(designation__plan=b).order_by("pk").values_list("shares", "issue_date"))
+    assert list(
+        Issuance.objects.filter(designation__plan=a).order_by("pk").values_list("shares", "issue_date")
+    ) == list(Issuance.objects.filter(designation__plan=b).order_by("pk").values_list("shares", "issue_date"))
     assert reconcile().ok
     call_command("reconcile", stdout=StringIO())
 

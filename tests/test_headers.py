@@ -45,10 +45,14 @@ def test_every_page_has_a_policy_that_allows_nothing_inline(client, url):
 def test_no_template_has_inline_script_style_or_event_handler():
     """The policy allows no inline script or style: none may be written in the first place (or rendered into a
     page: the browser tests fail on any violation)."""
-    inline = re.compile(r"""\sstyle\s*=|<style[\s>]|<script(?![^>]*\ssrc=)[^>]*>|\son[a-z]+\s*=\s*["']|javascript:""",
-                        re.I)
-    offenders = [f"{path.relative_to(TEMPLATES)}: {match.group(0)!r}"
-                 for path in TEMPLATES.rglob("*.html") for match in inline.finditer(path.read_text())]
+    inline = re.compile(
+        r"""\sstyle\s*=|<style[\s>]|<script(?![^>]*\ssrc=)[^>]*>|\son[a-z]+\s*=\s*["']|javascript:""", re.I
+    )
+    offenders = [
+        f"{path.relative_to(TEMPLATES)}: {match.group(0)!r}"
+        for path in TEMPLATES.rglob("*.html")
+        for match in inline.finditer(path.read_text())
+    ]
     assert not offenders, offenders
 
 
@@ -68,8 +72,11 @@ def _pages(ledger, staff_user) -> list[str]:
 
 def _downloads() -> list[str]:
     return [
-        *(reverse("reports-download", args=[slug, fmt])
-          for slug in ("issuances", "designations", "participants", "pool") for fmt in ("csv", "xlsx")),
+        *(
+            reverse("reports-download", args=[slug, fmt])
+            for slug in ("issuances", "designations", "participants", "pool")
+            for fmt in ("csv", "xlsx")
+        ),
         reverse("admin:plan_admin_issuance_export", args=["csv"]),
         reverse("admin:plan_admin_participant_export", args=["xlsx"]),
         reverse("admin:plan_admin_issuance_import_template", args=["csv"]),

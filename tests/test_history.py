@@ -29,20 +29,23 @@ def two_vote_designation(superuser, staff_user, board_member, second_board_membe
     """A designation of a two-approval plan: proposed by staff, approved through the page by two members, with an
     issuance recorded and another recorded and cancelled by staff."""
     plan = factories.make_plan(by=superuser, required_approvals=2)
-    designation = factories.make_designation(plan=plan, participant=participant, year=2024, shares=1_000_000,
-                                             staff=staff_user, factors="Retention.")
+    designation = factories.make_designation(
+        plan=plan, participant=participant, year=2024, shares=1_000_000, staff=staff_user, factors="Retention."
+    )
     for hour, (member, comment) in enumerate([(board_member, "Agreed."), (second_board_member, "")], start=10):
         client.force_login(member)
         with factories.on_day(datetime.date(2024, 1, 3), hour=hour):
-            response = client.post(reverse("designation-vote", args=[designation.pk]),
-                                   {"decision": "approve", "comment": comment})
+            response = client.post(
+                reverse("designation-vote", args=[designation.pk]), {"decision": "approve", "comment": comment}
+            )
         assert response.status_code == 302
     designation.refresh_from_db()
     assert designation.status == BoardDesignation.Status.APPROVED
     kept = factories.issue(designation, by=staff_user, shares=1_000)
     mistaken = factories.issue(designation, by=staff_user, shares=250, on=datetime.date(2024, 7, 2))
-    services.issuance_cancel(issuance=mistaken, cancelled_on=datetime.date(2024, 7, 3), reason="Entered twice",
-                             by=staff_user)
+    services.issuance_cancel(
+        issuance=mistaken, cancelled_on=datetime.date(2024, 7, 3), reason="Entered twice", by=staff_user
+    )
     return designation, kept, mistaken
 
 
@@ -77,8 +80,7 @@ def test_vote_history_record_names_the_voter(two_vote_designation, board_member,
 
 
 def test_withdrawal_is_in_the_history(client, board_member, plan, participant, staff_user):
-    designation = factories.make_designation(plan=plan, participant=participant, year=2025, shares=10,
-                                             staff=staff_user)
+    designation = factories.make_designation(plan=plan, participant=participant, year=2025, shares=10, staff=staff_user)
     services.designation_withdraw(designation=designation, by=staff_user)
     client.force_login(board_member)
     assert timeline(client, designation)[-1] == ("status", "staff", "Status changed to withdrawn")

@@ -21,14 +21,20 @@ HEADER = ["plan", "participant", "year", "issue_date", "shares", "price_per_shar
 def pool(superuser, staff_user, board_member):
     plan = factories.make_plan(by=superuser, shares=10_000_000, name="Race Plan")
     dana = factories.make_participant("Dana Whitfield", by=staff_user)
-    factories.make_designation(plan=plan, participant=dana, year=2024, shares=1_000_000, staff=staff_user,
-                               approver=board_member)
+    factories.make_designation(
+        plan=plan, participant=dana, year=2024, shares=1_000_000, staff=staff_user, approver=board_member
+    )
     return plan
 
 
 def test_the_same_file_confirmed_twice_at_once_imports_once(pool, staff_user):
-    content = csv_file([HEADER, [pool.name, "Dana Whitfield", 2024, "2024-06-30", 1_000, "0.15", "", "a"],
-                        [pool.name, "Dana Whitfield", 2024, "2024-07-30", 2_000, "0.15", "", "b"]]).read()
+    content = csv_file(
+        [
+            HEADER,
+            [pool.name, "Dana Whitfield", 2024, "2024-06-30", 1_000, "0.15", "", "a"],
+            [pool.name, "Dana Whitfield", 2024, "2024-07-30", 2_000, "0.15", "", "b"],
+        ]
+    ).read()
 
     def confirm():
         from django.core.files.uploadedfile import SimpleUploadedFile

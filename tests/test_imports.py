@@ -17,8 +17,18 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-ISSUANCE_HEADER = ["plan", "participant", "year", "issue_date", "shares", "price_per_share", "kind", "debt_amount",
-                   "debt_reference", "notes"]
+ISSUANCE_HEADER = [
+    "plan",
+    "participant",
+    "year",
+    "issue_date",
+    "shares",
+    "price_per_share",
+    "kind",
+    "debt_amount",
+    "debt_reference",
+    "notes",
+]
 
 
 def csv_file(rows, name="import.csv", encoding="utf-8"):
@@ -43,15 +53,25 @@ def small_pool(superuser, staff_user, board_member):
     and Halvorsen an approved debt settlement of 500 shares for 2024 ($60.00 of invoices at $0.12 a share)."""
     plan = factories.make_plan(by=superuser, shares=10_500, name="Small Plan")
     halvorsen = factories.make_participant("Halvorsen LLC", by=staff_user, category=Participant.Category.CONSULTANT)
-    factories.make_debt_designation(plan=plan, participant=halvorsen, year=2024, shares=500, staff=staff_user,
-                                    approver=board_member, debt_amount="60.00", debt_reference="INV-9",
-                                    price_per_share="0.12")
+    factories.make_debt_designation(
+        plan=plan,
+        participant=halvorsen,
+        year=2024,
+        shares=500,
+        staff=staff_user,
+        approver=board_member,
+        debt_amount="60.00",
+        debt_reference="INV-9",
+        price_per_share="0.12",
+    )
     dana = factories.make_participant("Dana Whitfield", by=staff_user)
     lee = factories.make_participant("Lee Chen", by=staff_user, category=Participant.Category.CONSULTANT)
-    factories.make_designation(plan=plan, participant=dana, year=2023, shares=8_000, staff=staff_user,
-                               approver=board_member)
-    factories.make_designation(plan=plan, participant=lee, year=2024, shares=2_000, staff=staff_user,
-                               approver=board_member)
+    factories.make_designation(
+        plan=plan, participant=dana, year=2023, shares=8_000, staff=staff_user, approver=board_member
+    )
+    factories.make_designation(
+        plan=plan, participant=lee, year=2024, shares=2_000, staff=staff_user, approver=board_member
+    )
     return plan
 
 
@@ -132,8 +152,10 @@ def test_every_bad_row_is_named(small_pool, staff_user):
     errors = dict(report.errors)
     assert sorted(errors) == [2, 3, 4, 5, 6, 7]
     assert "no participant named 'Nobody'" in errors[2]
-    assert errors[3] == ("issue_date (cell D3): expected a date as YYYY-MM-DD, got 'tomorrow'. "
-                         "shares (cell E3): expected a whole number, got 'lots'.")
+    assert errors[3] == (
+        "issue_date (cell D3): expected a date as YYYY-MM-DD, got 'tomorrow'. "
+        "shares (cell E3): expected a whole number, got 'lots'."
+    )
     assert "below the par value" in errors[4]
     assert "no 2022 designation" in errors[5]
     assert "would exceed Dana Whitfield's 2023 designation of 8,000 shares" in errors[6]
@@ -155,7 +177,9 @@ def test_designations_import_as_proposals(plan, participant, staff_user):
     assert report.ok, report.errors
     created = BoardDesignation.objects.filter(year=2025).order_by("shares")
     assert [(d.participant.name, d.shares, d.status, d.proposed_by) for d in created] == [
-        ("Lee Chen", 50_000, "proposed", staff_user), ("Dana Whitfield", 100_000, "proposed", staff_user)]
+        ("Lee Chen", 50_000, "proposed", staff_user),
+        ("Dana Whitfield", 100_000, "proposed", staff_user),
+    ]
     plan.refresh_from_db()
     assert plan.issued_shares == 0
 
@@ -188,7 +212,10 @@ def test_participants_import(staff_user):
     report = run_import("participants", csv_file(rows), by=staff_user, commit=True)
     assert report.ok and report.rows == 3
     assert list(Participant.objects.order_by("name").values_list("name", "category")) == [
-        ("Ana Ruiz", "key_employee"), ("Bo Li", "consultant"), ("Cy Ode", "non_employee_director")]
+        ("Ana Ruiz", "key_employee"),
+        ("Bo Li", "consultant"),
+        ("Cy Ode", "non_employee_director"),
+    ]
 
 
 def test_semicolon_separated_csv_is_read(staff_user):
@@ -200,11 +227,20 @@ def test_semicolon_separated_csv_is_read(staff_user):
 
 def test_participants_import_bad_category_writes_nothing(staff_user):
     before = factories.ledger_snapshot()
-    report = run_import("participants", xlsx_file([["name", "category"], ["Ana", "consultant"], ["Bo", "ceo"]]),
-                        by=staff_user, commit=True)
+    report = run_import(
+        "participants",
+        xlsx_file([["name", "category"], ["Ana", "consultant"], ["Bo", "ceo"]]),
+        by=staff_user,
+        commit=True,
+    )
     assert factories.ledger_snapshot() == before
-    assert report.errors == [(3, "category (cell B3): 'ceo' is not a participant category; use one of key_employee, "
-                                 "consultant, non_employee_director.")]
+    assert report.errors == [
+        (
+            3,
+            "category (cell B3): 'ceo' is not a participant category; use one of key_employee, "
+            "consultant, non_employee_director.",
+        )
+    ]
 
 
 # --- bad files --------------------------------------------------------------------------------------------------
@@ -217,8 +253,10 @@ def _header_only():
 BAD_FILES = {
     "wrong columns": (lambda: csv_file([["foo", "bar"], [1, 2]]), "missing columns plan, participant"),
     "unknown column": (lambda: csv_file([ISSUANCE_HEADER + ["salary"], ["x"] * 11]), "unknown column 'salary'"),
-    "wrong types": (lambda: xlsx_file([ISSUANCE_HEADER, ["P", "Dana", "soon", "2024-13-45", 1.5, "cheap"]]),
-                    "expected a whole number"),
+    "wrong types": (
+        lambda: xlsx_file([ISSUANCE_HEADER, ["P", "Dana", "soon", "2024-13-45", 1.5, "cheap"]]),
+        "expected a whole number",
+    ),
     "empty": (lambda: SimpleUploadedFile("empty.csv", b""), "The file is empty"),
     "blank lines only": (lambda: SimpleUploadedFile("blank.csv", b"\r\n,,\r\n"), "The file is empty"),
     "header only": (_header_only, "no rows to import"),
@@ -226,10 +264,11 @@ BAD_FILES = {
     "damaged xlsx": (lambda: SimpleUploadedFile("grants.xlsx", _zip_without_workbook()), "cannot be read"),
     "wrong extension": (lambda: SimpleUploadedFile("grants.pdf", b"plan,participant"), "Upload a .csv or .xlsx"),
     "binary as csv": (lambda: SimpleUploadedFile("grants.csv", b"plan,participant\x00\x00"), "does not look like CSV"),
-    "non-UTF-8": (lambda: csv_file([["name", "category"], ["José", "consultant"]], encoding="latin-1"),
-                  "not UTF-8"),
-    "huge": (lambda: SimpleUploadedFile("huge.csv", b"name,category\r\n" + b"A,consultant\r\n" * 200),
-             "the largest file accepted is 1,000 bytes"),
+    "non-UTF-8": (lambda: csv_file([["name", "category"], ["José", "consultant"]], encoding="latin-1"), "not UTF-8"),
+    "huge": (
+        lambda: SimpleUploadedFile("huge.csv", b"name,category\r\n" + b"A,consultant\r\n" * 200),
+        "the largest file accepted is 1,000 bytes",
+    ),
 }
 
 
@@ -290,8 +329,9 @@ def test_auditors_and_board_cannot_import(client, small_pool, role, model, reque
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-@pytest.mark.parametrize("kind, model", [("participants", "participant"), ("designations", "boarddesignation"),
-                                         ("issuances", "issuance")])
+@pytest.mark.parametrize(
+    "kind, model", [("participants", "participant"), ("designations", "boarddesignation"), ("issuances", "issuance")]
+)
 def test_templates_download_and_name_every_column(client, small_pool, staff_user, fmt, kind, model):
     client.force_login(staff_user)
     response = client.get(reverse(f"admin:plan_admin_{model}_import_template", args=[fmt]))
@@ -337,8 +377,9 @@ def test_admin_preview_then_confirm(client, small_pool, staff_user):
 def test_admin_preview_lists_the_bad_rows_and_offers_no_confirm(client, small_pool, staff_user):
     client.force_login(staff_user)
     before = factories.ledger_snapshot()
-    response = client.post(reverse("admin:plan_admin_issuance_import"),
-                           {"action": "preview", "file": csv_file(issuance_rows(small_pool))})
+    response = client.post(
+        reverse("admin:plan_admin_issuance_import"), {"action": "preview", "file": csv_file(issuance_rows(small_pool))}
+    )
     page = response.content.decode()
     assert "1 of 4 rows cannot be imported, so nothing was imported" in page
     assert "would exceed Lee Chen&#x27;s 2024 designation of 2,000 shares" in page
@@ -348,8 +389,10 @@ def test_admin_preview_lists_the_bad_rows_and_offers_no_confirm(client, small_po
 
 def test_admin_bad_file_shows_the_reason(client, small_pool, staff_user):
     client.force_login(staff_user)
-    response = client.post(reverse("admin:plan_admin_participant_import"),
-                           {"action": "preview", "file": SimpleUploadedFile("x.xlsx", b"nope")})
+    response = client.post(
+        reverse("admin:plan_admin_participant_import"),
+        {"action": "preview", "file": SimpleUploadedFile("x.xlsx", b"nope")},
+    )
     assert "not an XLSX spreadsheet" in response.content.decode()
 
 
@@ -361,9 +404,12 @@ def test_admin_confirm_rechecks_a_ledger_that_changed(client, small_pool, staff_
     token = re.search(r'name="token" value="([0-9a-f]{32})"', page).group(1)
     dana_2023 = BoardDesignation.objects.get(plan=small_pool, year=2023)
     factories.issue(dana_2023, by=staff_user, shares=8_000, on=datetime.date(2023, 4, 1))  # 2,000 left
-    factories.issue(BoardDesignation.objects.get(plan=small_pool, year=2024, participant__name="Lee Chen"),
-                    by=staff_user, shares=1_000,
-                    on=datetime.date(2024, 1, 5))  # 1,000 left
+    factories.issue(
+        BoardDesignation.objects.get(plan=small_pool, year=2024, participant__name="Lee Chen"),
+        by=staff_user,
+        shares=1_000,
+        on=datetime.date(2024, 1, 5),
+    )  # 1,000 left
     before = factories.ledger_snapshot()
     response = client.post(url, {"action": "confirm", "token": token})
     page = response.content.decode()
@@ -372,8 +418,9 @@ def test_admin_confirm_rechecks_a_ledger_that_changed(client, small_pool, staff_
     assert factories.ledger_snapshot() == before
 
 
-def test_a_refused_confirmation_cannot_be_retried_with_the_same_preview(client, small_pool, staff_user, tmp_path,
-                                                                         settings):
+def test_a_refused_confirmation_cannot_be_retried_with_the_same_preview(
+    client, small_pool, staff_user, tmp_path, settings
+):
     settings.IMPORT_PENDING_DIR = str(tmp_path)
     client.force_login(staff_user)
     url = reverse("admin:plan_admin_issuance_import")
@@ -384,8 +431,12 @@ def test_a_refused_confirmation_cannot_be_retried_with_the_same_preview(client, 
     page = client.post(url, {"action": "preview", "file": csv_file(rows)}).content.decode()
     token = re.search(r'name="token" value="([0-9a-f]{32})"', page).group(1)
     assert [path.name for path in tmp_path.iterdir()] == [token]
-    factories.issue(BoardDesignation.objects.get(plan=small_pool, year=2024, participant__name="Lee Chen"), by=staff_user, shares=1_500,
-                    on=datetime.date(2024, 1, 5))
+    factories.issue(
+        BoardDesignation.objects.get(plan=small_pool, year=2024, participant__name="Lee Chen"),
+        by=staff_user,
+        shares=1_500,
+        on=datetime.date(2024, 1, 5),
+    )
     before = factories.ledger_snapshot()
     assert "Nothing was imported" in client.post(url, {"action": "confirm", "token": token}).content.decode()
     assert list(tmp_path.iterdir()) == [], "the claimed file is gone"
@@ -403,7 +454,8 @@ def test_issuance_import_looks_up_each_value_once(small_pool, staff_user):
     def import_queries(count: int) -> int:
         rows = [ISSUANCE_HEADER] + [
             [small_pool.name, name, "", f"{year}-05-0{1 + i % 5}", 1, "0.10", "", "", "", f"row {i}"]
-            for i in range(count) for name, year in [("Dana Whitfield", 2023), ("Lee Chen", 2024)]
+            for i in range(count)
+            for name, year in [("Dana Whitfield", 2023), ("Lee Chen", 2024)]
         ]
         with CaptureQueriesContext(connection) as queries:
             report = run_import("issuances", csv_file(rows), by=staff_user, commit=False)
@@ -428,20 +480,31 @@ def test_history_before_the_ledger_start_imports_as_records_awaiting_confirmatio
     services.plan_set_ledger_start(plan=plan, ledger_start_date=dt.date(2020, 1, 1), by=superuser)
     factories.make_participant("Dana Whitfield", by=staff_user)
     designations = [
-        ["plan", "participant", "year", "shares", "factors_considered", "decision", "decided_on",
-         "decision_reference"],
-        [plan.name, "Dana Whitfield", 2018, 5_000, "From the minutes.", "Approved", "2018-02-01",
-         "Minutes of February 1, 2018"],
+        ["plan", "participant", "year", "shares", "factors_considered", "decision", "decided_on", "decision_reference"],
+        [
+            plan.name,
+            "Dana Whitfield",
+            2018,
+            5_000,
+            "From the minutes.",
+            "Approved",
+            "2018-02-01",
+            "Minutes of February 1, 2018",
+        ],
     ]
     report = run_import("designations", csv_file(designations), by=staff_user, commit=True)
     assert report.committed, report.errors
     designation = BoardDesignation.objects.get(plan=plan)
     assert (designation.status, designation.decision_source, designation.decided_on) == (
-        "approved", "records", dt.date(2018, 2, 1))
+        "approved",
+        "records",
+        dt.date(2018, 2, 1),
+    )
 
-    issuances = [ISSUANCE_HEADER + ["source_reference"],
-                 [plan.name, "Dana Whitfield", 2018, "2018-03-01", 1_000, "0.10", "", "", "", "",
-                  "Stock ledger page 12"]]
+    issuances = [
+        ISSUANCE_HEADER + ["source_reference"],
+        [plan.name, "Dana Whitfield", 2018, "2018-03-01", 1_000, "0.10", "", "", "", "", "Stock ledger page 12"],
+    ]
     report = run_import("issuances", csv_file(issuances), by=staff_user, commit=True)
     assert report.committed, report.errors
     issuance = Issuance.objects.get(designation=designation)

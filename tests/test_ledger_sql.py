@@ -18,11 +18,21 @@ pytestmark = pytest.mark.django_db
 
 
 def issuance_for(designation, by, **extra) -> Issuance:
-    values = {"issue_date": datetime.date(2024, 6, 30), "shares": 1_234, "kind": "debt_settlement",
-              "price_per_share": Decimal("0.015"), "debt_amount": Decimal("18.51"), "debt_reference": "INV-7 «ü»",
-              "notes": "Line one\nline two", "reference": "G-7", "entered_from_records": False,
-              "source_reference": "", "submission_key": uuid.uuid4(), "recorded_by": by,
-              "recorded_at": timezone.now()} | extra
+    values = {
+        "issue_date": datetime.date(2024, 6, 30),
+        "shares": 1_234,
+        "kind": "debt_settlement",
+        "price_per_share": Decimal("0.015"),
+        "debt_amount": Decimal("18.51"),
+        "debt_reference": "INV-7 «ü»",
+        "notes": "Line one\nline two",
+        "reference": "G-7",
+        "entered_from_records": False,
+        "source_reference": "",
+        "submission_key": uuid.uuid4(),
+        "recorded_by": by,
+        "recorded_at": timezone.now(),
+    } | extra
     return Issuance(designation=designation, **values)
 
 
@@ -39,14 +49,23 @@ def test_raw_insert_and_history_read_back_like_the_orms(approved_designation, st
     orm._history_user = staff_user
     orm.save()
     raw_row, orm_row = comparable(raw), comparable(orm)
-    assert {**raw_row, "reference": "", "submission_key": None} == {**orm_row, "reference": "",
-                                                                     "submission_key": None}
+    assert {**raw_row, "reference": "", "submission_key": None} == {**orm_row, "reference": "", "submission_key": None}
     assert Issuance.objects.get(pk=raw.pk).price_per_share == Decimal("0.015")
     raw_history = Issuance.history.get(id=raw.pk)
     orm_history = Issuance.history.get(id=orm.pk)
     assert (raw_history.history_type, raw_history.history_user, raw_history.history_date) == ("+", staff_user, now)
-    for field in ("issue_date", "shares", "kind", "price_per_share", "debt_amount", "debt_reference", "notes",
-                  "designation_id", "recorded_by_id", "entered_from_records"):
+    for field in (
+        "issue_date",
+        "shares",
+        "kind",
+        "price_per_share",
+        "debt_amount",
+        "debt_reference",
+        "notes",
+        "designation_id",
+        "recorded_by_id",
+        "entered_from_records",
+    ):
         assert getattr(raw_history, field) == getattr(orm_history, field), field
 
 
@@ -59,8 +78,9 @@ def test_a_taken_submission_key_inserts_nothing(approved_designation, staff_user
     assert Issuance.objects.count() == 1 and Issuance.history.count() == before
 
 
-def test_the_locking_read_returns_the_plan_the_designation_and_a_recorded_key(approved_designation, staff_user,
-                                                                            superuser):
+def test_the_locking_read_returns_the_plan_the_designation_and_a_recorded_key(
+    approved_designation, staff_user, superuser
+):
     plan = approved_designation.plan
     key = uuid.uuid4()
     with transaction.atomic():
@@ -77,7 +97,9 @@ def test_the_locking_read_returns_the_plan_the_designation_and_a_recorded_key(ap
         assert existing == recorded.pk
         assert ledger_sql.read_designation(approved_designation.pk, plan.pk)["issued_shares"] == 5
         assert ledger_sql.cancellation_state(issuance_id=recorded.pk, designation_id=approved_designation.pk) == (
-            "approved", False)
+            "approved",
+            False,
+        )
     other = factories.make_plan(by=superuser, name="Another plan")
     with transaction.atomic():
         assert ledger_sql.read_designation(approved_designation.pk, other.pk) is None
@@ -89,16 +111,32 @@ def test_a_raw_cancellation_and_history_read_back_like_the_orms(approved_designa
 
     first, second = (factories.issue(approved_designation, by=staff_user, shares=5) for _ in range(2))
     now = timezone.now()
-    raw = IssuanceCancellation(issuance=first, cancelled_on=datetime.date(2024, 7, 1), reason="Typo «ü»",
-                               recorded_by=staff_user, recorded_at=now)
+    raw = IssuanceCancellation(
+        issuance=first,
+        cancelled_on=datetime.date(2024, 7, 1),
+        reason="Typo «ü»",
+        recorded_by=staff_user,
+        recorded_at=now,
+    )
     with transaction.atomic():
         ledger_sql.insert_with_history(raw, by=staff_user, when=now)
-    orm = IssuanceCancellation(issuance=second, cancelled_on=datetime.date(2024, 7, 1), reason="Typo «ü»",
-                               recorded_by=staff_user, recorded_at=now)
+    orm = IssuanceCancellation(
+        issuance=second,
+        cancelled_on=datetime.date(2024, 7, 1),
+        reason="Typo «ü»",
+        recorded_by=staff_user,
+        recorded_at=now,
+    )
     orm._history_user = staff_user
     orm.save()
-    read = lambda row: {k: v for k, v in model_to_dict(IssuanceCancellation.objects.get(pk=row.pk)).items()  # noqa
-                        if k not in ("id", "issuance")}
+
+    def read(row):
+        return {
+            k: v
+            for k, v in model_to_dict(IssuanceCancellation.objects.get(pk=row.pk)).items()
+            if k not in ("id", "issuance")
+        }
+
     assert read(raw) == read(orm)
     assert IssuanceCancellation.history.get(id=raw.pk).history_user == staff_user
 
@@ -116,8 +154,9 @@ def test_the_row_its_history_and_the_counters_are_written_together(approved_desi
     """One statement on PostgreSQL: the issuance, its history row, and both counters; a taken submission key
     writes none of them."""
     plan = approved_designation.plan
-    counters = ledger_sql.Counters(plan_id=plan.pk, designation_id=approved_designation.pk, issued=1_234,
-                                   committed=-1_234)
+    counters = ledger_sql.Counters(
+        plan_id=plan.pk, designation_id=approved_designation.pk, issued=1_234, committed=-1_234
+    )
     first = issuance_for(approved_designation, staff_user)
     with transaction.atomic():
         assert ledger_sql.insert_issuance(first, by=staff_user, when=timezone.now(), counters=counters) == first.pk

@@ -40,8 +40,17 @@ OPEN = ("proposed", "approved")
 
 # What every run of the machine hit, by rule: filled by `attempt`, checked by the test at the end.
 HIT: Counter = Counter()
-RULES = {ex.InvalidInput, ex.OutsidePlanTerm, ex.ShareLimitExceeded, ex.DesignationLimitExceeded,
-         ex.PoolOverCommitted, ex.DesignationNotApproved, ex.PriceBelowPar, ex.VoteRefused, ex.InvalidTransition}
+RULES = {
+    ex.InvalidInput,
+    ex.OutsidePlanTerm,
+    ex.ShareLimitExceeded,
+    ex.DesignationLimitExceeded,
+    ex.PoolOverCommitted,
+    ex.DesignationNotApproved,
+    ex.PriceBelowPar,
+    ex.VoteRefused,
+    ex.InvalidTransition,
+}
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -55,20 +64,28 @@ class LedgerMachine(RuleBasedStateMachine):
         transaction.set_rollback(True)
         self.atomic.__exit__(None, None, None)
 
-    @initialize(required_approvals=st.integers(min_value=1, max_value=2), reserve=st.integers(5_000, 20_000),
-                with_history=st.booleans())
+    @initialize(
+        required_approvals=st.integers(min_value=1, max_value=2),
+        reserve=st.integers(5_000, 20_000),
+        with_history=st.booleans(),
+    )
     def set_up_plan(self, required_approvals, reserve, with_history):
         self.root = factories.make_user("root", role=None, superuser=True)
         self.staff = factories.make_user("staff", role=factories.roles.STAFF)
         self.board = [factories.make_user(f"board{n}", role=factories.roles.BOARD) for n in range(3)]
-        self.plan = factories.make_plan(by=self.root, shares=reserve, effective_date=datetime.date(2019, 1, 1),
-                                        required_approvals=required_approvals)
+        self.plan = factories.make_plan(
+            by=self.root,
+            shares=reserve,
+            effective_date=datetime.date(2019, 1, 1),
+            required_approvals=required_approvals,
+        )
         if with_history:  # the app is the book of record from 2021: earlier history is entered from records
             services.plan_set_ledger_start(plan=self.plan, ledger_start_date=LEDGER_START, by=self.root)
         # The third board member is also a participant: they never vote on their own designation.
         self.participants = [
-            factories.make_participant(f"Participant {n}", by=self.staff, category=category,
-                                       user=self.board[2] if n == 2 else None)
+            factories.make_participant(
+                f"Participant {n}", by=self.staff, category=category, user=self.board[2] if n == 2 else None
+            )
             for n, category in enumerate(Participant.Category.values)
         ]
 
@@ -96,9 +113,19 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # One rule draws the operation, so that the mix can be weighted towards the steps that build a ledger
     # (Hypothesis picks among separate rules uniformly, and always-applicable ones then crowd out the rest).
-    OPERATIONS = (["propose"] * 4 + ["vote"] * 5 + ["issue"] * 8 + ["cancel"] * 2 + ["propose_reserve"]
-                  + ["vote_on_plan"] * 2 + ["lapse", "close_year", "withdraw", "propose_termination"]
-                  + ["past_designation"] * 2 + ["past_issuance"] * 2 + ["confirm"] + ["approve_at_the_edge"] * 2)
+    OPERATIONS = (
+        ["propose"] * 4
+        + ["vote"] * 5
+        + ["issue"] * 8
+        + ["cancel"] * 2
+        + ["propose_reserve"]
+        + ["vote_on_plan"] * 2
+        + ["lapse", "close_year", "withdraw", "propose_termination"]
+        + ["past_designation"] * 2
+        + ["past_issuance"] * 2
+        + ["confirm"]
+        + ["approve_at_the_edge"] * 2
+    )
 
     @rule(data=st.data())
     def step(self, data):
@@ -125,8 +152,9 @@ class LedgerMachine(RuleBasedStateMachine):
             return ex.OutsidePlanTerm
         if shares > self.plan.authorized_shares:
             return ex.ShareLimitExceeded
-        if BoardDesignation.objects.filter(plan=self.plan, participant=participant, year=year,
-                                           status__in=OPEN).exists():
+        if BoardDesignation.objects.filter(
+            plan=self.plan, participant=participant, year=year, status__in=OPEN
+        ).exists():
             return ex.InvalidTransition
         return None
 
@@ -153,9 +181,17 @@ class LedgerMachine(RuleBasedStateMachine):
         expected = self.proposal_refusal(participant, year, shares)
         if expected is None and self.closed(year):
             expected = ex.OutsidePlanTerm
-        self.attempt(expected, lambda: services.designation_propose(
-            plan=self.plan, participant=participant, year=year, shares=shares,
-            factors_considered="Drawn by Hypothesis.", by=self.staff))
+        self.attempt(
+            expected,
+            lambda: services.designation_propose(
+                plan=self.plan,
+                participant=participant,
+                year=year,
+                shares=shares,
+                factors_considered="Drawn by Hypothesis.",
+                by=self.staff,
+            ),
+        )
 
     def vote(self, data):
         designations = BoardDesignation.objects.filter(plan=self.plan)
@@ -168,8 +204,11 @@ class LedgerMachine(RuleBasedStateMachine):
         day = data.draw(st.integers(0, 60), label="day of the decision")
         if designation is None:
             return
-        if designation.status != "proposed" or designation.designated_user_id == voter.pk or \
-                designation.votes.filter(voter=voter).exists():
+        if (
+            designation.status != "proposed"
+            or designation.designated_user_id == voter.pk
+            or designation.votes.filter(voter=voter).exists()
+        ):
             expected = ex.VoteRefused
         elif decision == "approve" and self.closed(designation.year):
             expected = ex.OutsidePlanTerm
@@ -181,8 +220,9 @@ class LedgerMachine(RuleBasedStateMachine):
         if self.plan.ledger_start_date:  # votes in the app are never before it (earlier ones come from records)
             on = max(on, self.plan.ledger_start_date)
         with factories.on_day(on):
-            self.attempt(expected, lambda: services.designation_vote(designation=designation, voter=voter,
-                                                                     decision=decision))
+            self.attempt(
+                expected, lambda: services.designation_vote(designation=designation, voter=voter, decision=decision)
+            )
 
     def approve_at_the_edge(self, data):
         """Propose exactly what the pool has left, or one share more, and vote to approve it: the boundary of
@@ -193,12 +233,20 @@ class LedgerMachine(RuleBasedStateMachine):
         shares = self.plan.available_shares + over
         if shares < 1 or self.proposal_refusal(participant, year, shares) or self.closed(year):
             return
-        designation = services.designation_propose(plan=self.plan, participant=participant, year=year,
-                                                   shares=shares, factors_considered="At the edge.", by=self.staff)
+        designation = services.designation_propose(
+            plan=self.plan,
+            participant=participant,
+            year=year,
+            shares=shares,
+            factors_considered="At the edge.",
+            by=self.staff,
+        )
         expected = ex.PoolOverCommitted if over else None
         with factories.on_day(datetime.date(year, 1, 2)):
-            self.attempt(expected, lambda: services.designation_vote(designation=designation, voter=self.board[0],
-                                                                     decision="approve"))
+            self.attempt(
+                expected,
+                lambda: services.designation_vote(designation=designation, voter=self.board[0], decision="approve"),
+            )
 
     def withdraw(self, data):
         designation = self.pick(BoardDesignation.objects.filter(plan=self.plan), data)
@@ -210,15 +258,18 @@ class LedgerMachine(RuleBasedStateMachine):
         designation = self.pick(BoardDesignation.objects.filter(plan=self.plan), data)
         if designation is not None:
             expected = None if designation.status == "approved" else ex.InvalidTransition
-            self.attempt(expected, lambda: services.designation_lapse(designation=designation, reason="Year over.",
-                                                                      by=self.staff))
+            self.attempt(
+                expected,
+                lambda: services.designation_lapse(designation=designation, reason="Year over.", by=self.staff),
+            )
 
     def close_year(self, data):
         year = data.draw(YEARS, label="year to close")
         pending = BoardDesignation.objects.filter(plan=self.plan, year=year, status="proposed").exists()
         expected = ex.InvalidTransition if self.closed(year) or pending else None
-        self.attempt(expected, lambda: services.plan_year_close(plan=self.plan, year=year, reason="Year over.",
-                                                                by=self.staff))
+        self.attempt(
+            expected, lambda: services.plan_year_close(plan=self.plan, year=year, reason="Year over.", by=self.staff)
+        )
 
     # --- issuances ----------------------------------------------------------------------------------------------
 
@@ -226,8 +277,11 @@ class LedgerMachine(RuleBasedStateMachine):
         """What issuance_record refuses, in the order it checks."""
         if designation.status != "approved":
             return ex.DesignationNotApproved
-        if designation.is_from_records and not from_records and \
-                not RecordConfirmation.objects.filter(designation=designation).exists():
+        if (
+            designation.is_from_records
+            and not from_records
+            and not RecordConfirmation.objects.filter(designation=designation).exists()
+        ):
             return ex.DesignationNotApproved
         refusal = self.record_date_refusal(on, from_records=from_records) or self.term_refusal(on)
         if refusal:
@@ -259,8 +313,12 @@ class LedgerMachine(RuleBasedStateMachine):
         if from_records:
             extra |= {"from_records": True, "source_reference": "Stock ledger page 4"}
         expected = self.issuance_refusal(designation, on, shares, price, from_records=from_records)
-        self.attempt(expected, lambda: services.issuance_record(designation=designation, issue_date=on, shares=shares,
-                                                                price_per_share=price, by=self.staff, **extra))
+        self.attempt(
+            expected,
+            lambda: services.issuance_record(
+                designation=designation, issue_date=on, shares=shares, price_per_share=price, by=self.staff, **extra
+            ),
+        )
 
     def issue(self, data):
         self._issue(data, from_records=False)
@@ -280,9 +338,17 @@ class LedgerMachine(RuleBasedStateMachine):
         else:
             expected = self.record_date_refusal(on, from_records=from_records)
         source = "Cancellation minute" if from_records else ""
-        self.attempt(expected, lambda: services.issuance_cancel(issuance=issuance, cancelled_on=on, reason="Drawn.",
-                                                                from_records=from_records, source_reference=source,
-                                                                by=self.staff))
+        self.attempt(
+            expected,
+            lambda: services.issuance_cancel(
+                issuance=issuance,
+                cancelled_on=on,
+                reason="Drawn.",
+                from_records=from_records,
+                source_reference=source,
+                by=self.staff,
+            ),
+        )
 
     # --- history entered from records -------------------------------------------------------------------------
 
@@ -292,15 +358,25 @@ class LedgerMachine(RuleBasedStateMachine):
         shares = data.draw(st.integers(1, 12_000), label="shares")
         decision = data.draw(st.sampled_from(["approve", "reject"]), label="decision")
         on = datetime.date(year, 2, 1)
-        expected = self.proposal_refusal(participant, year, shares) or self.record_date_refusal(
-            on, from_records=True)
+        expected = self.proposal_refusal(participant, year, shares) or self.record_date_refusal(on, from_records=True)
         if expected is None and self.closed(year):
             expected = ex.OutsidePlanTerm
         if expected is None and decision == "approve" and shares > self.plan.available_shares:
             expected = ex.PoolOverCommitted
-        self.attempt(expected, lambda: services.past_designation_record(
-            plan=self.plan, participant=participant, year=year, shares=shares, factors_considered="From minutes.",
-            decision=decision, decided_on=on, decision_reference="Minutes", by=self.staff))
+        self.attempt(
+            expected,
+            lambda: services.past_designation_record(
+                plan=self.plan,
+                participant=participant,
+                year=year,
+                shares=shares,
+                factors_considered="From minutes.",
+                decision=decision,
+                decided_on=on,
+                decision_reference="Minutes",
+                by=self.staff,
+            ),
+        )
 
     def confirm(self, data):
         record = self.pick(BoardDesignation.objects.filter(plan=self.plan, decision_source="records"), data)
@@ -325,8 +401,10 @@ class LedgerMachine(RuleBasedStateMachine):
             expected = ex.InvalidInput
         else:
             expected = None
-        self.attempt(expected, lambda: services.reserve_change_propose(plan=self.plan, shares=shares,
-                                                                       explanation="Drawn.", by=self.staff))
+        self.attempt(
+            expected,
+            lambda: services.reserve_change_propose(plan=self.plan, shares=shares, explanation="Drawn.", by=self.staff),
+        )
 
     def propose_termination(self, data):
         on = data.draw(st.dates(datetime.date(2018, 6, 1), datetime.date(2025, 6, 1)), label="termination date")
@@ -339,8 +417,10 @@ class LedgerMachine(RuleBasedStateMachine):
             expected = ex.InvalidTransition
         else:
             expected = None
-        self.attempt(expected, lambda: services.termination_propose(plan=plan, termination_date=on,
-                                                                    explanation="Drawn.", by=self.staff))
+        self.attempt(
+            expected,
+            lambda: services.termination_propose(plan=plan, termination_date=on, explanation="Drawn.", by=self.staff),
+        )
 
     def vote_on_plan(self, data):
         proposal = self.pick(PlanProposal.objects.filter(plan=self.plan), data)
@@ -359,11 +439,13 @@ class LedgerMachine(RuleBasedStateMachine):
             floor = plan.issued_shares + plan.committed_shares
             expected = ex.PoolOverCommitted if plan.authorized_shares + proposal.shares < floor else None
         else:
-            later = Issuance.objects.standing().filter(designation__plan=plan,
-                                                       issue_date__gte=proposal.termination_date).exists()
+            later = (
+                Issuance.objects.standing()
+                .filter(designation__plan=plan, issue_date__gte=proposal.termination_date)
+                .exists()
+            )
             expected = ex.OutsidePlanTerm if later else None
-        self.attempt(expected, lambda: services.plan_proposal_vote(proposal=proposal, voter=voter,
-                                                                   decision=decision))
+        self.attempt(expected, lambda: services.plan_proposal_vote(proposal=proposal, voter=voter, decision=decision))
 
     # --- after every step ---------------------------------------------------------------------------------------
 

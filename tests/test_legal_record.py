@@ -35,22 +35,33 @@ def full_ledger(superuser, staff_user, board_member, second_board_member, plan, 
     votes, a closed year with its lapse, and history entered from records with its confirmation."""
     factories.issue(approved_designation, by=staff_user, shares=1_000)
     mistaken = factories.issue(approved_designation, by=staff_user, shares=10)
-    services.issuance_cancel(issuance=mistaken, cancelled_on=datetime.date(2024, 7, 1), reason="Duplicate",
-                             by=staff_user)
+    services.issuance_cancel(
+        issuance=mistaken, cancelled_on=datetime.date(2024, 7, 1), reason="Duplicate", by=staff_user
+    )
     lee = factories.make_participant("Lee Chen", by=staff_user)
-    factories.make_designation(plan=plan, participant=lee, year=2023, shares=500, staff=staff_user,
-                               approver=board_member)
+    factories.make_designation(
+        plan=plan, participant=lee, year=2023, shares=500, staff=staff_user, approver=board_member
+    )
     services.plan_year_close(plan=plan, year=2023, reason="Year over.", by=staff_user)
     factories.change_reserve(plan, shares=1_000, staff=staff_user, approver=board_member)
     services.plan_set_ledger_start(plan=plan, ledger_start_date=datetime.date(2020, 1, 1), by=superuser)
     past = services.past_designation_record(
-        plan=plan, participant=lee, year=2010, shares=100, factors_considered="From the minutes.", decision="approve",
-        decided_on=datetime.date(2010, 2, 1), decision_reference="Minutes of February 1, 2010", by=staff_user)
+        plan=plan,
+        participant=lee,
+        year=2010,
+        shares=100,
+        factors_considered="From the minutes.",
+        decision="approve",
+        decided_on=datetime.date(2010, 2, 1),
+        decision_reference="Minutes of February 1, 2010",
+        by=staff_user,
+    )
     services.past_record_confirm(record=past, by=board_member)
     upload = SimpleUploadedFile("people.csv", b"name,category\nMia Park,consultant\n")
     assert run_import("participants", upload, by=staff_user, commit=True).committed  # an ImportRecord row
-    issuer_details_record(plan=plan, formation_date=datetime.date(1988, 6, 1), country_of_formation="US",
-                          by=superuser)  # an OCF row (plan_admin.models.OcfObject)
+    issuer_details_record(
+        plan=plan, formation_date=datetime.date(1988, 6, 1), country_of_formation="US", by=superuser
+    )  # an OCF row (plan_admin.models.OcfObject)
     factories.resolution_records(plan=plan, staff=staff_user, directors=[board_member, second_board_member])
     plan.refresh_from_db()
     return plan
@@ -63,8 +74,15 @@ HISTORY_MODELS = [model for model in apps.get_app_config("plan_admin").get_model
 
 def test_the_history_models_are_the_ones_the_record_expects():
     assert {model.__name__ for model in HISTORY_MODELS} == {
-        "Plan", "ShareReserveChange", "Participant", "BoardDesignation", "DesignationVote", "Issuance",
-        "IssuanceCancellation", "PlanProposal"}
+        "Plan",
+        "ShareReserveChange",
+        "Participant",
+        "BoardDesignation",
+        "DesignationVote",
+        "Issuance",
+        "IssuanceCancellation",
+        "PlanProposal",
+    }
 
 
 @pytest.mark.django_db
@@ -127,20 +145,23 @@ def test_raw_sql_cannot_delete_a_ledger_row(full_ledger, table):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("change", "allowed"), [
-    ("shares = shares + 1", False),
-    ("year = year - 1", False),
-    ("participant_id = participant_id", True),
-    ("designated_user_id = proposed_by_id", False),
-    ("proposed_by_id = NULL", False),
-    ("factors_considered = 'rewritten'", False),
-    ("status = 'proposed'", False),  # a decision never moves backwards
-    ("status = 'rejected'", False),
-    ("decided_on = '2001-01-01'", False),
-    ("decision_reference = 'rewritten'", False),
-    ("issued_shares = issued_shares", True),  # the services' counter
-    ("status = 'lapsed'", True),  # the one way an approved designation moves on
-])
+@pytest.mark.parametrize(
+    ("change", "allowed"),
+    [
+        ("shares = shares + 1", False),
+        ("year = year - 1", False),
+        ("participant_id = participant_id", True),
+        ("designated_user_id = proposed_by_id", False),
+        ("proposed_by_id = NULL", False),
+        ("factors_considered = 'rewritten'", False),
+        ("status = 'proposed'", False),  # a decision never moves backwards
+        ("status = 'rejected'", False),
+        ("decided_on = '2001-01-01'", False),
+        ("decision_reference = 'rewritten'", False),
+        ("issued_shares = issued_shares", True),  # the services' counter
+        ("status = 'lapsed'", True),  # the one way an approved designation moves on
+    ],
+)
 def test_raw_sql_cannot_rewrite_a_decided_designation(full_ledger, change, allowed, approved_designation):
     sql = f"UPDATE plan_admin_boarddesignation SET {change} WHERE id = %s"
     assert refused(sql, [approved_designation.pk]) is not allowed
@@ -180,12 +201,15 @@ def test_the_triggers_survive_a_table_rebuild(full_ledger):
 
 @pytest.mark.django_db
 def test_relinking_a_participant_does_not_let_the_director_vote_on_herself(plan, staff_user, second_board_member):
-    director = factories.make_participant("Elena Sorokina", by=staff_user, user=second_board_member,
-                                          category=Participant.Category.NON_EMPLOYEE_DIRECTOR)
-    designation = factories.make_designation(plan=plan, participant=director, year=2025, shares=50_000,
-                                             staff=staff_user)
-    services.participant_update(participant=director, name=director.name, category=director.category, user=None,
-                                by=staff_user)
+    director = factories.make_participant(
+        "Elena Sorokina", by=staff_user, user=second_board_member, category=Participant.Category.NON_EMPLOYEE_DIRECTOR
+    )
+    designation = factories.make_designation(
+        plan=plan, participant=director, year=2025, shares=50_000, staff=staff_user
+    )
+    services.participant_update(
+        participant=director, name=director.name, category=director.category, user=None, by=staff_user
+    )
     director.refresh_from_db()
     assert director.user is None and director.history.count() == 2  # the relinking is recorded
     before = factories.ledger_snapshot()
@@ -200,8 +224,9 @@ def test_relinking_a_participant_does_not_let_the_director_vote_on_herself(plan,
 
 @pytest.mark.django_db
 def test_a_superuser_is_refused_the_vote_page_unless_on_the_board(client, superuser, plan, participant, staff_user):
-    designation = factories.make_designation(plan=plan, participant=participant, year=2025, shares=1_000,
-                                             staff=staff_user)
+    designation = factories.make_designation(
+        plan=plan, participant=participant, year=2025, shares=1_000, staff=staff_user
+    )
     client.force_login(superuser)
     before = factories.ledger_snapshot()
     response = client.post(reverse("designation-vote", args=[designation.pk]), {"decision": "approve"})
@@ -210,12 +235,14 @@ def test_a_superuser_is_refused_the_vote_page_unless_on_the_board(client, superu
 
 
 @pytest.mark.django_db
-def test_a_superuser_on_the_board_votes_only_after_the_second_factor(client, superuser, plan, participant,
-                                                                     staff_user, settings):
+def test_a_superuser_on_the_board_votes_only_after_the_second_factor(
+    client, superuser, plan, participant, staff_user, settings
+):
     settings.REQUIRE_SECOND_FACTOR = True
     superuser.groups.add(factories.board_group())
-    designation = factories.make_designation(plan=plan, participant=participant, year=2025, shares=1_000,
-                                             staff=staff_user)
+    designation = factories.make_designation(
+        plan=plan, participant=participant, year=2025, shares=1_000, staff=staff_user
+    )
     client.force_login(superuser)
     before = factories.ledger_snapshot()
     response = client.post(reverse("designation-vote", args=[designation.pk]), {"decision": "approve"})
@@ -230,8 +257,14 @@ def test_a_superuser_on_the_board_votes_only_after_the_second_factor(client, sup
 def test_resubmitting_a_corrected_form_is_refused_with_what_was_recorded(client, staff_user, approved_designation):
     client.force_login(staff_user)
     key = str(uuid.uuid4())
-    data = {"designation": approved_designation.pk, "issue_date": "2024-06-30", "shares": "15,000",
-            "kind": "compensation", "price_per_share": "0.15", "submission_key": key}
+    data = {
+        "designation": approved_designation.pk,
+        "issue_date": "2024-06-30",
+        "shares": "15,000",
+        "kind": "compensation",
+        "price_per_share": "0.15",
+        "submission_key": key,
+    }
     client.post(reverse("admin:plan_admin_issuance_add"), data)
     issuance = Issuance.objects.get()
     before = factories.ledger_snapshot()
@@ -246,8 +279,12 @@ def test_resubmitting_a_corrected_form_is_refused_with_what_was_recorded(client,
 @pytest.mark.django_db(transaction=True)
 def test_one_key_posted_at_once_against_two_plans_records_one_row(superuser, staff_user, board_member, participant):
     plans = [factories.make_plan(by=superuser, name=f"Plan {n}") for n in range(2)]
-    designations = [factories.make_designation(plan=plan, participant=participant, year=2024, shares=1_000,
-                                               staff=staff_user, approver=board_member) for plan in plans]
+    designations = [
+        factories.make_designation(
+            plan=plan, participant=participant, year=2024, shares=1_000, staff=staff_user, approver=board_member
+        )
+        for plan in plans
+    ]
     key = uuid.uuid4()
     barrier = threading.Barrier(2)
     outcomes = []
@@ -255,9 +292,16 @@ def test_one_key_posted_at_once_against_two_plans_records_one_row(superuser, sta
     def post(designation):
         try:
             barrier.wait(timeout=30)
-            outcomes.append(services.issuance_record(designation=designation, issue_date=datetime.date(2024, 6, 30),
-                                                     shares=10, price_per_share=Decimal("0.15"), submission_key=key,
-                                                     by=staff_user))
+            outcomes.append(
+                services.issuance_record(
+                    designation=designation,
+                    issue_date=datetime.date(2024, 6, 30),
+                    shares=10,
+                    price_per_share=Decimal("0.15"),
+                    submission_key=key,
+                    by=staff_user,
+                )
+            )
         except exceptions.PlanRuleViolation as refusal:
             outcomes.append(refusal)
         except Exception as error:
@@ -281,14 +325,22 @@ def test_one_key_posted_at_once_against_two_plans_records_one_row(superuser, sta
 
 @pytest.mark.django_db
 def test_an_issuance_may_not_precede_the_boards_decision(plan, participant, staff_user, board_member):
-    designation = factories.make_designation(plan=plan, participant=participant, year=2024, shares=1_000,
-                                             staff=staff_user, approver=board_member,
-                                             decided_on=datetime.date(2024, 5, 1))
+    designation = factories.make_designation(
+        plan=plan,
+        participant=participant,
+        year=2024,
+        shares=1_000,
+        staff=staff_user,
+        approver=board_member,
+        decided_on=datetime.date(2024, 5, 1),
+    )
     before = factories.ledger_snapshot()
     with pytest.raises(exceptions.DesignationNotApproved) as refusal:
         factories.issue(designation, by=staff_user, shares=10, on=datetime.date(2024, 4, 30))
-    assert refusal.value.messages == ["The board approved this designation on May 1, 2024: shares cannot be issued "
-                                      "against it on April 30, 2024, before its decision."]
+    assert refusal.value.messages == [
+        "The board approved this designation on May 1, 2024: shares cannot be issued "
+        "against it on April 30, 2024, before its decision."
+    ]
     assert factories.ledger_snapshot() == before
     factories.issue(designation, by=staff_user, shares=10, on=datetime.date(2024, 5, 1))  # the day itself
 
@@ -296,8 +348,9 @@ def test_an_issuance_may_not_precede_the_boards_decision(plan, participant, staf
 @pytest.mark.django_db
 def test_an_issuance_may_not_be_dated_in_the_future(plan, participant, staff_user, board_member):
     today = datetime.date.today()
-    designation = factories.make_designation(plan=plan, participant=participant, year=today.year, shares=1_000,
-                                             staff=staff_user, approver=board_member)
+    designation = factories.make_designation(
+        plan=plan, participant=participant, year=today.year, shares=1_000, staff=staff_user, approver=board_member
+    )
     tomorrow = today + datetime.timedelta(days=1)
     before = factories.ledger_snapshot()
     with pytest.raises(exceptions.InvalidInput, match="may not be dated in the future"):
@@ -309,9 +362,16 @@ def test_an_issuance_may_not_be_dated_in_the_future(plan, participant, staff_use
 @pytest.mark.django_db
 def test_a_confirmation_needs_the_members_explicit_check(full_ledger, client, board_member, staff_user):
     record = services.past_designation_record(
-        plan=full_ledger, participant=factories.make_participant("Noa Park", by=staff_user), year=2012, shares=10,
-        factors_considered="From the minutes.", decision="approve", decided_on=datetime.date(2012, 2, 1),
-        decision_reference="Minutes of February 1, 2012", by=staff_user)
+        plan=full_ledger,
+        participant=factories.make_participant("Noa Park", by=staff_user),
+        year=2012,
+        shares=10,
+        factors_considered="From the minutes.",
+        decision="approve",
+        decided_on=datetime.date(2012, 2, 1),
+        decision_reference="Minutes of February 1, 2012",
+        by=staff_user,
+    )
     client.force_login(board_member)
     url = reverse("past-record-confirm", args=["designation", record.pk])
     before = factories.ledger_snapshot()

@@ -57,8 +57,16 @@ def libreoffice(tmp_path: Path, files: dict[str, bytes], infilter: str | None = 
     for name, data in files.items():
         (source / name).write_bytes(data)
         paths.append(str(source / name))
-    command = [SOFFICE, "--headless", "--norestore", f"-env:UserInstallation={profile.as_uri()}",
-               "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out)]
+    command = [
+        SOFFICE,
+        "--headless",
+        "--norestore",
+        f"-env:UserInstallation={profile.as_uri()}",
+        "--convert-to",
+        "xlsx:Calc MS Excel 2007 XML",
+        "--outdir",
+        str(out),
+    ]
     if infilter:
         command.insert(2, f"--infilter={infilter}")
     finished = subprocess.run(command + paths, capture_output=True, text=True, timeout=300)
@@ -74,8 +82,7 @@ def labelled(sheet) -> dict[str, tuple]:
 
 def test_every_export_recalculates_in_libreoffice_to_the_ledger(client, ledger, auditor, tmp_path):
     xlsx = {f"{slug}.xlsx": without_saved_values(download(client, auditor, slug, "xlsx")[1]) for slug in REPORTS}
-    results = {name: openpyxl.load_workbook(path, data_only=True)
-               for name, path in libreoffice(tmp_path, xlsx).items()}
+    results = {name: openpyxl.load_workbook(path, data_only=True) for name, path in libreoffice(tmp_path, xlsx).items()}
 
     issued = Issuance.objects.aggregate(total=Sum("shares"))["total"]
     cancelled = Issuance.objects.cancelled().aggregate(total=Sum("shares"))["total"]
@@ -106,15 +113,21 @@ def test_every_export_recalculates_in_libreoffice_to_the_ledger(client, ledger, 
         assert lines["Authorized shares"][1] == plan.authorized_shares
         assert lines["Issued shares (net)"][1] == plan.issued_shares
         assert lines["Committed to approved designations (all years)"][1] == plan.committed_shares
-        for check in ["Authorized agrees with the counter", "Issued agrees with the counter",
-                      "Committed agrees with the counter", "Within the reserve (issued net + committed ≤ authorized)"]:
+        for check in [
+            "Authorized agrees with the counter",
+            "Issued agrees with the counter",
+            "Committed agrees with the counter",
+            "Within the reserve (issued net + committed ≤ authorized)",
+        ]:
             assert lines[check][1] == "OK", (plan, check)
 
 
 def test_every_csv_reads_in_libreoffice_as_numbers_dates_and_text(client, ledger, auditor, tmp_path):
     csvs = {f"{slug}.csv": download(client, auditor, slug, "csv")[1] for slug in REPORTS}
-    results = {name: openpyxl.load_workbook(path) for name, path in
-               libreoffice(tmp_path, csvs, infilter="CSV:44,34,76,1,,1033,false,true").items()}
+    results = {
+        name: openpyxl.load_workbook(path)
+        for name, path in libreoffice(tmp_path, csvs, infilter="CSV:44,34,76,1,,1033,false,true").items()
+    }
 
     def table(name):
         rows = list(results[name].worksheets[0].iter_rows(values_only=True))
@@ -122,19 +135,29 @@ def test_every_csv_reads_in_libreoffice_as_numbers_dates_and_text(client, ledger
 
     issuances = table("issuances.csv")
     assert sum(row["Shares"] for row in issuances) == Issuance.objects.aggregate(total=Sum("shares"))["total"]
-    assert sum(row["Shares"] for row in issuances if row["Cancelled on"] is None) == \
-        sum(plan.issued_shares for plan in Plan.objects.all())
+    assert sum(row["Shares"] for row in issuances if row["Cancelled on"] is None) == sum(
+        plan.issued_shares for plan in Plan.objects.all()
+    )
     assert all(hasattr(row["Issue date"], "year") for row in issuances), "dates are dates"
-    names = [cell for row in results["issuances.csv"].worksheets[0].iter_rows() for cell in row
-             if isinstance(cell.value, str) and EVIL in cell.value]
-    assert names and all(cell.data_type == "s" and cell.value == "'" + EVIL for cell in names), \
+    names = [
+        cell
+        for row in results["issuances.csv"].worksheets[0].iter_rows()
+        for cell in row
+        if isinstance(cell.value, str) and EVIL in cell.value
+    ]
+    assert names and all(cell.data_type == "s" and cell.value == "'" + EVIL for cell in names), (
         "the escaped formula stays text"
-    assert sum(row["Total shares"] for row in table("participants.csv")) == \
-        sum(plan.issued_shares for plan in Plan.objects.all())
+    )
+    assert sum(row["Total shares"] for row in table("participants.csv")) == sum(
+        plan.issued_shares for plan in Plan.objects.all()
+    )
     for row in table("pool.csv"):
         assert row["Authorized"] == row["Authorized (ledger counter)"]
         assert row["Issued (net)"] == row["Issued (ledger counter)"]
-    assert sum(row["Shares"] for row in table("reserve.csv")) == \
-        sum(plan.authorized_shares for plan in Plan.objects.all())
-    assert sum(row["Designated shares"] for row in table("designations.csv")) == \
-        BoardDesignation.objects.aggregate(s=Sum("shares"))["s"]
+    assert sum(row["Shares"] for row in table("reserve.csv")) == sum(
+        plan.authorized_shares for plan in Plan.objects.all()
+    )
+    assert (
+        sum(row["Designated shares"] for row in table("designations.csv"))
+        == BoardDesignation.objects.aggregate(s=Sum("shares"))["s"]
+    )

@@ -65,8 +65,9 @@ def assert_locked_before_writing(seen: list[str], what: str) -> None:
 
 @pytest.fixture
 def ledger(plan, participant, staff_user, board_member, superuser):
-    approved = factories.make_designation(plan=plan, participant=participant, year=2024, shares=10_000,
-                                          staff=staff_user, approver=board_member)
+    approved = factories.make_designation(
+        plan=plan, participant=participant, year=2024, shares=10_000, staff=staff_user, approver=board_member
+    )
     issuance = factories.issue(approved, by=staff_user, shares=100)
     other = factories.make_participant("Lee Chen", by=staff_user)
     return {"approved": approved, "issuance": issuance, "other": other}
@@ -77,49 +78,89 @@ def service_calls(ledger, plan, staff_user, board_member, superuser):
     approved, issuance, other = ledger["approved"], ledger["issuance"], ledger["other"]
 
     def proposal():
-        return services.designation_propose(plan=plan, participant=other, year=2025, shares=5,
-                                            factors_considered="x", by=staff_user)
+        return services.designation_propose(
+            plan=plan, participant=other, year=2025, shares=5, factors_considered="x", by=staff_user
+        )
 
     def reserve_proposal():
         return services.reserve_change_propose(plan=plan, shares=5, explanation="x", by=staff_user)
 
     return [
         ("issuance_record", lambda: factories.issue(approved, by=staff_user, shares=1)),
-        ("issuance_record_many", lambda: services.issuance_record_many(rows=[{
-            "designation": approved, "issue_date": datetime.date(2024, 6, 30), "shares": 1,
-            "price_per_share": Decimal("0.15")}], by=staff_user)),
-        ("issuance_cancel", lambda: services.issuance_cancel(issuance=issuance, cancelled_on=datetime.date(2024, 7, 1),
-                                                              reason="x", by=staff_user)),
+        (
+            "issuance_record_many",
+            lambda: services.issuance_record_many(
+                rows=[
+                    {
+                        "designation": approved,
+                        "issue_date": datetime.date(2024, 6, 30),
+                        "shares": 1,
+                        "price_per_share": Decimal("0.15"),
+                    }
+                ],
+                by=staff_user,
+            ),
+        ),
+        (
+            "issuance_cancel",
+            lambda: services.issuance_cancel(
+                issuance=issuance, cancelled_on=datetime.date(2024, 7, 1), reason="x", by=staff_user
+            ),
+        ),
         ("designation_propose", proposal),
         ("designation_withdraw", lambda: services.designation_withdraw(designation=proposal(), by=staff_user)),
-        ("designation_vote", lambda: services.designation_vote(designation=proposal(), voter=board_member,
-                                                               decision="reject")),
+        (
+            "designation_vote",
+            lambda: services.designation_vote(designation=proposal(), voter=board_member, decision="reject"),
+        ),
         ("designation_lapse", lambda: services.designation_lapse(designation=approved, reason="x", by=staff_user)),
         ("plan_year_close", lambda: services.plan_year_close(plan=plan, year=2023, reason="x", by=staff_user)),
         ("reserve_change_propose", reserve_proposal),
-        ("termination_propose", lambda: services.termination_propose(
-            plan=plan, termination_date=datetime.date(2030, 1, 1), explanation="x", by=staff_user)),
-        ("plan_proposal_withdraw", lambda: services.plan_proposal_withdraw(proposal=reserve_proposal(),
-                                                                           by=staff_user)),
-        ("plan_proposal_vote", lambda: services.plan_proposal_vote(proposal=reserve_proposal(), voter=board_member,
-                                                                   decision="approve")),
-        ("plan_set_effective_date", lambda: services.plan_set_effective_date(
-            plan=plan, effective_date=datetime.date(2002, 2, 1), by=staff_user)),
-        ("plan_update_details", lambda: services.plan_update_details(
-            plan=plan, company_name="Co", name="Plan", purpose="", stock_class="Common Stock", required_approvals=1,
-            by=superuser)),
-        ("plan_set_ledger_start", lambda: services.plan_set_ledger_start(
-            plan=plan, ledger_start_date=datetime.date(2020, 1, 1), by=superuser)),
+        (
+            "termination_propose",
+            lambda: services.termination_propose(
+                plan=plan, termination_date=datetime.date(2030, 1, 1), explanation="x", by=staff_user
+            ),
+        ),
+        ("plan_proposal_withdraw", lambda: services.plan_proposal_withdraw(proposal=reserve_proposal(), by=staff_user)),
+        (
+            "plan_proposal_vote",
+            lambda: services.plan_proposal_vote(proposal=reserve_proposal(), voter=board_member, decision="approve"),
+        ),
+        (
+            "plan_set_effective_date",
+            lambda: services.plan_set_effective_date(
+                plan=plan, effective_date=datetime.date(2002, 2, 1), by=staff_user
+            ),
+        ),
+        (
+            "plan_update_details",
+            lambda: services.plan_update_details(
+                plan=plan,
+                company_name="Co",
+                name="Plan",
+                purpose="",
+                stock_class="Common Stock",
+                required_approvals=1,
+                by=superuser,
+            ),
+        ),
+        (
+            "plan_set_ledger_start",
+            lambda: services.plan_set_ledger_start(
+                plan=plan, ledger_start_date=datetime.date(2020, 1, 1), by=superuser
+            ),
+        ),
     ]
 
 
-SERVICES = [name for name, _ in service_calls({"approved": None, "issuance": None, "other": None}, None, None, None,
-                                              None)]
+SERVICES = [
+    name for name, _ in service_calls({"approved": None, "issuance": None, "other": None}, None, None, None, None)
+]
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_every_service_locks_the_plan_before_writing(name, ledger, plan, staff_user, board_member, superuser,
-                                                     request):
+def test_every_service_locks_the_plan_before_writing(name, ledger, plan, staff_user, board_member, superuser, request):
     call = dict(service_calls(ledger, plan, staff_user, board_member, superuser))[name]
     seen = request.getfixturevalue("events")
     seen.clear()
@@ -130,12 +171,30 @@ def test_every_service_locks_the_plan_before_writing(name, ledger, plan, staff_u
 def test_past_records_lock_the_plan_before_writing(plan, participant, staff_user, board_member, superuser, events):
     services.plan_set_ledger_start(plan=plan, ledger_start_date=datetime.date(2020, 1, 1), by=superuser)
     for name, call in [
-        ("past_designation_record", lambda: services.past_designation_record(
-            plan=plan, participant=participant, year=2010, shares=10, factors_considered="x", decision="approve",
-            decided_on=datetime.date(2010, 2, 1), decision_reference="Minutes", by=staff_user)),
-        ("past_reserve_change_record", lambda: services.past_reserve_change_record(
-            plan=plan, shares=10, board_approval_date=datetime.date(2010, 2, 1), resolution_reference="Minutes",
-            by=staff_user)),
+        (
+            "past_designation_record",
+            lambda: services.past_designation_record(
+                plan=plan,
+                participant=participant,
+                year=2010,
+                shares=10,
+                factors_considered="x",
+                decision="approve",
+                decided_on=datetime.date(2010, 2, 1),
+                decision_reference="Minutes",
+                by=staff_user,
+            ),
+        ),
+        (
+            "past_reserve_change_record",
+            lambda: services.past_reserve_change_record(
+                plan=plan,
+                shares=10,
+                board_approval_date=datetime.date(2010, 2, 1),
+                resolution_reference="Minutes",
+                by=staff_user,
+            ),
+        ),
     ]:
         events.clear()
         record = call()

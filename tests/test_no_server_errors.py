@@ -15,8 +15,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def ledger(approved_designation, staff_user):
     issuance = factories.issue(approved_designation, by=staff_user, shares=1_000)
-    return {"plan": approved_designation.plan, "designation": approved_designation, "issuance": issuance,
-            "participant": approved_designation.participant}
+    return {
+        "plan": approved_designation.plan,
+        "designation": approved_designation,
+        "issuance": issuance,
+        "participant": approved_designation.participant,
+    }
 
 
 @pytest.mark.parametrize(
@@ -48,8 +52,15 @@ def test_an_admin_url_naming_no_record_is_404(client, superuser, staff_user, led
 
 @pytest.mark.parametrize(
     "query",
-    ["plan=%C2%B2", "year=%C2%B2", "plan=%D9%A1", "year=99999999999999999999", "plan=99999999999999999999999",
-     "plan=-1", "year=-2024"],
+    [
+        "plan=%C2%B2",
+        "year=%C2%B2",
+        "plan=%D9%A1",
+        "year=99999999999999999999",
+        "plan=99999999999999999999999",
+        "plan=-1",
+        "year=-2024",
+    ],
 )
 @pytest.mark.parametrize("path", ["/reports/", "/reports/issuances.csv", "/reports/pool.xlsx"])
 def test_a_report_filter_that_is_not_an_ascii_number_is_400(client, auditor, ledger, path, query):
@@ -61,13 +72,21 @@ def test_a_report_filter_that_is_not_an_ascii_number_is_400(client, auditor, led
 
 @pytest.mark.parametrize(
     "query",
-    ["board_approval_date__year=99999999999999999999", "board_approval_date__year=%C2%B2", "_to_field=",
-     "q=%00", "board_approval_date__month=abc"],
+    [
+        "board_approval_date__year=99999999999999999999",
+        "board_approval_date__year=%C2%B2",
+        "_to_field=",
+        "q=%00",
+        "board_approval_date__month=abc",
+    ],
 )
 def test_odd_admin_list_parameters_are_refused_not_a_server_error(client, staff_user, ledger, query):
     client.force_login(staff_user)
-    for path in ("/admin/plan_admin/sharereservechange/", "/admin/plan_admin/sharereservechange/export/",
-                 f"/admin/plan_admin/plan/{ledger['plan'].pk}/change/"):
+    for path in (
+        "/admin/plan_admin/sharereservechange/",
+        "/admin/plan_admin/sharereservechange/export/",
+        f"/admin/plan_admin/plan/{ledger['plan'].pk}/change/",
+    ):
         response = client.get(f"{path}?{query}")
         assert response.status_code in (302, 400), (path, response.status_code)
 
@@ -102,8 +121,13 @@ def test_a_participant_saved_in_the_admin_with_unreadable_text_gets_a_form_error
 def test_a_plan_saved_in_the_admin_with_unreadable_text_gets_a_form_error(client, superuser, ledger):
     plan = ledger["plan"]
     client.force_login(superuser)
-    data = {"company_name": plan.company_name, "name": "Plan \ufffd", "purpose": plan.purpose,
-            "stock_class": plan.stock_class, "required_approvals": "1"}
+    data = {
+        "company_name": plan.company_name,
+        "name": "Plan \ufffd",
+        "purpose": plan.purpose,
+        "stock_class": plan.stock_class,
+        "required_approvals": "1",
+    }
     before = factories.ledger_snapshot()
     response = client.post(reverse("admin:plan_admin_plan_change", args=[plan.pk]), data)
     assert response.status_code == 200
@@ -113,14 +137,19 @@ def test_a_plan_saved_in_the_admin_with_unreadable_text_gets_a_form_error(client
 
 
 @pytest.mark.parametrize("role", ["staff", "auditor", "board", "superuser"])
-def test_the_history_revert_page_writes_nothing_on_post(client, role, staff_user, auditor, board_member, superuser,
-                                                        ledger):
+def test_the_history_revert_page_writes_nothing_on_post(
+    client, role, staff_user, auditor, board_member, superuser, ledger
+):
     """django-simple-history saves the old version on POST for anyone who may view the row: refused by code."""
     user = {"staff": staff_user, "auditor": auditor, "board": board_member, "superuser": superuser}[role]
     client.force_login(user)
     before = factories.ledger_snapshot()
-    for obj, name in [(ledger["designation"], "boarddesignation"), (ledger["plan"], "plan"),
-                      (ledger["participant"], "participant"), (ledger["issuance"], "issuance")]:
+    for obj, name in [
+        (ledger["designation"], "boarddesignation"),
+        (ledger["plan"], "plan"),
+        (ledger["participant"], "participant"),
+        (ledger["issuance"], "issuance"),
+    ]:
         record = obj.history.order_by("history_id").first()
         url = reverse(f"admin:plan_admin_{name}_simple_history", args=[obj.pk, record.history_id])
         response = client.post(url, {})

@@ -67,7 +67,7 @@ OBJECT_SCHEMA = {}
 for _uri in REGISTRY:
     if _uri.startswith(BASE + "objects/"):
         _spec = REGISTRY.contents(_uri).get("properties", {}).get("object_type", {})
-        for _type in ([_spec["const"]] if "const" in _spec else _spec.get("enum", [])):
+        for _type in [_spec["const"]] if "const" in _spec else _spec.get("enum", []):
             OBJECT_SCHEMA[_type] = _uri
 
 
@@ -77,8 +77,9 @@ def reference_errors(directory: Path, *, whole_files: bool = True) -> list[str]:
     `whole_files` validates each file against its file schema in one go (the strictest reading); otherwise its
     wrapper and each item against the schema of its object_type, which is what the file schema says but faster."""
     manifest = json.loads((directory / "Manifest.ocf.json").read_text())
-    errors = [f"Manifest: {e.message}" for e in _validator(BASE + "files/OCFManifestFile.schema.json")
-              .iter_errors(manifest)]
+    errors = [
+        f"Manifest: {e.message}" for e in _validator(BASE + "files/OCFManifestFile.schema.json").iter_errors(manifest)
+    ]
     for key, entries in manifest.items():
         if not key.endswith("_files"):
             continue
@@ -88,16 +89,23 @@ def reference_errors(directory: Path, *, whole_files: bool = True) -> list[str]:
             if hashlib.md5(content).hexdigest() != entry["md5"]:
                 errors.append(f"{entry['filepath']}: md5 differs from the manifest")
             document = json.loads(content)
-            file_schema = next(uri for uri in REGISTRY if uri.startswith(BASE + "files/") and
-                               REGISTRY.contents(uri)["properties"]["file_type"].get("const") == document["file_type"])
+            file_schema = next(
+                uri
+                for uri in REGISTRY
+                if uri.startswith(BASE + "files/")
+                and REGISTRY.contents(uri)["properties"]["file_type"].get("const") == document["file_type"]
+            )
             if whole_files:
                 errors += [f"{path.name}: {e.message}" for e in _validator(file_schema).iter_errors(document)]
             else:
-                errors += [f"{path.name}: {e.message}" for e in _validator(file_schema).iter_errors(
-                    {**document, "items": []})]
+                errors += [
+                    f"{path.name}: {e.message}" for e in _validator(file_schema).iter_errors({**document, "items": []})
+                ]
                 for item in document["items"]:
-                    errors += [f"{path.name} {item.get('id')}: {e.message}"
-                               for e in _validator(OBJECT_SCHEMA[item["object_type"]]).iter_errors(item)]
+                    errors += [
+                        f"{path.name} {item.get('id')}: {e.message}"
+                        for e in _validator(OBJECT_SCHEMA[item["object_type"]]).iter_errors(item)
+                    ]
     return errors
 
 
@@ -105,17 +113,31 @@ def items(directory: Path, name: str) -> list[dict]:
     return json.loads((directory / name).read_text())["items"]
 
 
-def write_package(directory: Path, files: dict[str, dict], *, issuer: dict | None = None, as_of="2024-06-30",
-                  comments=None) -> Path:
+def write_package(
+    directory: Path, files: dict[str, dict], *, issuer: dict | None = None, as_of="2024-06-30", comments=None
+) -> Path:
     """An OCF package of `files` (manifest key -> OCF file), with a manifest and right md5s."""
     directory.mkdir(parents=True, exist_ok=True)
     manifest = {
-        "ocf_version": "1.2.0", "file_type": "OCF_MANIFEST_FILE",
-        "issuer": issuer or {"object_type": "ISSUER", "id": "issuer-1", "legal_name": "Example Holdings, Inc.",
-                             "formation_date": "2001-01-01", "country_of_formation": "US"},
-        "as_of": as_of, "generated_at": "2024-06-30T12:00:00+00:00",
-        "stock_plans_files": [], "stock_legend_templates_files": [], "stock_classes_files": [],
-        "vesting_terms_files": [], "valuations_files": [], "transactions_files": [], "stakeholders_files": [],
+        "ocf_version": "1.2.0",
+        "file_type": "OCF_MANIFEST_FILE",
+        "issuer": issuer
+        or {
+            "object_type": "ISSUER",
+            "id": "issuer-1",
+            "legal_name": "Example Holdings, Inc.",
+            "formation_date": "2001-01-01",
+            "country_of_formation": "US",
+        },
+        "as_of": as_of,
+        "generated_at": "2024-06-30T12:00:00+00:00",
+        "stock_plans_files": [],
+        "stock_legend_templates_files": [],
+        "stock_classes_files": [],
+        "vesting_terms_files": [],
+        "valuations_files": [],
+        "transactions_files": [],
+        "stakeholders_files": [],
     }
     if comments:
         manifest["comments"] = comments
@@ -123,9 +145,11 @@ def write_package(directory: Path, files: dict[str, dict], *, issuer: dict | Non
         name = f"{key}.ocf.json"
         content = json.dumps(document).encode()
         (directory / name).write_bytes(content)
-        manifest[key].append({"filepath": f"./{name}", "md5": hashlib.md5(content).hexdigest()}) \
-            if key in manifest else manifest.setdefault(key, []).append(
-            {"filepath": f"./{name}", "md5": hashlib.md5(content).hexdigest()})
+        manifest[key].append(
+            {"filepath": f"./{name}", "md5": hashlib.md5(content).hexdigest()}
+        ) if key in manifest else manifest.setdefault(key, []).append(
+            {"filepath": f"./{name}", "md5": hashlib.md5(content).hexdigest()}
+        )
     (directory / "Manifest.ocf.json").write_text(json.dumps(manifest))
     return directory
 
@@ -159,8 +183,9 @@ def demo(db):
 
 
 def record_issuer(plan, by=None):
-    issuer_details_record(plan=plan, formation_date=datetime.date(1990, 1, 2), country_of_formation="US",
-                          country_subdivision="DE", by=by)
+    issuer_details_record(
+        plan=plan, formation_date=datetime.date(1990, 1, 2), country_of_formation="US", country_subdivision="DE", by=by
+    )
 
 
 # --- the schemas themselves ------------------------------------------------------------------------------------------
@@ -297,7 +322,10 @@ def test_round_trip_of_the_demo_ledger_is_identical(tmp_path):
     plan.refresh_from_db()
     assert plan.ledger_start_date == timezone.localdate() + datetime.timedelta(days=1)
     assert (plan.authorized_shares, plan.issued_shares, plan.committed_shares) == (
-        original.authorized_shares, original.issued_shares, original.committed_shares)
+        original.authorized_shares,
+        original.issued_shares,
+        original.committed_shares,
+    )
     # Everything entered waits for a board member's confirmation, as history entered from records does.
     assert RecordConfirmation.objects.count() == 0
     assert Issuance.objects.filter(entered_from_records=True).count() == Issuance.objects.count() == 9
@@ -346,6 +374,7 @@ def _refused(path, **options):
 def test_a_missing_required_field_is_refused_with_the_field_named(exported_demo):
     def drop(document):
         del document["items"][0]["stakeholder_type"]
+
     rewrite(exported_demo, "Stakeholders.ocf.json", drop)
     errors = _refused(exported_demo)
     assert "(Stakeholders.ocf.json item 0): stakeholder_type: is required" in errors
@@ -354,6 +383,7 @@ def test_a_missing_required_field_is_refused_with_the_field_named(exported_demo)
 def test_a_wrong_enum_is_refused_with_the_field_named(exported_demo):
     def person(document):
         document["items"][1]["stakeholder_type"] = "PERSON"
+
     rewrite(exported_demo, "Stakeholders.ocf.json", person)
     errors = _refused(exported_demo)
     assert 'stakeholder_type: "PERSON" is not one of INDIVIDUAL, INSTITUTION' in errors
@@ -369,36 +399,90 @@ def test_a_file_changed_after_export_is_refused_by_its_md5(exported_demo):
 
 def _plan_package(directory: Path, transactions: list[dict], *, reserve="1000000") -> Path:
     """A small foreign package: one plan, one common class, two employees, and `transactions`."""
-    return write_package(directory, {
-        "stock_classes_files": {"file_type": "OCF_STOCK_CLASSES_FILE", "items": [{
-            "object_type": "STOCK_CLASS", "id": "common", "name": "Common Stock", "class_type": "COMMON",
-            "default_id_prefix": "CS-", "initial_shares_authorized": "50000000", "votes_per_share": "1",
-            "seniority": "1", "par_value": {"amount": "0.001", "currency": "USD"}}]},
-        "stock_plans_files": {"file_type": "OCF_STOCK_PLANS_FILE", "items": [{
-            "object_type": "STOCK_PLAN", "id": "plan", "plan_name": "2020 Equity Plan",
-            "board_approval_date": "2020-01-10", "initial_shares_reserved": reserve, "stock_class_ids": ["common"]}]},
-        "stakeholders_files": {"file_type": "OCF_STAKEHOLDERS_FILE", "items": [
-            {"object_type": "STAKEHOLDER", "id": "ann", "name": {"legal_name": "Ann Lee"},
-             "stakeholder_type": "INDIVIDUAL", "current_relationship": "EMPLOYEE"},
-            {"object_type": "STAKEHOLDER", "id": "bo", "name": {"legal_name": "Bo Chen"},
-             "stakeholder_type": "INDIVIDUAL", "current_relationship": "ADVISOR"}]},
-        "transactions_files": {"file_type": "OCF_TRANSACTIONS_FILE", "items": transactions},
-    })
+    return write_package(
+        directory,
+        {
+            "stock_classes_files": {
+                "file_type": "OCF_STOCK_CLASSES_FILE",
+                "items": [
+                    {
+                        "object_type": "STOCK_CLASS",
+                        "id": "common",
+                        "name": "Common Stock",
+                        "class_type": "COMMON",
+                        "default_id_prefix": "CS-",
+                        "initial_shares_authorized": "50000000",
+                        "votes_per_share": "1",
+                        "seniority": "1",
+                        "par_value": {"amount": "0.001", "currency": "USD"},
+                    }
+                ],
+            },
+            "stock_plans_files": {
+                "file_type": "OCF_STOCK_PLANS_FILE",
+                "items": [
+                    {
+                        "object_type": "STOCK_PLAN",
+                        "id": "plan",
+                        "plan_name": "2020 Equity Plan",
+                        "board_approval_date": "2020-01-10",
+                        "initial_shares_reserved": reserve,
+                        "stock_class_ids": ["common"],
+                    }
+                ],
+            },
+            "stakeholders_files": {
+                "file_type": "OCF_STAKEHOLDERS_FILE",
+                "items": [
+                    {
+                        "object_type": "STAKEHOLDER",
+                        "id": "ann",
+                        "name": {"legal_name": "Ann Lee"},
+                        "stakeholder_type": "INDIVIDUAL",
+                        "current_relationship": "EMPLOYEE",
+                    },
+                    {
+                        "object_type": "STAKEHOLDER",
+                        "id": "bo",
+                        "name": {"legal_name": "Bo Chen"},
+                        "stakeholder_type": "INDIVIDUAL",
+                        "current_relationship": "ADVISOR",
+                    },
+                ],
+            },
+            "transactions_files": {"file_type": "OCF_TRANSACTIONS_FILE", "items": transactions},
+        },
+    )
 
 
 def _issuance(tx_id, stakeholder, quantity, date="2021-03-01", approved="2021-02-01", **extra):
-    return {"object_type": "TX_STOCK_ISSUANCE", "id": tx_id, "security_id": f"sec-{tx_id}", "custom_id": tx_id,
-            "date": date, "stakeholder_id": stakeholder, "stock_class_id": "common", "stock_plan_id": "plan",
-            "share_price": {"amount": "0.10", "currency": "USD"}, "quantity": quantity,
-            "board_approval_date": approved, "security_law_exemptions": [], "stock_legend_ids": [], **extra}
+    return {
+        "object_type": "TX_STOCK_ISSUANCE",
+        "id": tx_id,
+        "security_id": f"sec-{tx_id}",
+        "custom_id": tx_id,
+        "date": date,
+        "stakeholder_id": stakeholder,
+        "stock_class_id": "common",
+        "stock_plan_id": "plan",
+        "share_price": {"amount": "0.10", "currency": "USD"},
+        "quantity": quantity,
+        "board_approval_date": approved,
+        "security_law_exemptions": [],
+        "stock_legend_ids": [],
+        **extra,
+    }
 
 
 @pytest.mark.django_db
 def test_a_package_that_over_issues_the_plan_is_refused_with_nothing_written(tmp_path):
-    package = _plan_package(tmp_path / "over", [
-        _issuance("first", "ann", "600000"),
-        _issuance("second", "bo", "600000", date="2021-04-01", approved="2021-03-15"),
-    ])
+    package = _plan_package(
+        tmp_path / "over",
+        [
+            _issuance("first", "ann", "600000"),
+            _issuance("second", "bo", "600000", date="2021-04-01", approved="2021-03-15"),
+        ],
+    )
     errors = _refused(package, effective_date=datetime.date(2020, 1, 10))
     assert "StockIssuance second" in errors and "would over-commit the plan" in errors
     assert "400,000 remain" in errors
@@ -414,6 +498,7 @@ def test_a_package_that_issues_more_than_a_designation_is_refused_naming_the_iss
         first = next(tx for tx in document["items"] if tx["object_type"] == "TX_STOCK_ISSUANCE")
         assert "Dana Whitfield for 400,000 shares" in first["comments"][0]
         first["quantity"] = "900000"
+
     rewrite(tmp_path / "demo", "Transactions.ocf.json", more)
     errors = _refused(tmp_path / "demo")
     assert "TX_STOCK_ISSUANCE" in errors and "would exceed Dana Whitfield's" in errors
@@ -421,12 +506,21 @@ def test_a_package_that_issues_more_than_a_designation_is_refused_naming_the_iss
 
 @pytest.mark.django_db
 def test_cancellations_of_more_than_was_issued_and_out_of_order_dates_are_refused(tmp_path):
-    package = _plan_package(tmp_path / "bad", [
-        _issuance("one", "ann", "1000"),
-        {"object_type": "TX_STOCK_CANCELLATION", "id": "too-many", "security_id": "sec-one", "date": "2021-05-01",
-         "quantity": "2000", "reason_text": "Mistake"},
-        _issuance("early", "bo", "1000", date="2021-01-15", approved="2021-02-01"),
-    ])
+    package = _plan_package(
+        tmp_path / "bad",
+        [
+            _issuance("one", "ann", "1000"),
+            {
+                "object_type": "TX_STOCK_CANCELLATION",
+                "id": "too-many",
+                "security_id": "sec-one",
+                "date": "2021-05-01",
+                "quantity": "2000",
+                "reason_text": "Mistake",
+            },
+            _issuance("early", "bo", "1000", date="2021-01-15", approved="2021-02-01"),
+        ],
+    )
     errors = _refused(package, effective_date=datetime.date(2020, 1, 10))
     assert 'TX_STOCK_CANCELLATION "too-many"' in errors and "more than was issued" in errors
     assert 'TX_STOCK_ISSUANCE "early"' in errors and "before its decision" in errors
@@ -444,17 +538,39 @@ def test_transactions_dated_today_wait_for_tomorrow(tmp_path):
 
 @pytest.mark.django_db
 def test_a_foreign_package_imports_with_one_designation_per_participant_and_year(tmp_path, staff_user):
-    package = _plan_package(tmp_path / "ok", [
-        _issuance("a1", "ann", "1000"),
-        _issuance("a2", "ann", "500", date="2021-06-01", approved="2021-05-01"),
-        {"object_type": "TX_STOCK_CANCELLATION", "id": "c1", "security_id": "sec-a1", "date": "2021-07-01",
-         "quantity": "1000", "reason_text": "Wrong certificate"},
-        {"object_type": "TX_STOCK_PLAN_RETURN_TO_POOL", "id": "r1", "security_id": "sec-a1", "date": "2021-07-01",
-         "quantity": "1000", "reason_text": "Wrong certificate", "stock_plan_id": "plan"},
-        {"object_type": "TX_STOCK_PLAN_POOL_ADJUSTMENT", "id": "up", "date": "2021-09-01", "stock_plan_id": "plan",
-         "board_approval_date": "2021-09-01", "shares_reserved": "1500000"},
-        _issuance("b1", "bo", "2000", date="2022-02-01", approved="2022-01-20"),
-    ])
+    package = _plan_package(
+        tmp_path / "ok",
+        [
+            _issuance("a1", "ann", "1000"),
+            _issuance("a2", "ann", "500", date="2021-06-01", approved="2021-05-01"),
+            {
+                "object_type": "TX_STOCK_CANCELLATION",
+                "id": "c1",
+                "security_id": "sec-a1",
+                "date": "2021-07-01",
+                "quantity": "1000",
+                "reason_text": "Wrong certificate",
+            },
+            {
+                "object_type": "TX_STOCK_PLAN_RETURN_TO_POOL",
+                "id": "r1",
+                "security_id": "sec-a1",
+                "date": "2021-07-01",
+                "quantity": "1000",
+                "reason_text": "Wrong certificate",
+                "stock_plan_id": "plan",
+            },
+            {
+                "object_type": "TX_STOCK_PLAN_POOL_ADJUSTMENT",
+                "id": "up",
+                "date": "2021-09-01",
+                "stock_plan_id": "plan",
+                "board_approval_date": "2021-09-01",
+                "shares_reserved": "1500000",
+            },
+            _issuance("b1", "bo", "2000", date="2022-02-01", approved="2022-01-20"),
+        ],
+    )
     report = import_package(package, by=staff_user, effective_date=datetime.date(2020, 1, 10))
     assert report.ok, "\n".join(report.lines())
     plan = report.plan
@@ -484,8 +600,11 @@ def _edit_board_record(directory: Path, change) -> None:
     change(record)
     path.write_text(json.dumps(record))
     md5 = hashlib.md5(path.read_bytes()).hexdigest()
-    rewrite(directory, "Documents.ocf.json",
-            lambda document: [item.update(md5=md5) for item in document["items"] if item["path"].endswith(path.name)])
+    rewrite(
+        directory,
+        "Documents.ocf.json",
+        lambda document: [item.update(md5=md5) for item in document["items"] if item["path"].endswith(path.name)],
+    )
 
 
 def test_debt_settlements_without_their_designations_import_against_debt_settlement_designations(exported_demo):
@@ -512,8 +631,11 @@ def test_a_participants_year_mixing_debt_settlements_and_compensation_is_refused
         by_designation = defaultdict(list)
         for entry in record["issuances"]:
             by_designation[entry["designation_id"]].append(entry)
-        entries = next(group for group in by_designation.values()
-                       if len(group) > 1 and {entry["kind"] for entry in group} == {"compensation"})
+        entries = next(
+            group
+            for group in by_designation.values()
+            if len(group) > 1 and {entry["kind"] for entry in group} == {"compensation"}
+        )
         entries[0].update(kind="debt_settlement", debt_amount="1000000.00", debt_reference="INV-MIX")
 
     _edit_board_record(exported_demo, mix)
@@ -547,9 +669,14 @@ def test_the_samples_as_published_are_refused_clearly(tmp_path):
     assert "StockPlans.ocf.json: its md5 is" in errors
     assert 'TX_ISSUER_AUTHORIZED_SHARES_ADJUSTMENT "test-issuer-level-share-adjustment-minimal"' in errors
     assert "may not hold this object" in errors
-    for what in ("TX_WARRANT_ISSUANCE (warrants)", "TX_CONVERTIBLE_ISSUANCE (convertibles)",
-                 "TX_EQUITY_COMPENSATION_ISSUANCE (options and other equity compensation)",
-                 "TX_VESTING_START (vesting)", "VESTING_TERMS (vesting)", "VALUATION (valuations)"):
+    for what in (
+        "TX_WARRANT_ISSUANCE (warrants)",
+        "TX_CONVERTIBLE_ISSUANCE (convertibles)",
+        "TX_EQUITY_COMPENSATION_ISSUANCE (options and other equity compensation)",
+        "TX_VESTING_START (vesting)",
+        "VESTING_TERMS (vesting)",
+        "VALUATION (valuations)",
+    ):
         assert "plan-admin does not hold" in errors and what in errors, what
 
 
@@ -559,8 +686,9 @@ def test_the_samples_with_what_plan_admin_does_not_hold_skipped_import_the_plan_
     what plan-admin does not hold imports what fits (the plan, its class, its one employee) and lists the rest."""
     directory = _samples_copy(tmp_path)
     transactions = json.loads((directory / "Transactions.ocf.json").read_text())
-    transactions["items"] = [tx for tx in transactions["items"]
-                             if tx["object_type"] != "TX_ISSUER_AUTHORIZED_SHARES_ADJUSTMENT"]
+    transactions["items"] = [
+        tx for tx in transactions["items"] if tx["object_type"] != "TX_ISSUER_AUTHORIZED_SHARES_ADJUSTMENT"
+    ]
     (directory / "Transactions.ocf.json").write_text(json.dumps(transactions))
     _fix_md5s(directory)
     with tomorrow():
@@ -568,9 +696,11 @@ def test_the_samples_with_what_plan_admin_does_not_hold_skipped_import_the_plan_
     assert report.ok, "\n".join(report.lines())
     skipped = "\n".join(report.skipped)
     assert 'TX_WARRANT_ISSUANCE (warrants): "test-warrant-issuance-minimal"' in skipped
-    assert 'TX_STOCK_ISSUANCE not issued under the stock plan "257e5da9-5268-465c-84be-f6d4d4703a9b": ' \
-           '"test-stock-issuance-minimal"' in skipped
-    assert 'TX_STOCK_PLAN_POOL_ADJUSTMENT of other stock plans' in skipped and '"increase_sop_pool"' in skipped
+    assert (
+        'TX_STOCK_ISSUANCE not issued under the stock plan "257e5da9-5268-465c-84be-f6d4d4703a9b": '
+        '"test-stock-issuance-minimal"' in skipped
+    )
+    assert "TX_STOCK_PLAN_POOL_ADJUSTMENT of other stock plans" in skipped and '"increase_sop_pool"' in skipped
     plan = report.plan
     assert (plan.name, plan.authorized_shares, plan.issued_shares) == ("2021 Stock Incentive Plan", 10_000_000, 0)
     assert list(Participant.objects.values_list("name", flat=True)) == ["Person X"]
@@ -583,22 +713,35 @@ def test_the_samples_import_where_they_fit(tmp_path, staff_user):
     read = lambda name: json.loads((SAMPLES / name).read_text())  # noqa: E731
     samples = {tx["id"]: tx for tx in read("Transactions.ocf.json")["items"]}
     plan_id = "257e5da9-5268-465c-84be-f6d4d4703a9b"
-    issuance = {**samples["test-stock-issuance-minimal"], "stakeholder_id": "stakeholder-sample-individual-all-fields",
-                "stock_class_id": "8d8371e8-d41d-4a49-9f42-b91758fd155d", "stock_plan_id": plan_id,
-                "board_approval_date": "2022-01-15"}
+    issuance = {
+        **samples["test-stock-issuance-minimal"],
+        "stakeholder_id": "stakeholder-sample-individual-all-fields",
+        "stock_class_id": "8d8371e8-d41d-4a49-9f42-b91758fd155d",
+        "stock_plan_id": plan_id,
+        "board_approval_date": "2022-01-15",
+    }
     adjustment = {**samples["increase_sop_pool"], "stock_plan_id": plan_id}
-    package = write_package(tmp_path / "fit", {
-        "stock_classes_files": read("StockClasses.ocf.json"), "stock_plans_files": read("StockPlans.ocf.json"),
-        "stakeholders_files": read("Stakeholders.ocf.json"),
-        "stock_legend_templates_files": read("StockLegends.ocf.json"),
-        "transactions_files": {"file_type": "OCF_TRANSACTIONS_FILE", "items": [issuance, adjustment]},
-    }, issuer=read("Manifest.ocf.json")["issuer"], comments=["This is an optional comment"])
+    package = write_package(
+        tmp_path / "fit",
+        {
+            "stock_classes_files": read("StockClasses.ocf.json"),
+            "stock_plans_files": read("StockPlans.ocf.json"),
+            "stakeholders_files": read("Stakeholders.ocf.json"),
+            "stock_legend_templates_files": read("StockLegends.ocf.json"),
+            "transactions_files": {"file_type": "OCF_TRANSACTIONS_FILE", "items": [issuance, adjustment]},
+        },
+        issuer=read("Manifest.ocf.json")["issuer"],
+        comments=["This is an optional comment"],
+    )
     with tomorrow():
         report = import_package(package, by=staff_user, effective_date=datetime.date(2021, 1, 1))
     assert report.ok, "\n".join(report.lines())
     plan = report.plan
-    assert (plan.name, plan.company_name, plan.par_value) == ("2021 Stock Incentive Plan", "ACME Industries",
-                                                              Decimal("0.0001"))
+    assert (plan.name, plan.company_name, plan.par_value) == (
+        "2021 Stock Incentive Plan",
+        "ACME Industries",
+        Decimal("0.0001"),
+    )
     assert (plan.authorized_shares, plan.issued_shares) == (100_000_000, 1_000)
     assert list(Participant.objects.values_list("name", "category")) == [("Person X", "key_employee")]
     skipped = "\n".join(report.skipped)
@@ -619,18 +762,27 @@ def test_the_samples_import_where_they_fit(tmp_path, staff_user):
 
 @pytest.mark.django_db
 def test_a_partial_sample_cancellation_is_refused(tmp_path):
-    sample = next(tx for tx in json.loads((SAMPLES / "Transactions.ocf.json").read_text())["items"]
-                  if tx["id"] == "test-stock-cancellation-minimal")
-    package = _plan_package(tmp_path / "partial", [
-        _issuance("one", "ann", "1000"), {**sample, "security_id": "sec-one"}])
+    sample = next(
+        tx
+        for tx in json.loads((SAMPLES / "Transactions.ocf.json").read_text())["items"]
+        if tx["id"] == "test-stock-cancellation-minimal"
+    )
+    package = _plan_package(
+        tmp_path / "partial", [_issuance("one", "ann", "1000"), {**sample, "security_id": "sec-one"}]
+    )
     errors = _refused(package, effective_date=datetime.date(2020, 1, 10))
     assert 'TX_STOCK_CANCELLATION "test-stock-cancellation-minimal"' in errors and "partial cancellation" in errors
 
 
 @pytest.mark.django_db
 def test_unsupported_objects_are_listed_and_skipped_only_when_asked(tmp_path):
-    warrant = {"object_type": "TX_VESTING_START", "id": "v1", "security_id": "sec-one", "date": "2021-03-01",
-               "vesting_condition_id": "start"}
+    warrant = {
+        "object_type": "TX_VESTING_START",
+        "id": "v1",
+        "security_id": "sec-one",
+        "date": "2021-03-01",
+        "vesting_condition_id": "start",
+    }
     package = _plan_package(tmp_path / "mixed", [_issuance("one", "ann", "1000"), warrant])
     errors = _refused(package, effective_date=datetime.date(2020, 1, 10))
     assert 'plan-admin does not hold 1 TX_VESTING_START (vesting): "v1"' in errors
@@ -707,14 +859,24 @@ def test_the_admin_import_previews_then_imports_all_or_nothing(tmp_path, staff_u
     before = factories.ledger_snapshot()
     with tomorrow():
         client.force_login(staff_user)
-        preview = client.post(url, {"action": "preview", "file": upload, "effective_date": "2020-01-10",
-                                    "plan_name": "Imported plan"})
+        preview = client.post(
+            url, {"action": "preview", "file": upload, "effective_date": "2020-01-10", "plan_name": "Imported plan"}
+        )
         assert preview.status_code == 200, preview.content
         assert b"Preview: ready to import" in preview.content
         assert factories.ledger_snapshot() == before  # a preview writes nothing
         token = preview.context["token"]
-        done = client.post(url, {"action": "confirm", "token": token, "effective_date": "2020-01-10",
-                                 "plan_name": "Imported plan", "required_approvals": "", "skip_unsupported": "False"})
+        done = client.post(
+            url,
+            {
+                "action": "confirm",
+                "token": token,
+                "effective_date": "2020-01-10",
+                "plan_name": "Imported plan",
+                "required_approvals": "",
+                "skip_unsupported": "False",
+            },
+        )
     plan = Plan.objects.get(name="Imported plan")
     assert done.status_code == 302 and done["Location"] == reverse("admin:plan_admin_plan_change", args=[plan.pk])
     assert plan.issued_shares == 1_000
@@ -733,8 +895,10 @@ def test_the_admin_import_shows_every_refusal(tmp_path, staff_user):
     before = factories.ledger_snapshot()
     with tomorrow():
         client.force_login(staff_user)
-        response = client.post(reverse("admin:plan_admin_plan_import_ocf"),
-                               {"action": "preview", "file": upload, "effective_date": "2020-01-10"})
+        response = client.post(
+            reverse("admin:plan_admin_plan_import_ocf"),
+            {"action": "preview", "file": upload, "effective_date": "2020-01-10"},
+        )
     assert b"nothing was imported" in response.content and b"StockIssuance big" in response.content
     assert factories.ledger_snapshot() == before
 
@@ -748,10 +912,20 @@ def test_issuer_details_are_recorded_by_the_superuser(plan, superuser, staff_use
     client.force_login(superuser)
     response = client.post(url, {"formation_date": "1988-06-01", "country_of_formation": "1a"})
     assert response.status_code == 200 and b"two-letter ISO code" in response.content
-    response = client.post(url, {"formation_date": "1988-06-01", "country_of_formation": "us",
-                                 "country_subdivision": "nv", "class_authorized_shares": "50000000"})
+    response = client.post(
+        url,
+        {
+            "formation_date": "1988-06-01",
+            "country_of_formation": "us",
+            "country_subdivision": "nv",
+            "class_authorized_shares": "50000000",
+        },
+    )
     assert response.status_code == 302
     row = OcfObject.objects.filter(plan=plan, kind="issuer").get()
-    assert row.data == {"formation_date": "1988-06-01", "country_of_formation": "US",
-                        "country_subdivision_of_formation": "NV"}
+    assert row.data == {
+        "formation_date": "1988-06-01",
+        "country_of_formation": "US",
+        "country_subdivision_of_formation": "NV",
+    }
     assert services  # the ledger's own services are untouched by these details

@@ -34,8 +34,27 @@ ODD_VALUES = ["abc", "²", "-1", "9" * 30, "", "\x00"]
 POSTED_VALUES = ["²", "9" * 30, ""]
 
 # Query parameters that pages of this project, Django's admin or its add forms read.
-COMMON_PARAMS = ["plan", "year", "category", "next", "page", "q", "o", "p", "e", "all", "_to_field", "_popup",
-                 "_changelist_filters", "id", "pk", "designation", "participant", "issuance", "token"]
+COMMON_PARAMS = [
+    "plan",
+    "year",
+    "category",
+    "next",
+    "page",
+    "q",
+    "o",
+    "p",
+    "e",
+    "all",
+    "_to_field",
+    "_popup",
+    "_changelist_filters",
+    "id",
+    "pk",
+    "designation",
+    "participant",
+    "issuance",
+    "token",
+]
 
 ARGUMENT = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>|\(\?P<(?P<regex_name>\w+)>[^)]*\)")
 
@@ -113,8 +132,9 @@ def quiet_request_log():
     logger.setLevel(level)
 
 
-def test_no_url_answers_a_server_error_to_odd_input(objects, clients, superuser, staff_user, board_member,
-                                                    auditor, quiet_request_log):
+def test_no_url_answers_a_server_error_to_odd_input(
+    objects, clients, superuser, staff_user, board_member, auditor, quiet_request_log
+):
     users = {"staff": staff_user, "board": board_member, "auditor": auditor, "superuser": superuser}
     for client in clients.values():
         client.raise_request_exception = False  # a server error is counted, not raised

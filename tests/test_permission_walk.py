@@ -253,7 +253,8 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
 # kwargs dict (or list of positional args) for reverse().
 KWARGS: dict[str, Callable[[dict], dict | list]] = {
     "admin:view_on_site": lambda objs: {
-        "content_type_id": ContentType.objects.get_for_model(Plan).pk, "object_id": objs[Plan].pk,
+        "content_type_id": ContentType.objects.get_for_model(Plan).pk,
+        "object_id": objs[Plan].pk,
     },
     "admin:app_list": lambda objs: {"app_label": "plan_admin"},
     "admin:auth_user_password_change": lambda objs: {"id": objs["user"].pk},
@@ -289,16 +290,29 @@ URL_MODELS = {
 
 # Rows the walk creates for admin models that nothing above writes (label -> fields), when none exists.
 MISSING_ROWS = {
-    "plan_admin.ImportRecord": {"kind": "participants", "sha256": "0" * 64, "file_name": "walk.csv", "file_size": 1,
-                                "rows": 1, "written": 1},
+    "plan_admin.ImportRecord": {
+        "kind": "participants",
+        "sha256": "0" * 64,
+        "file_name": "walk.csv",
+        "file_size": 1,
+        "rows": 1,
+        "written": 1,
+    },
     "otp_totp.TOTPDevice": lambda: {"user": get_user_model().objects.get(username="board"), "name": "walk"},
     "plan_admin.EnrolmentLink": lambda: {
         "user": get_user_model().objects.get(username="board"),
         "issued_by": get_user_model().objects.get(username="root"),
-        "token_hash": "0" * 64, "issued_at": timezone.now(), "expires_at": timezone.now(),
+        "token_hash": "0" * 64,
+        "issued_at": timezone.now(),
+        "expires_at": timezone.now(),
     },
-    "axes.AccessFailureLog": {"username": "board", "ip_address": "127.0.0.1", "user_agent": "walk",
-                              "http_accept": "*/*", "path_info": "/accounts/login/"},
+    "axes.AccessFailureLog": {
+        "username": "board",
+        "ip_address": "127.0.0.1",
+        "user_agent": "walk",
+        "http_accept": "*/*",
+        "path_info": "/accounts/login/",
+    },
 }
 
 # Patterns without a name are opened at these paths (route -> path); admin "<path:object_id>/" redirects are
@@ -362,8 +376,9 @@ def url_for(key: str, name: str | None, route: str, objects: dict) -> str:
     arguments = re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route)
     names = [group[0] or group[1] for group in arguments]
     try:
-        return reverse(name, kwargs={argument: DEFAULT_KWARGS[argument] for argument in names
-                                     if argument in DEFAULT_KWARGS})
+        return reverse(
+            name, kwargs={argument: DEFAULT_KWARGS[argument] for argument in names if argument in DEFAULT_KWARGS}
+        )
     except Exception as error:
         raise AssertionError(f"{name}: cannot build its URL ({error}); add a builder to KWARGS") from error
 
@@ -382,26 +397,43 @@ def objects(superuser, staff_user, board_member, plan, participant, approved_des
     """One existing row of every model the admin shows (the first by pk), and a user for user-id URLs."""
     issued = factories.issue(approved_designation, by=staff_user, shares=1_000)
     mistaken = factories.issue(approved_designation, by=staff_user, shares=10)
-    services.issuance_cancel(issuance=mistaken, cancelled_on=datetime.date(2024, 7, 1), reason="Duplicate",
-                             by=staff_user)
+    services.issuance_cancel(
+        issuance=mistaken, cancelled_on=datetime.date(2024, 7, 1), reason="Duplicate", by=staff_user
+    )
     # The legal record's rows: a closed year (with its lapse), a reserve proposal decided by a vote, and history
     # entered from records with its confirmation.
     lee = factories.make_participant("Lee Chen", by=staff_user)
-    factories.make_designation(plan=plan, participant=lee, year=2023, shares=500, staff=staff_user,
-                               approver=board_member)
+    factories.make_designation(
+        plan=plan, participant=lee, year=2023, shares=500, staff=staff_user, approver=board_member
+    )
     services.plan_year_close(plan=plan, year=2023, reason="Year over.", by=staff_user)
     factories.change_reserve(plan, shares=1_000, staff=staff_user, approver=board_member)
     services.plan_set_ledger_start(plan=plan, ledger_start_date=datetime.date(2020, 1, 1), by=superuser)
     past = services.past_designation_record(
-        plan=plan, participant=lee, year=2010, shares=100, factors_considered="From the minutes.", decision="approve",
-        decided_on=datetime.date(2010, 2, 1), decision_reference="Minutes of February 1, 2010", by=staff_user)
+        plan=plan,
+        participant=lee,
+        year=2010,
+        shares=100,
+        factors_considered="From the minutes.",
+        decision="approve",
+        decided_on=datetime.date(2010, 2, 1),
+        decision_reference="Minutes of February 1, 2010",
+        by=staff_user,
+    )
     unconfirmed = services.past_designation_record(
-        plan=plan, participant=lee, year=2011, shares=100, factors_considered="From the minutes.", decision="approve",
-        decided_on=datetime.date(2011, 2, 1), decision_reference="Minutes of February 1, 2011", by=staff_user)
+        plan=plan,
+        participant=lee,
+        year=2011,
+        shares=100,
+        factors_considered="From the minutes.",
+        decision="approve",
+        decided_on=datetime.date(2011, 2, 1),
+        decision_reference="Minutes of February 1, 2011",
+        by=staff_user,
+    )
     services.past_record_confirm(record=past, by=board_member)
     # The issuer's details OCF requires (an OcfObject row), so that the plan downloads as OCF.
-    issuer_details_record(plan=plan, formation_date=datetime.date(1988, 6, 1), country_of_formation="US",
-                          by=superuser)
+    issuer_details_record(plan=plan, formation_date=datetime.date(1988, 6, 1), country_of_formation="US", by=superuser)
     # Resolutions: one in effect (signed, sealed), one declined, one withdrawn, with their emails.
     resolution = factories.resolution_records(plan=plan, staff=staff_user, directors=[board_member])
     # A successful and a failed login through the login form, so the login-protection models (django-axes)
@@ -461,8 +493,11 @@ def test_every_url_answers_each_role_as_the_table_says(objects, clients):
         if expected is None:
             unlisted.append(f"    {key!r}: {observed},  # {url}")
         elif observed != expected:
-            diffs = ", ".join(f"{role}: expected {want}, got {got}"
-                              for role, want, got in zip(ROLES, expected, observed, strict=True) if want != got)
+            diffs = ", ".join(
+                f"{role}: expected {want}, got {got}"
+                for role, want, got in zip(ROLES, expected, observed, strict=True)
+                if want != got
+            )
             mismatches.append(f"  {key} ({url}): {diffs}")
     assert not mismatches, "URLs answering differently from EXPECTED:\n" + "\n".join(mismatches)
     assert not unlisted, (
@@ -474,8 +509,9 @@ def test_every_url_answers_each_role_as_the_table_says(objects, clients):
 
 @pytest.mark.parametrize("role", ["staff", "auditor"])
 def test_vote_post_needs_the_vote_permission(role, clients, plan, participant, staff_user):
-    designation = factories.make_designation(plan=plan, participant=participant, year=2025, shares=1_000,
-                                             staff=staff_user)
+    designation = factories.make_designation(
+        plan=plan, participant=participant, year=2025, shares=1_000, staff=staff_user
+    )
     before = factories.ledger_snapshot()
     response = clients[role].post(reverse("designation-vote", args=[designation.pk]), {"decision": "approve"})
     assert response.status_code == 403
@@ -485,8 +521,9 @@ def test_vote_post_needs_the_vote_permission(role, clients, plan, participant, s
 
 
 def test_anonymous_vote_post_is_sent_to_login_and_writes_nothing(clients, plan, participant, staff_user):
-    designation = factories.make_designation(plan=plan, participant=participant, year=2025, shares=1_000,
-                                             staff=staff_user)
+    designation = factories.make_designation(
+        plan=plan, participant=participant, year=2025, shares=1_000, staff=staff_user
+    )
     before = factories.ledger_snapshot()
     response = clients["anonymous"].post(reverse("designation-vote", args=[designation.pk]), {"decision": "approve"})
     assert outcome(response) == LOGIN

@@ -18,8 +18,15 @@ pytestmark = pytest.mark.django_db
 def grow_ledger(designation, count: int) -> None:
     """Add `count` one-share issuances in bulk, keeping the counters equal to the ledger sums."""
     Issuance.objects.bulk_create(
-        [Issuance(designation=designation, issue_date=datetime.date(designation.year, 1, 2), shares=1,
-                  price_per_share=Decimal("0.01")) for _ in range(count)],
+        [
+            Issuance(
+                designation=designation,
+                issue_date=datetime.date(designation.year, 1, 2),
+                shares=1,
+                price_per_share=Decimal("0.01"),
+            )
+            for _ in range(count)
+        ],
         batch_size=2_000,
     )
     Plan.objects.filter(pk=designation.plan_id).update(issued_shares=F("issued_shares") + count)
@@ -33,9 +40,7 @@ def queries_to_record(record) -> list[str]:
 
 
 @pytest.mark.parametrize("path", ["service", "admin form"])
-def test_recording_one_issuance_costs_the_same_queries_at_10_and_10000(
-    path, approved_designation, staff_user, client
-):
+def test_recording_one_issuance_costs_the_same_queries_at_10_and_10000(path, approved_designation, staff_user, client):
     client.force_login(staff_user)
     client.get(reverse("admin:plan_admin_issuance_add"))  # warm the session and content-type caches
 
@@ -43,10 +48,16 @@ def test_recording_one_issuance_costs_the_same_queries_at_10_and_10000(
         if path == "service":
             factories.issue(approved_designation, by=staff_user, shares=5)
         else:
-            response = client.post(reverse("admin:plan_admin_issuance_add"), {
-                "designation": approved_designation.pk, "issue_date": "2024-06-30", "shares": "5",
-                "kind": "compensation", "price_per_share": "0.15",
-            })
+            response = client.post(
+                reverse("admin:plan_admin_issuance_add"),
+                {
+                    "designation": approved_designation.pk,
+                    "issue_date": "2024-06-30",
+                    "shares": "5",
+                    "kind": "compensation",
+                    "price_per_share": "0.15",
+                },
+            )
             assert response.status_code == 302
 
     grow_ledger(approved_designation, 10 - 1)

@@ -35,16 +35,25 @@ def ledger(plan, approved_designation, staff_user, board_member):
     debt-settlement designation, and a reserve increase."""
     factories.issue(approved_designation, by=staff_user, shares=1_000)
     creditor = factories.make_participant("Halvorsen Engineering LLC", by=staff_user, category="consultant")
-    settlement = factories.make_debt_designation(plan=plan, participant=creditor, year=2024, shares=2_500,
-                                                 staff=staff_user, approver=board_member, debt_amount="375.00",
-                                                 debt_reference="INV-1", price_per_share="0.15")
-    factories.issue(settlement, by=staff_user, shares=2_500, kind="debt_settlement",
-                    debt_amount="375.00", debt_reference="INV-1")
+    settlement = factories.make_debt_designation(
+        plan=plan,
+        participant=creditor,
+        year=2024,
+        shares=2_500,
+        staff=staff_user,
+        approver=board_member,
+        debt_amount="375.00",
+        debt_reference="INV-1",
+        price_per_share="0.15",
+    )
+    factories.issue(
+        settlement, by=staff_user, shares=2_500, kind="debt_settlement", debt_amount="375.00", debt_reference="INV-1"
+    )
     mistaken = factories.issue(approved_designation, by=staff_user, shares=400)
-    services.issuance_cancel(issuance=mistaken, cancelled_on=datetime.date(2024, 7, 1), reason="Typo.",
-                             by=staff_user)
-    factories.change_reserve(plan, shares=500_000, staff=staff_user, approver=board_member,
-                             on=datetime.date(2010, 1, 1))
+    services.issuance_cancel(issuance=mistaken, cancelled_on=datetime.date(2024, 7, 1), reason="Typo.", by=staff_user)
+    factories.change_reserve(
+        plan, shares=500_000, staff=staff_user, approver=board_member, on=datetime.date(2010, 1, 1)
+    )
     return plan
 
 
@@ -127,13 +136,15 @@ def test_demo_data_reconciles():
 
 
 @pytest.mark.django_db
-def test_query_count_does_not_grow_with_the_ledger(ledger, approved_designation, staff_user, participant, plan,
-                                                   board_member):
+def test_query_count_does_not_grow_with_the_ledger(
+    ledger, approved_designation, staff_user, participant, plan, board_member
+):
     with CaptureQueriesContext(connection) as small:
         reconcile()
     for year in (2020, 2021, 2022):
-        designation = factories.make_designation(plan=plan, participant=participant, year=year, shares=10_000,
-                                                 staff=staff_user, approver=board_member)
+        designation = factories.make_designation(
+            plan=plan, participant=participant, year=year, shares=10_000, staff=staff_user, approver=board_member
+        )
         for _ in range(3):
             factories.issue(designation, by=staff_user, shares=100)
     with CaptureQueriesContext(connection) as larger:

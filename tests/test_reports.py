@@ -24,28 +24,55 @@ def ledger(plan, participant, staff_user, board_member):
     """Dana (key employee, 2024: a debt settlement, $150,500 of debt at $0.15 a share or more), an evil-named
     consultant (2024), Lee (director, 2023, issuance cancelled), a proposed 2024 designation for Lee, and a reserve
     increase of 500,000."""
-    dana_2024 = factories.make_debt_designation(plan=plan, participant=participant, year=2024, shares=1_000_000,
-                                                staff=staff_user, approver=board_member, debt_amount="150500.00",
-                                                debt_reference="Loan of 2023", price_per_share="0.15")
+    dana_2024 = factories.make_debt_designation(
+        plan=plan,
+        participant=participant,
+        year=2024,
+        shares=1_000_000,
+        staff=staff_user,
+        approver=board_member,
+        debt_amount="150500.00",
+        debt_reference="Loan of 2023",
+        price_per_share="0.15",
+    )
     evil = factories.make_participant(EVIL, by=staff_user, category=Participant.Category.CONSULTANT)
     lee = factories.make_participant("Lee Chen", by=staff_user, category=Participant.Category.NON_EMPLOYEE_DIRECTOR)
-    evil_2024 = factories.make_designation(plan=plan, participant=evil, year=2024, shares=50_000, staff=staff_user,
-                                           approver=board_member)
-    lee_2023 = factories.make_designation(plan=plan, participant=lee, year=2023, shares=20_000, staff=staff_user,
-                                          approver=board_member)
+    evil_2024 = factories.make_designation(
+        plan=plan, participant=evil, year=2024, shares=50_000, staff=staff_user, approver=board_member
+    )
+    lee_2023 = factories.make_designation(
+        plan=plan, participant=lee, year=2023, shares=20_000, staff=staff_user, approver=board_member
+    )
     factories.make_designation(plan=plan, participant=lee, year=2024, shares=10_000, staff=staff_user)
-    factories.issue(dana_2024, by=staff_user, shares=1_000, on=datetime.date(2024, 6, 30),
-                    kind=Issuance.Kind.DEBT_SETTLEMENT, debt_amount=Decimal("150.00"), debt_reference="INV-6")
-    factories.issue(dana_2024, by=staff_user, shares=2_500, on=datetime.date(2024, 7, 1),
-                    price=Decimal("0.20"), kind=Issuance.Kind.DEBT_SETTLEMENT, debt_amount=Decimal("500.00"),
-                    debt_reference="-INV-7")
+    factories.issue(
+        dana_2024,
+        by=staff_user,
+        shares=1_000,
+        on=datetime.date(2024, 6, 30),
+        kind=Issuance.Kind.DEBT_SETTLEMENT,
+        debt_amount=Decimal("150.00"),
+        debt_reference="INV-6",
+    )
+    factories.issue(
+        dana_2024,
+        by=staff_user,
+        shares=2_500,
+        on=datetime.date(2024, 7, 1),
+        price=Decimal("0.20"),
+        kind=Issuance.Kind.DEBT_SETTLEMENT,
+        debt_amount=Decimal("500.00"),
+        debt_reference="-INV-7",
+    )
     factories.issue(evil_2024, by=staff_user, shares=5_000, on=datetime.date(2024, 3, 1), price=Decimal("0.10"))
-    cancelled = factories.issue(lee_2023, by=staff_user, shares=20_000, on=datetime.date(2023, 5, 5),
-                                price=Decimal("0.05"))
-    services.issuance_cancel(issuance=cancelled, cancelled_on=datetime.date(2023, 6, 1), reason="Wrong participant",
-                             by=staff_user)
-    factories.change_reserve(plan, shares=500_000, staff=staff_user, approver=board_member,
-                             on=datetime.date(2010, 1, 1))
+    cancelled = factories.issue(
+        lee_2023, by=staff_user, shares=20_000, on=datetime.date(2023, 5, 5), price=Decimal("0.05")
+    )
+    services.issuance_cancel(
+        issuance=cancelled, cancelled_on=datetime.date(2023, 6, 1), reason="Wrong participant", by=staff_user
+    )
+    factories.change_reserve(
+        plan, shares=500_000, staff=staff_user, approver=board_member, on=datetime.date(2010, 1, 1)
+    )
     plan.refresh_from_db()
     return plan
 
@@ -76,8 +103,11 @@ def table_rows(sheet):
 
 def totals_of(sheet):
     """The total rows below the table: {label: row}."""
-    return {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)
-            if isinstance(row[0], str) and row[0].startswith(("Total", "Cancelled", "Standing", "Authorized"))}
+    return {
+        row[0]: row
+        for row in sheet.iter_rows(min_row=2, values_only=True)
+        if isinstance(row[0], str) and row[0].startswith(("Total", "Cancelled", "Standing", "Authorized"))
+    }
 
 
 def csv_dicts(body):
@@ -106,9 +136,26 @@ def test_issuance_ledger_xlsx_figures_types_and_totals(client, ledger, role, req
     workbook = read_xlsx(body)
     sheet = workbook.worksheets[0]
     header = [cell.value for cell in sheet[1]]
-    assert header == ["Plan", "Participant", "Category", "Designation year", "Kind", "Issue date", "Shares",
-                      "Price per share", "Consideration", "Debt amount", "Debt reference", "Reference", "Notes",
-                      "Recorded at", "Recorded by", "Cancelled on", "Cancellation reason", "Issuance no."]
+    assert header == [
+        "Plan",
+        "Participant",
+        "Category",
+        "Designation year",
+        "Kind",
+        "Issue date",
+        "Shares",
+        "Price per share",
+        "Consideration",
+        "Debt amount",
+        "Debt reference",
+        "Reference",
+        "Notes",
+        "Recorded at",
+        "Recorded by",
+        "Cancelled on",
+        "Cancellation reason",
+        "Issuance no.",
+    ]
     assert sheet.freeze_panes == "A2"
     assert sheet.column_dimensions["B"].width > 20
     rows = table_rows(sheet)
@@ -176,17 +223,23 @@ def test_filters_narrow_the_rows(client, ledger, board_member):
     assert [row["Participant"] for row in table_rows(read_xlsx(body).worksheets[0])] == [EVIL]
 
 
-@pytest.mark.parametrize("params, words", [
-    ({"year": "twenty"}, "year"),
-    ({"year": "99999"}, "year"),
-    ({"plan": "abc"}, "plan"),
-    ({"plan": "999999"}, "no plan number 999999"),
-    ({"category": "ceo"}, "category"),
-])
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"year": "twenty"}, "year"),
+        ({"year": "99999"}, "year"),
+        ({"plan": "abc"}, "plan"),
+        ({"plan": "999999"}, "no plan number 999999"),
+        ({"category": "ceo"}, "category"),
+    ],
+)
 def test_bad_filters_are_a_400_with_a_reason(client, ledger, auditor, params, words):
     client.force_login(auditor)
-    for url in (reverse("reports-download", args=["issuances", "xlsx"]),
-                reverse("reports-download", args=["participants", "csv"]), reverse("reports")):
+    for url in (
+        reverse("reports-download", args=["issuances", "xlsx"]),
+        reverse("reports-download", args=["participants", "csv"]),
+        reverse("reports"),
+    ):
         response = client.get(url, params)
         assert response.status_code == 400
         assert words in response.content.decode()
@@ -202,8 +255,19 @@ def test_unknown_report_or_format_is_404(client, auditor):
 
 
 def test_escape_cell_is_the_one_rule():
-    for text in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "Acme\t=cmd|' /C calc'!A0", "a\n+1", "a\r\n@x",
-                 "x\t-1", "a\r=1"]:
+    for text in [
+        "=1+1",
+        "+1",
+        "-1",
+        "@SUM(A1)",
+        "\tx",
+        "\rx",
+        "Acme\t=cmd|' /C calc'!A0",
+        "a\n+1",
+        "a\r\n@x",
+        "x\t-1",
+        "a\r=1",
+    ]:
         assert escape_cell(text) == "'" + text, text
     for text in ["Dana", "a-b", "1+1", "a\tb", "a\nb", "a\t", "x @y", ""]:
         assert escape_cell(text) == text, text
@@ -212,7 +276,7 @@ def test_escape_cell_is_the_one_rule():
 
 
 def test_csv_fields_with_separators_tabs_and_line_breaks_are_quoted():
-    assert csv_value("Acme\t=cmd|' /C calc'!A0") == '"\'Acme\t=cmd|\' /C calc\'!A0"'
+    assert csv_value("Acme\t=cmd|' /C calc'!A0") == "\"'Acme\t=cmd|' /C calc'!A0\""
     assert csv_value("two\nlines") == '"two\nlines"'
     assert csv_value('say "hi"') == '"say ""hi"""'
     assert csv_value("a;b") == '"a;b"' and csv_value("a,b") == '"a,b"'
@@ -225,7 +289,7 @@ def test_a_tab_in_a_name_never_becomes_a_formula_in_the_csv(client, ledger, staf
     services.participant_create(name=sneaky, category="consultant", by=staff_user)
     _, body = download(client, auditor, "participants", "csv")
     text = body.decode("utf-8")
-    assert '"\'Acme\t=cmd|\' /C calc\'!A0"' in text, "escaped, and quoted because it holds a tab"
+    assert "\"'Acme\t=cmd|' /C calc'!A0\"" in text, "escaped, and quoted because it holds a tab"
     for delimiter in [",", "\t", ";"]:  # a reader that honours quotes, whichever separators it is set to
         for row in csv.reader(io.StringIO(text[1:]), delimiter=delimiter):
             for field in row:
@@ -236,8 +300,9 @@ def test_a_tab_in_a_name_never_becomes_a_formula_in_the_csv(client, ledger, staf
 def test_formula_text_is_escaped_in_csv_and_unaltered_in_xlsx(client, ledger, board_member, slug):
     _, body = download(client, board_member, slug, "xlsx")
     workbook = read_xlsx(body, data_only=False)
-    cells = [cell for row in workbook.worksheets[0].iter_rows() for cell in row if cell.value and EVIL in
-             str(cell.value)]
+    cells = [
+        cell for row in workbook.worksheets[0].iter_rows() for cell in row if cell.value and EVIL in str(cell.value)
+    ]
     assert cells, "the participant is in the report"
     for cell in cells:
         assert cell.data_type == "s" and cell.value == EVIL, "an XLSX string cell is never a formula"
@@ -335,9 +400,14 @@ def test_pool_xlsx_has_a_plan_history_with_live_reconciliation(client, ledger, a
     assert labels["Authorized agrees with the counter"][1].value == "OK"
     assert labels["Issued agrees with the counter"][1].value == "OK"
     assert labels["Committed agrees with the counter"][1].value == "OK"
-    for label in ["Authorized shares (sum of changes)", "Issued shares (gross)", "Cancelled shares",
-                  "Issued shares (net)", "Available (authorized - issued - committed)",
-                  "Committed to approved designations (all years)"]:
+    for label in [
+        "Authorized shares (sum of changes)",
+        "Issued shares (gross)",
+        "Cancelled shares",
+        "Issued shares (net)",
+        "Available (authorized - issued - committed)",
+        "Committed to approved designations (all years)",
+    ]:
         row = formula_labels[label]
         formula = row[2].value if label.startswith("Authorized shares (sum") else row[1].value
         assert isinstance(formula, str) and formula.startswith("="), label
@@ -414,8 +484,9 @@ def test_admin_changelist_download_respects_filters(client, ledger, auditor):
     response = client.get(reverse("admin:plan_admin_boarddesignation_export", args=["csv"]), {"status": "proposed"})
     rows = read_csv(b"".join(response.streaming_content))
     assert [row[2] for row in rows[1:] if len(row) > 2 and row[2]] == ["Lee Chen"]
-    response = client.get(reverse("admin:plan_admin_participant_export", args=["xlsx"]),
-                          {"category": "non_employee_director"})
+    response = client.get(
+        reverse("admin:plan_admin_participant_export", args=["xlsx"]), {"category": "non_employee_director"}
+    )
     sheet = read_xlsx(b"".join(response.streaming_content)).worksheets[0]
     assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]][:2] == ["Lee Chen", "Total"]
 
@@ -423,11 +494,11 @@ def test_admin_changelist_download_respects_filters(client, ledger, auditor):
 def test_admin_download_selected_action(client, ledger, board_member):
     client.force_login(board_member)
     chosen = list(Issuance.objects.filter(shares__in=[1_000, 5_000]).values_list("pk", flat=True))
-    response = client.post(reverse("admin:plan_admin_issuance_changelist"),
-                           {"action": "download_selected_csv", "_selected_action": chosen})
+    response = client.post(
+        reverse("admin:plan_admin_issuance_changelist"), {"action": "download_selected_csv", "_selected_action": chosen}
+    )
     assert response.status_code == 200
-    assert sorted(int(row["Issuance no."]) for row in csv_dicts(b"".join(response.streaming_content))) == \
-        sorted(chosen)
+    assert sorted(int(row["Issuance no."]) for row in csv_dicts(b"".join(response.streaming_content))) == sorted(chosen)
 
 
 def test_admin_download_bad_filter_is_400(client, ledger, auditor):
@@ -440,19 +511,27 @@ def test_admin_download_bad_filter_is_400(client, ledger, auditor):
 
 
 def _reserve_export(client, fmt_index):
-    fields = ["id", "plan", "board_approval_date", "shares", "resolution_reference", "note", "recorded_by",
-              "recorded_at"]
+    fields = [
+        "id",
+        "plan",
+        "board_approval_date",
+        "shares",
+        "resolution_reference",
+        "note",
+        "recorded_by",
+        "recorded_at",
+    ]
     data = {"format": str(fmt_index), "resource": "0"}
     data.update({f"sharereservechangeresource_{name}": "on" for name in fields})
     return client.post(reverse("admin:plan_admin_sharereservechange_export"), data)
 
 
-def test_reserve_history_admin_export_goes_through_the_project_writers(client, plan, staff_user, board_member,
-                                                                       auditor):
+def test_reserve_history_admin_export_goes_through_the_project_writers(client, plan, staff_user, board_member, auditor):
     """Finding 7: the library's export, written by the project's writers: a BOM, the CSV escaping rule, and XLSX
     text unaltered."""
-    factories.change_reserve(plan, shares=-1_000, staff=staff_user, approver=board_member,
-                             on=datetime.date(2011, 1, 1), explanation="@note")
+    factories.change_reserve(
+        plan, shares=-1_000, staff=staff_user, approver=board_member, on=datetime.date(2011, 1, 1), explanation="@note"
+    )
     client.force_login(auditor)
     response = _reserve_export(client, 0)  # CSV
     assert response.status_code == 200, response.content[:300]

@@ -46,8 +46,15 @@ def people(staff_user, board_member, second_board_member):
 
 def propose(plan, staff, name: str, shares: int, **extra):
     person = factories.make_participant(name, by=staff, category=extra.pop("category", "key_employee"))
-    return services.designation_propose(plan=plan, participant=person, year=THIS_YEAR, shares=shares,
-                                        factors_considered="Retention through the financing.", by=staff, **extra)
+    return services.designation_propose(
+        plan=plan,
+        participant=person,
+        year=THIS_YEAR,
+        shares=shares,
+        factors_considered="Retention through the financing.",
+        by=staff,
+        **extra,
+    )
 
 
 def stored(document) -> bytes:
@@ -102,8 +109,9 @@ def test_a_resolution_that_would_over_commit_the_pool_is_refused_at_the_last_sig
     factories.sign(resolution, beatrice)
     # Meanwhile the board approves another designation by its votes: the pool no longer holds both.
     omar = factories.make_participant("Omar Haddad", by=staff)
-    factories.make_designation(plan=plan, participant=omar, year=THIS_YEAR, shares=200_000, staff=staff,
-                               approver=beatrice)
+    factories.make_designation(
+        plan=plan, participant=omar, year=THIS_YEAR, shares=200_000, staff=staff, approver=beatrice
+    )
     before = factories.ledger_snapshot()
     with pytest.raises(services.ResolutionRefused) as refusal:
         factories.sign(resolution, tomas)
@@ -112,28 +120,33 @@ def test_a_resolution_that_would_over_commit_the_pool_is_refused_at_the_last_sig
         "its designations of 900,000 shares together would over-commit the plan: of 1,000,000 authorized shares, 0 "
         f"are issued and 200,000 are committed to approved designations ({THIS_YEAR}: 200,000), so 800,000 remain. "
         "Staff can withdraw the resolution and put fewer proposals to the board, or the board can first increase "
-        "the reserve."]
+        "the reserve."
+    ]
     assert factories.ledger_snapshot() == before
     dana.refresh_from_db()
     assert dana.status == "proposed"  # refused whole: the first proposal, which fitted, is not decided either
     assert not resolution.documents.filter(kind="signed").exists()
-    assert sorted(path.name for path in Path(storages["resolutions"].location, "resolutions",
-                                             str(resolution.pk)).iterdir()) == [
-        resolution.documents.get().file_name.rsplit("/", 1)[1]]  # no signed file left behind
+    assert sorted(
+        path.name for path in Path(storages["resolutions"].location, "resolutions", str(resolution.pk)).iterdir()
+    ) == [resolution.documents.get().file_name.rsplit("/", 1)[1]]  # no signed file left behind
 
 
 def test_a_reserve_increase_in_the_same_resolution_makes_room_for_its_designations(superuser, people):
     staff, beatrice, tomas = people
     plan = factories.make_plan(by=superuser, shares=100_000, name="Small plan")
     lee = factories.make_participant("Lee Park", by=staff)
-    factories.make_designation(plan=plan, participant=lee, year=THIS_YEAR, shares=50_000, staff=staff,
-                               approver=beatrice)
+    factories.make_designation(
+        plan=plan, participant=lee, year=THIS_YEAR, shares=50_000, staff=staff, approver=beatrice
+    )
     dana = propose(plan, staff, "Dana Whitfield", 90_000)
     increase = services.reserve_change_propose(plan=plan, shares=100_000, explanation="Room for Dana.", by=staff)
-    resolution = services.resolution_prepare(plan=plan, kind="written_consent", designations=[dana],
-                                             proposals=[increase], by=staff)
+    resolution = services.resolution_prepare(
+        plan=plan, kind="written_consent", designations=[dana], proposals=[increase], by=staff
+    )
     assert [item.proposal_id or item.designation_id for item in resolution.items.order_by("position")] == [
-        increase.pk, dana.pk]
+        increase.pk,
+        dana.pk,
+    ]
     factories.sign(resolution, beatrice)
     factories.sign(resolution, tomas)
     plan.refresh_from_db()
@@ -146,8 +159,9 @@ def test_proposals_are_frozen_while_out_for_signature(plan, people):
     staff, beatrice, _ = people
     dana = propose(plan, staff, "Dana Whitfield", 1_000)
     increase = services.reserve_change_propose(plan=plan, shares=5, explanation="More.", by=staff)
-    resolution = services.resolution_prepare(plan=plan, kind="written_consent", designations=[dana],
-                                             proposals=[increase], by=staff)
+    resolution = services.resolution_prepare(
+        plan=plan, kind="written_consent", designations=[dana], proposals=[increase], by=staff
+    )
     before = factories.ledger_snapshot()
     with pytest.raises(exceptions.InvalidTransition, match=f"out for signature in {resolution.reference}"):
         services.designation_withdraw(designation=dana, by=staff)
@@ -169,8 +183,9 @@ def test_proposals_are_frozen_while_out_for_signature(plan, people):
         factories.sign(resolution, beatrice)
 
 
-def test_a_decline_declines_a_written_consent_and_tells_staff(plan, people, mailoutbox,
-                                                              django_capture_on_commit_callbacks):
+def test_a_decline_declines_a_written_consent_and_tells_staff(
+    plan, people, mailoutbox, django_capture_on_commit_callbacks
+):
     staff, beatrice, tomas = people
     dana = propose(plan, staff, "Dana Whitfield", 1_000)
     resolution = services.resolution_prepare(plan=plan, kind="written_consent", designations=[dana], by=staff)
@@ -189,15 +204,19 @@ def test_a_decline_declines_a_written_consent_and_tells_staff(plan, people, mail
 
 def test_recusals_by_name_and_who_may_sign(plan, people):
     staff, beatrice, tomas = people
-    director = factories.make_participant("Tomás Ibarra", by=staff, user=tomas,
-                                          category=Participant.Category.NON_EMPLOYEE_DIRECTOR)
-    own = services.designation_propose(plan=plan, participant=director, year=THIS_YEAR, shares=10_000,
-                                       factors_considered="Board service.", by=staff)
+    director = factories.make_participant(
+        "Tomás Ibarra", by=staff, user=tomas, category=Participant.Category.NON_EMPLOYEE_DIRECTOR
+    )
+    own = services.designation_propose(
+        plan=plan, participant=director, year=THIS_YEAR, shares=10_000, factors_considered="Board service.", by=staff
+    )
     resolution = services.resolution_prepare(plan=plan, kind="written_consent", designations=[own], by=staff)
     recused = resolution.signatories.get(entitled=False)
     assert recused.director == tomas
-    assert recused.recusal == (f"Tomás Ibarra is designated by the {THIS_YEAR} designation of Tomás Ibarra, and so "
-                               "does not sign this resolution.")
+    assert recused.recusal == (
+        f"Tomás Ibarra is designated by the {THIS_YEAR} designation of Tomás Ibarra, and so "
+        "does not sign this resolution."
+    )
     assert resolution.required_signatures == 1
     before = factories.ledger_snapshot()
     with pytest.raises(exceptions.VoteRefused, match="Tomás Ibarra is designated by"):
@@ -217,10 +236,22 @@ def test_a_meetings_record_needs_the_plans_required_approvals_and_is_dated_the_m
     with factories.on_day(meeting - datetime.timedelta(days=1)):
         early = propose(plan, staff, "Lee Park", 500)
     with pytest.raises(exceptions.InvalidInput, match="was proposed after the meeting"):
-        services.resolution_prepare(plan=plan, kind="meeting", designations=[dana], meeting_date=meeting,
-                                    directors_present=[beatrice, tomas, third], by=staff)
-    resolution = services.resolution_prepare(plan=plan, kind="meeting", designations=[early], meeting_date=meeting,
-                                             directors_present=[beatrice, tomas, third], by=staff)
+        services.resolution_prepare(
+            plan=plan,
+            kind="meeting",
+            designations=[dana],
+            meeting_date=meeting,
+            directors_present=[beatrice, tomas, third],
+            by=staff,
+        )
+    resolution = services.resolution_prepare(
+        plan=plan,
+        kind="meeting",
+        designations=[early],
+        meeting_date=meeting,
+        directors_present=[beatrice, tomas, third],
+        by=staff,
+    )
     assert resolution.required_signatures == 2
     factories.sign(resolution, beatrice)
     factories.sign(resolution, third)
@@ -233,8 +264,9 @@ def test_a_meetings_record_needs_the_plans_required_approvals_and_is_dated_the_m
 
 def test_a_signer_must_sign_the_document_as_stored(plan, people):
     staff, beatrice, _ = people
-    resolution = services.resolution_prepare(plan=plan, kind="written_consent",
-                                             designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff)
+    resolution = services.resolution_prepare(
+        plan=plan, kind="written_consent", designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff
+    )
     before = factories.ledger_snapshot()
     with pytest.raises(exceptions.InvalidInput, match="not the one out for signature"):
         services.resolution_sign(resolution=resolution, signer=beatrice, document_sha256="0" * 64)
@@ -261,8 +293,9 @@ def test_characters_the_font_cannot_print_are_refused_not_dropped(plan, people):
 
 def test_the_record_of_a_resolution_cannot_be_rewritten(plan, people):
     staff, beatrice, tomas = people
-    resolution = services.resolution_prepare(plan=plan, kind="written_consent",
-                                             designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff)
+    resolution = services.resolution_prepare(
+        plan=plan, kind="written_consent", designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff
+    )
     factories.sign(resolution, beatrice)
     factories.sign(resolution, tomas)
 
@@ -286,8 +319,9 @@ def test_the_record_of_a_resolution_cannot_be_rewritten(plan, people):
 
 def test_signing_in_the_page_needs_the_password(plan, people):
     staff, beatrice, tomas = people
-    resolution = services.resolution_prepare(plan=plan, kind="written_consent",
-                                             designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff)
+    resolution = services.resolution_prepare(
+        plan=plan, kind="written_consent", designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff
+    )
     client = Client()
     client.force_login(beatrice)
     page = client.get(reverse("resolution-detail", args=[resolution.pk]))
@@ -295,17 +329,24 @@ def test_signing_in_the_page_needs_the_password(plan, people):
     assert document.sha256 in page.content.decode()
     assert b'<iframe class="document-viewer"' in page.content
     before = factories.ledger_snapshot()
-    wrong = client.post(reverse("resolution-sign", args=[resolution.pk]),
-                        {"password": "not my password", "document_sha256": document.sha256})
+    wrong = client.post(
+        reverse("resolution-sign", args=[resolution.pk]),
+        {"password": "not my password", "document_sha256": document.sha256},
+    )
     assert wrong.status_code == 200 and "That is not your password: nothing was signed." in wrong.content.decode()
     assert factories.ledger_snapshot() == before
-    right = client.post(reverse("resolution-sign", args=[resolution.pk]),
-                        {"password": factories.PASSWORD, "document_sha256": document.sha256},
-                        REMOTE_ADDR="192.0.2.7")
+    right = client.post(
+        reverse("resolution-sign", args=[resolution.pk]),
+        {"password": factories.PASSWORD, "document_sha256": document.sha256},
+        REMOTE_ADDR="192.0.2.7",
+    )
     assert right.status_code == 302
     signature = resolution.signatures.get()
-    assert (signature.signer, signature.client_address, signature.document_sha256) == (beatrice, "192.0.2.7",
-                                                                                        document.sha256)
+    assert (signature.signer, signature.client_address, signature.document_sha256) == (
+        beatrice,
+        "192.0.2.7",
+        document.sha256,
+    )
     dashboard = Client()
     dashboard.force_login(tomas)
     html = dashboard.get(reverse("board-dashboard")).content.decode()
@@ -315,23 +356,26 @@ def test_signing_in_the_page_needs_the_password(plan, people):
 @pytest.mark.parametrize("role", ["staff_user", "auditor", "superuser"])
 def test_only_board_members_sign(role, request, plan, people):
     staff, *_ = people
-    resolution = services.resolution_prepare(plan=plan, kind="written_consent",
-                                             designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff)
+    resolution = services.resolution_prepare(
+        plan=plan, kind="written_consent", designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff
+    )
     client = Client()
     client.force_login(request.getfixturevalue(role))
     before = factories.ledger_snapshot()
     for name in ("resolution-sign", "resolution-decline"):
-        response = client.post(reverse(name, args=[resolution.pk]),
-                               {"password": factories.PASSWORD, "reason": "x",
-                                "document_sha256": resolution.documents.get().sha256})
+        response = client.post(
+            reverse(name, args=[resolution.pk]),
+            {"password": factories.PASSWORD, "reason": "x", "document_sha256": resolution.documents.get().sha256},
+        )
         assert response.status_code == 403
     assert factories.ledger_snapshot() == before
 
 
 def test_board_members_and_auditors_may_not_prepare_or_withdraw(plan, people, auditor):
     staff, beatrice, _ = people
-    resolution = services.resolution_prepare(plan=plan, kind="written_consent",
-                                             designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff)
+    resolution = services.resolution_prepare(
+        plan=plan, kind="written_consent", designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff
+    )
     for user in (beatrice, auditor):
         client = Client()
         client.force_login(user)
@@ -376,14 +420,14 @@ def _body(message) -> str:
     return message.get_payload(decode=True).decode()
 
 
-def test_emails_bring_the_board_to_the_page_without_figures(plan, people, smtp_server,
-                                                            django_capture_on_commit_callbacks):
+def test_emails_bring_the_board_to_the_page_without_figures(
+    plan, people, smtp_server, django_capture_on_commit_callbacks
+):
     staff, beatrice, tomas = people
     dana = propose(plan, staff, "Dana Whitfield", 250_000)
     lee = propose(plan, staff, "Lee Park", 125_000)
     with django_capture_on_commit_callbacks(execute=True):
-        resolution = services.resolution_prepare(plan=plan, kind="written_consent", designations=[dana, lee],
-                                                 by=staff)
+        resolution = services.resolution_prepare(plan=plan, kind="written_consent", designations=[dana, lee], by=staff)
     assert sorted(message["To"] for message in smtp_server.messages) == sorted([beatrice.email, tomas.email])
     link = f"https://plans.example.com/resolutions/{resolution.pk}/"
     for message in smtp_server.messages:
@@ -424,14 +468,14 @@ def test_emails_bring_the_board_to_the_page_without_figures(plan, people, smtp_s
     assert ResolutionNotice.objects.filter(resolution=resolution).count() == len(smtp_server.messages)
 
 
-def test_send_reminders_command_and_the_opt_out_page(plan, people, smtp_server,
-                                                     django_capture_on_commit_callbacks):
+def test_send_reminders_command_and_the_opt_out_page(plan, people, smtp_server, django_capture_on_commit_callbacks):
     import time_machine
 
     staff, beatrice, tomas = people
     with django_capture_on_commit_callbacks(execute=True):
-        services.resolution_prepare(plan=plan, kind="written_consent",
-                                    designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff)
+        services.resolution_prepare(
+            plan=plan, kind="written_consent", designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff
+        )
     client = Client()
     client.force_login(tomas)
     assert client.get(reverse("notification-preferences")).status_code == 200
@@ -451,11 +495,18 @@ def test_send_reminders_command_and_the_opt_out_page(plan, people, smtp_server,
 def settlement(plan, people):
     """An approved debt-settlement designation: $45,000 of Halvorsen's invoices at $0.15 per share."""
     staff, beatrice, tomas = people
-    designation = propose(plan, staff, "Halvorsen Engineering LLC", 300_000, category="consultant",
-                          kind="debt_settlement", debt_amount=Decimal("45000.00"),
-                          debt_reference="Invoices HE-118 to HE-124", price_per_share=Decimal("0.15"))
-    resolution = services.resolution_prepare(plan=plan, kind="written_consent", designations=[designation],
-                                             by=staff)
+    designation = propose(
+        plan,
+        staff,
+        "Halvorsen Engineering LLC",
+        300_000,
+        category="consultant",
+        kind="debt_settlement",
+        debt_amount=Decimal("45000.00"),
+        debt_reference="Invoices HE-118 to HE-124",
+        price_per_share=Decimal("0.15"),
+    )
+    resolution = services.resolution_prepare(plan=plan, kind="written_consent", designations=[designation], by=staff)
     factories.sign(resolution, beatrice)
     factories.sign(resolution, tomas)
     designation.refresh_from_db()
@@ -467,7 +518,8 @@ def test_the_boards_approval_records_its_finding_on_the_consideration(settlement
     assert settlement.consideration_finding.startswith(
         "The board finds that the cancellation of $45,000.00 of debt owed by the company to Halvorsen Engineering "
         "LLC (Invoices HE-118 to HE-124) is adequate consideration for the issuance of up to 300,000 shares of "
-        "Common Stock at $0.15 per share, which is not less than the par value of $0.001 per share")
+        "Common Stock at $0.15 per share, which is not less than the par value of $0.001 per share"
+    )
     resolution = Resolution.objects.get()
     text = stored(resolution.documents.get(kind="for_signature"))
     assert len(text) > 1000
@@ -479,26 +531,48 @@ def test_debt_settlement_terms_are_checked_when_proposed(plan, people):
     staff, *_ = people
     before = factories.ledger_snapshot()
     with pytest.raises(exceptions.PriceBelowPar, match="not adequate consideration"):
-        propose(plan, staff, "Halvorsen", 1_000, kind="debt_settlement", debt_amount=Decimal("1"),
-                debt_reference="INV-1", price_per_share=Decimal("0.0001"))
+        propose(
+            plan,
+            staff,
+            "Halvorsen",
+            1_000,
+            kind="debt_settlement",
+            debt_amount=Decimal("1"),
+            debt_reference="INV-1",
+            price_per_share=Decimal("0.0001"),
+        )
     with pytest.raises(exceptions.InvalidInput, match=r"come to \$150.00, more than the \$100.00 debt"):
-        propose(plan, staff, "Halvorsen 2", 1_000, kind="debt_settlement", debt_amount=Decimal("100"),
-                debt_reference="INV-1", price_per_share=Decimal("0.15"))
+        propose(
+            plan,
+            staff,
+            "Halvorsen 2",
+            1_000,
+            kind="debt_settlement",
+            debt_amount=Decimal("100"),
+            debt_reference="INV-1",
+            price_per_share=Decimal("0.15"),
+        )
     with pytest.raises(exceptions.InvalidInput, match="Only a debt-settlement designation names a debt"):
         propose(plan, staff, "Dana", 1_000, debt_amount=Decimal("100"))
     assert factories.ledger_snapshot()["BoardDesignation"] == before["BoardDesignation"]
 
 
-def test_a_debt_settlement_against_a_compensation_designation_is_refused(settlement, approved_designation,
-                                                                        staff_user):
+def test_a_debt_settlement_against_a_compensation_designation_is_refused(settlement, approved_designation, staff_user):
     before = factories.ledger_snapshot()
     with pytest.raises(exceptions.DebtSettlementRefused) as refusal:
-        factories.issue(approved_designation, by=staff_user, shares=1_000, kind="debt_settlement",
-                        debt_amount=Decimal("150.00"), debt_reference="INV-9")
+        factories.issue(
+            approved_designation,
+            by=staff_user,
+            shares=1_000,
+            kind="debt_settlement",
+            debt_amount=Decimal("150.00"),
+            debt_reference="INV-9",
+        )
     assert refusal.value.messages == [
         "This issuance settles debt, but the 2024 designation of Dana Whitfield is for compensation: a debt "
         "settlement must be made against a designation for that debt, whose approval records the board's finding "
-        "that cancelling it is adequate consideration for the shares."]
+        "that cancelling it is adequate consideration for the shares."
+    ]
     with pytest.raises(exceptions.DebtSettlementRefused, match="record this issuance as a debt settlement"):
         factories.issue(settlement, by=staff_user, shares=1_000, on=datetime.date.today())
     assert factories.ledger_snapshot() == before
@@ -506,53 +580,111 @@ def test_a_debt_settlement_against_a_compensation_designation_is_refused(settlem
 
 def test_a_debt_settlement_may_not_settle_more_debt_than_the_board_approved(settlement, staff_user):
     today = datetime.date.today()
-    factories.issue(settlement, by=staff_user, shares=200_000, on=today, kind="debt_settlement",
-                    debt_amount=Decimal("30000.00"), debt_reference="Invoices HE-118 to HE-121")
+    factories.issue(
+        settlement,
+        by=staff_user,
+        shares=200_000,
+        on=today,
+        kind="debt_settlement",
+        debt_amount=Decimal("30000.00"),
+        debt_reference="Invoices HE-118 to HE-121",
+    )
     before = factories.ledger_snapshot()
     with pytest.raises(exceptions.DebtSettlementRefused) as refusal:
-        factories.issue(settlement, by=staff_user, shares=100_000, on=today, kind="debt_settlement",
-                        debt_amount=Decimal("20000.00"), debt_reference="Invoices HE-122 to HE-124")
+        factories.issue(
+            settlement,
+            by=staff_user,
+            shares=100_000,
+            on=today,
+            kind="debt_settlement",
+            debt_amount=Decimal("20000.00"),
+            debt_reference="Invoices HE-122 to HE-124",
+        )
     assert refusal.value.messages == [
         f"This issuance would settle $20,000.00 of debt, more than the board approved: the {THIS_YEAR} designation "
         "of Halvorsen Engineering LLC names $45,000.00 of debt (Invoices HE-118 to HE-124), of which $30,000.00 is "
-        "already settled, so $15,000.00 remain."]
+        "already settled, so $15,000.00 remain."
+    ]
     with pytest.raises(exceptions.DebtSettlementRefused, match=r"below the \$0.15 per share"):
-        factories.issue(settlement, by=staff_user, shares=100, on=today, price=Decimal("0.10"),
-                        kind="debt_settlement", debt_amount=Decimal("10.00"), debt_reference="HE-122")
+        factories.issue(
+            settlement,
+            by=staff_user,
+            shares=100,
+            on=today,
+            price=Decimal("0.10"),
+            kind="debt_settlement",
+            debt_amount=Decimal("10.00"),
+            debt_reference="HE-122",
+        )
     # A batch is refused whole, its rows counted against each other.
     with pytest.raises(exceptions.BatchRefused, match="more than the board approved"):
-        services.issuance_record_many(rows=[
-            {"designation": settlement, "issue_date": today, "shares": 50_000, "price_per_share": Decimal("0.15"),
-             "kind": "debt_settlement", "debt_amount": Decimal("10000.00"), "debt_reference": "HE-122"},
-            {"designation": settlement, "issue_date": today, "shares": 50_000, "price_per_share": Decimal("0.15"),
-             "kind": "debt_settlement", "debt_amount": Decimal("10000.00"), "debt_reference": "HE-123"},
-        ], by=staff_user)
+        services.issuance_record_many(
+            rows=[
+                {
+                    "designation": settlement,
+                    "issue_date": today,
+                    "shares": 50_000,
+                    "price_per_share": Decimal("0.15"),
+                    "kind": "debt_settlement",
+                    "debt_amount": Decimal("10000.00"),
+                    "debt_reference": "HE-122",
+                },
+                {
+                    "designation": settlement,
+                    "issue_date": today,
+                    "shares": 50_000,
+                    "price_per_share": Decimal("0.15"),
+                    "kind": "debt_settlement",
+                    "debt_amount": Decimal("10000.00"),
+                    "debt_reference": "HE-123",
+                },
+            ],
+            by=staff_user,
+        )
     assert factories.ledger_snapshot() == before
     # Cancelling a settlement frees its debt for another.
     first = Issuance.objects.get(designation=settlement)
     services.issuance_cancel(issuance=first, cancelled_on=today, reason="Wrong invoices.", by=staff_user)
-    factories.issue(settlement, by=staff_user, shares=100_000, on=today, kind="debt_settlement",
-                    debt_amount=Decimal("20000.00"), debt_reference="Invoices HE-122 to HE-124")
+    factories.issue(
+        settlement,
+        by=staff_user,
+        shares=100_000,
+        on=today,
+        kind="debt_settlement",
+        debt_amount=Decimal("20000.00"),
+        debt_reference="Invoices HE-122 to HE-124",
+    )
 
 
 def test_the_debt_settlement_refusal_shows_on_the_issuance_form(settlement, approved_designation, staff_user):
     client = Client()
     client.force_login(staff_user)
     before = factories.ledger_snapshot()
-    response = client.post(reverse("admin:plan_admin_issuance_add"), {
-        "designation": approved_designation.pk, "issue_date": "2024-06-30", "shares": "1,000",
-        "kind": "debt_settlement", "price_per_share": "0.15", "debt_amount": "150", "debt_reference": "INV-9",
-    })
+    response = client.post(
+        reverse("admin:plan_admin_issuance_add"),
+        {
+            "designation": approved_designation.pk,
+            "issue_date": "2024-06-30",
+            "shares": "1,000",
+            "kind": "debt_settlement",
+            "price_per_share": "0.15",
+            "debt_amount": "150",
+            "debt_reference": "INV-9",
+        },
+    )
     assert response.status_code == 200
-    assert "This issuance settles debt, but the 2024 designation of Dana Whitfield is for compensation" in \
-        response.content.decode()
+    assert (
+        "This issuance settles debt, but the 2024 designation of Dana Whitfield is for compensation"
+        in response.content.decode()
+    )
     assert factories.ledger_snapshot() == before
 
 
 def test_pyhanko_cli_validates_the_seal_and_rejects_a_changed_byte(plan, people, tmp_path):
     staff, beatrice, tomas = people
-    resolution = services.resolution_prepare(plan=plan, kind="written_consent",
-                                             designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff)
+    resolution = services.resolution_prepare(
+        plan=plan, kind="written_consent", designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff
+    )
     factories.sign(resolution, beatrice)
     factories.sign(resolution, tomas)
     data = stored(resolution.documents.get(kind="signed"))
@@ -572,8 +704,21 @@ def validate_with_cli(path: Path) -> subprocess.CompletedProcess:
     import sys
 
     cli = shutil.which("pyhanko") or str(Path(sys.executable).parent / "pyhanko")
-    return subprocess.run([cli, "sign", "validate", "--trust", settings.RESOLUTION_SEAL_CERT, "--trust-replace",
-                           "--no-revocation-check", str(path)], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            cli,
+            "sign",
+            "validate",
+            "--trust",
+            settings.RESOLUTION_SEAL_CERT,
+            "--trust-replace",
+            "--no-revocation-check",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_a_designation_page_shows_the_resolution_that_decided_it(settlement, people):
@@ -596,8 +741,9 @@ def test_a_director_with_an_authenticator_signs_with_its_code(plan, people):
 
     staff, beatrice, _ = people
     device = TOTPDevice.objects.create(user=beatrice, name="phone", confirmed=True)
-    resolution = services.resolution_prepare(plan=plan, kind="written_consent",
-                                             designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff)
+    resolution = services.resolution_prepare(
+        plan=plan, kind="written_consent", designations=[propose(plan, staff, "Dana Whitfield", 1_000)], by=staff
+    )
     document = resolution.documents.get()
     client = Client()
     client.force_login(beatrice)
@@ -605,8 +751,9 @@ def test_a_director_with_an_authenticator_signs_with_its_code(plan, people):
     before = factories.ledger_snapshot()
     code = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
     for token in ("", f"{(int(code) + 1) % 1_000_000:06d}"):
-        response = client.post(url, {"password": factories.PASSWORD, "token": token,
-                                     "document_sha256": document.sha256})
+        response = client.post(
+            url, {"password": factories.PASSWORD, "token": token, "document_sha256": document.sha256}
+        )
         assert "That code is not valid" in response.content.decode()
     assert factories.ledger_snapshot() == before
     TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)  # django-otp slows retries down
@@ -627,12 +774,15 @@ def test_the_last_signers_page_shows_the_over_commitment_and_nothing_is_decided(
     page = client.get(reverse("resolution-detail", args=[resolution.pk])).content.decode()
     assert "the last signature will be refused" in page  # said before anyone tries
     before = factories.ledger_snapshot()
-    response = client.post(reverse("resolution-sign", args=[resolution.pk]),
-                           {"password": factories.PASSWORD, "document_sha256": resolution.documents.get().sha256})
+    response = client.post(
+        reverse("resolution-sign", args=[resolution.pk]),
+        {"password": factories.PASSWORD, "document_sha256": resolution.documents.get().sha256},
+    )
     html = response.content.decode()
     assert response.status_code == 200
-    assert (f"{resolution.reference} cannot take effect, so your signature was not recorded and nothing was decided: "
-            "its designations of 1,100,000 shares together would over-commit the plan: of 1,000,000 authorized "
-            "shares, 0 are issued and 0 are committed to approved designations (none), so 1,000,000 remain."
-            ) in html.replace("&#x27;", "'")
+    assert (
+        f"{resolution.reference} cannot take effect, so your signature was not recorded and nothing was decided: "
+        "its designations of 1,100,000 shares together would over-commit the plan: of 1,000,000 authorized "
+        "shares, 0 are issued and 0 are committed to approved designations (none), so 1,000,000 remain."
+    ) in html.replace("&#x27;", "'")
     assert factories.ledger_snapshot() == before

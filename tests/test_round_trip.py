@@ -22,8 +22,9 @@ pytestmark = pytest.mark.django_db
 # --- templates --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind, model", [("participants", "participant"), ("designations", "boarddesignation"),
-                                         ("issuances", "issuance")])
+@pytest.mark.parametrize(
+    "kind, model", [("participants", "participant"), ("designations", "boarddesignation"), ("issuances", "issuance")]
+)
 def test_xlsx_template_has_the_columns_drop_downs_and_instructions(client, ledger, staff_user, kind, model):
     client.force_login(staff_user)
     response = client.get(reverse(f"admin:plan_admin_{model}_import_template", args=["xlsx"]))
@@ -71,14 +72,22 @@ def test_a_filled_template_imports(ledger, staff_user):
 
     workbook = openpyxl.load_workbook(io.BytesIO(template_xlsx("issuances")))
     sheet = workbook.worksheets[0]
-    row = {"plan": ledger.name, "participant": "Dana Whitfield", "year": 2024,  # her designation settles a debt
-           "issue_date": datetime.datetime(2024, 8, 1), "shares": 700, "price_per_share": 0.15,
-           "kind": "Debt settlement", "debt_amount": 105, "debt_reference": "INV-8", "reference": "G-77"}
+    row = {
+        "plan": ledger.name,
+        "participant": "Dana Whitfield",
+        "year": 2024,  # her designation settles a debt
+        "issue_date": datetime.datetime(2024, 8, 1),
+        "shares": 700,
+        "price_per_share": 0.15,
+        "kind": "Debt settlement",
+        "debt_amount": 105,
+        "debt_reference": "INV-8",
+        "reference": "G-77",
+    }
     sheet.append([row.get(cell.value) for cell in sheet[1]])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    report = run_import("issuances", SimpleUploadedFile("filled.xlsx", buffer.getvalue()), by=staff_user,
-                        commit=True)
+    report = run_import("issuances", SimpleUploadedFile("filled.xlsx", buffer.getvalue()), by=staff_user, commit=True)
     assert report.committed, report.errors
     assert Issuance.objects.get(reference="G-77").shares == 700
 
@@ -99,10 +108,12 @@ def test_an_unchanged_export_imports_as_already_recorded(client, ledger, staff_u
     assert report.ok, report.errors
     assert report.done == [] and len(report.skipped) == 4
     cancelled = Issuance.objects.get(shares=20_000)
-    assert (2, f"Already recorded as issuance #{cancelled.pk}, cancelled on June 1, 2023 (Issuance number "
-               f"{cancelled.pk}): skipped.") in report.skipped, "the oldest row: the cancelled one"
-    assert report.ignored_columns == ["Category", "Consideration", "Recorded at", "Recorded by",
-                                      "Cancellation reason"]
+    assert (
+        2,
+        f"Already recorded as issuance #{cancelled.pk}, cancelled on June 1, 2023 (Issuance number "
+        f"{cancelled.pk}): skipped.",
+    ) in report.skipped, "the oldest row: the cancelled one"
+    assert report.ignored_columns == ["Category", "Consideration", "Recorded at", "Recorded by", "Cancellation reason"]
     if fmt == "xlsx":
         assert report.trailer == [7, 8, 9, 11], "the totals below the table and the note"
     assert factories.ledger_snapshot() == before
@@ -114,19 +125,33 @@ def test_an_edited_export_records_only_its_new_rows(client, ledger, staff_user):
     sheet = workbook.worksheets[0]
     header = [cell.value for cell in sheet[1]]
     sheet.delete_rows(6, sheet.max_row)  # the finance user drops the totals and notes ...
-    new = {"Plan": ledger.name, "Participant": "Dana Whitfield", "Designation year": 2024,
-           "Kind": "Debt settlement", "Issue date": datetime.datetime(2024, 9, 1), "Shares": 1_234,
-           "Price per share": 0.2, "Debt amount": 246.8, "Debt reference": "INV-9", "Reference": "G-9"}
+    new = {
+        "Plan": ledger.name,
+        "Participant": "Dana Whitfield",
+        "Designation year": 2024,
+        "Kind": "Debt settlement",
+        "Issue date": datetime.datetime(2024, 9, 1),
+        "Shares": 1_234,
+        "Price per share": 0.2,
+        "Debt amount": 246.8,
+        "Debt reference": "INV-9",
+        "Reference": "G-9",
+    }
     sheet.append([new.get(name) for name in header])  # ... and adds a grant
     buffer = io.BytesIO()
     workbook.save(buffer)
     client.force_login(staff_user)
     page = _preview(client, SimpleUploadedFile("edited.xlsx", buffer.getvalue()))
     assert "1 row will be recorded; 4 are already recorded and will be skipped." in page
-    assert "Issue 1,234 shares to Dana Whitfield on September 1, 2024 at $0.20, settling $246.80 of debt (reference G-9)." in page
+    assert (
+        "Issue 1,234 shares to Dana Whitfield on September 1, 2024 at $0.20, settling $246.80 of debt (reference G-9)."
+        in page
+    )
     token = re.search(r'name="token" value="([0-9a-f]{32})"', page).group(1)
-    assert client.post(reverse("admin:plan_admin_issuance_import"), {"action": "confirm", "token": token}) \
-        .status_code == 302
+    assert (
+        client.post(reverse("admin:plan_admin_issuance_import"), {"action": "confirm", "token": token}).status_code
+        == 302
+    )
     assert Issuance.objects.count() == 5
     assert Issuance.objects.get(reference="G-9").shares == 1_234
     ledger.refresh_from_db()
@@ -139,8 +164,9 @@ def test_a_cancelled_issuance_never_comes_back_as_standing(client, ledger, staff
     sheet = workbook.worksheets[0]
     header = [cell.value for cell in sheet[1]]
     cancelled = Issuance.objects.get(shares=20_000)
-    row = next(r for r in range(2, 6) if sheet.cell(row=r, column=header.index("Issuance no.") + 1).value
-               == cancelled.pk)
+    row = next(
+        r for r in range(2, 6) if sheet.cell(row=r, column=header.index("Issuance no.") + 1).value == cancelled.pk
+    )
     sheet.cell(row=row, column=header.index("Cancelled on") + 1).value = None  # "un-cancel" it in the file
     # A copy without its issuance number, still dated cancelled: never recorded either.
     copy = [sheet.cell(row=row, column=c + 1).value for c in range(len(header))]
@@ -151,13 +177,16 @@ def test_a_cancelled_issuance_never_comes_back_as_standing(client, ledger, staff
     buffer = io.BytesIO()
     workbook.save(buffer)
     before = factories.ledger_snapshot()
-    report = run_import("issuances", SimpleUploadedFile("edited.xlsx", buffer.getvalue()), by=staff_user,
-                        commit=True)
+    report = run_import("issuances", SimpleUploadedFile("edited.xlsx", buffer.getvalue()), by=staff_user, commit=True)
     assert dict(report.errors) == {
-        row: (f"Issuance number {cancelled.pk} is issuance #{cancelled.pk}, which was cancelled on June 1, 2023; this "
-              "row has no cancellation date. An import never brings a cancelled issuance back: delete the row."),
-        6: ("This row has a cancellation date (June 1, 2023): an import records standing issuances only, and a "
-            "cancelled issuance is never imported. Delete the row."),
+        row: (
+            f"Issuance number {cancelled.pk} is issuance #{cancelled.pk}, which was cancelled on June 1, 2023; this "
+            "row has no cancellation date. An import never brings a cancelled issuance back: delete the row."
+        ),
+        6: (
+            "This row has a cancellation date (June 1, 2023): an import records standing issuances only, and a "
+            "cancelled issuance is never imported. Delete the row."
+        ),
     }
     assert factories.ledger_snapshot() == before
 
@@ -168,6 +197,8 @@ def test_a_changed_recorded_row_is_refused(ledger, staff_user, client):
     before = factories.ledger_snapshot()
     report = run_import("issuances", SimpleUploadedFile("x.csv", text.encode()), by=staff_user, commit=True)
     assert len(report.errors) == 1
-    assert "with other values: shares (ledger 2,500, this row 2,600). An import never changes a recorded issuance" \
+    assert (
+        "with other values: shares (ledger 2,500, this row 2,600). An import never changes a recorded issuance"
         in report.errors[0][1]
+    )
     assert factories.ledger_snapshot() == before

@@ -33,9 +33,11 @@ PRODUCTION_ENV = {
 
 
 def run_python(args, env_overrides):
-    env = {key: value for key, value in os.environ.items()
-           if key not in {"DATABASE_URL", "DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE",
-                          "DJANGO_ALLOW_ASYNC_UNSAFE"}}  # the browser tests' setting, not a deployment's
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }  # the browser tests' setting, not a deployment's
     env.update(env_overrides)
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
@@ -50,8 +52,15 @@ def test_check_deploy_is_clean_with_the_documented_production_settings(seal_key)
 def test_check_deploy_reports_missing_production_settings():
     result = run_python(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], {"DEBUG": "false"})
     assert result.returncode != 0
-    for check_id in ("security.W004", "security.W008", "security.W012", "security.W016", "plan_admin.W001",
-                     "plan_admin.W002", "plan_admin.W003"):
+    for check_id in (
+        "security.W004",
+        "security.W008",
+        "security.W012",
+        "security.W016",
+        "plan_admin.W001",
+        "plan_admin.W002",
+        "plan_admin.W003",
+    ):
         assert check_id in result.stderr + result.stdout
 
 
@@ -61,12 +70,22 @@ def test_check_deploy_reports_missing_production_settings():
         ({"DEBUG": "false"}, "SECRET_KEY must be set in the environment when DEBUG is off."),
         ({"DEBUG": "false", "SECRET_KEY": "k3#v9!q0-ab" * 6}, "Refusing to serve the ledger from the embedded SQLite"),
         ({"DEBUG": "false", "SECRET_KEY": "x"}, "it has 1 characters; it needs at least 50 random characters."),
-        ({"DEBUG": "false", "SECRET_KEY": "k3#v9!q0-ab" * 4, "ALLOW_SQLITE_IN_PRODUCTION": "true"},
-         "it has 44 characters"),
-        ({"DEBUG": "false", "SECRET_KEY": "django-insecure-" + "k3#v9!q0-ab" * 6, "ALLOW_SQLITE_IN_PRODUCTION": "true"},
-         "the mark of a development key"),
-        ({"DEBUG": "false", "SECRET_KEY": "x" * 60, "ALLOW_SQLITE_IN_PRODUCTION": "true"},
-         "fewer than 5 different characters"),
+        (
+            {"DEBUG": "false", "SECRET_KEY": "k3#v9!q0-ab" * 4, "ALLOW_SQLITE_IN_PRODUCTION": "true"},
+            "it has 44 characters",
+        ),
+        (
+            {
+                "DEBUG": "false",
+                "SECRET_KEY": "django-insecure-" + "k3#v9!q0-ab" * 6,
+                "ALLOW_SQLITE_IN_PRODUCTION": "true",
+            },
+            "the mark of a development key",
+        ),
+        (
+            {"DEBUG": "false", "SECRET_KEY": "x" * 60, "ALLOW_SQLITE_IN_PRODUCTION": "true"},
+            "fewer than 5 different characters",
+        ),
     ],
 )
 def test_production_server_refuses_unsafe_start(overrides, refusal):
@@ -76,8 +95,10 @@ def test_production_server_refuses_unsafe_start(overrides, refusal):
 
 
 def test_production_server_starts_on_sqlite_only_when_allowed():
-    result = run_python(["-c", "import config.wsgi; print('started')"],
-                        {"DEBUG": "false", "SECRET_KEY": "k3#v9!q0-ab" * 6, "ALLOW_SQLITE_IN_PRODUCTION": "true"})
+    result = run_python(
+        ["-c", "import config.wsgi; print('started')"],
+        {"DEBUG": "false", "SECRET_KEY": "k3#v9!q0-ab" * 6, "ALLOW_SQLITE_IN_PRODUCTION": "true"},
+    )
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
 

@@ -34,8 +34,10 @@ def page(client):
 
 
 def is_logged_out(response) -> bool:
-    return response.status_code == 302 and response["Location"].split("?")[0] in {reverse("admin:login"),
-                                                                                  reverse("login")}
+    return response.status_code == 302 and response["Location"].split("?")[0] in {
+        reverse("admin:login"),
+        reverse("login"),
+    }
 
 
 def test_each_request_keeps_the_session_alive(client, clock, staff_user, settings):
@@ -76,8 +78,10 @@ def test_a_post_after_the_session_ended_writes_nothing(client, clock, staff_user
     client.force_login(staff_user)
     clock.advance(datetime.timedelta(seconds=settings.SESSION_IDLE_SECONDS + 1))
     before = factories.ledger_snapshot()
-    response = client.post(reverse("admin:plan_admin_participant_add"),
-                           {"name": "Late Person", "category": "consultant", "email": "", "notes": ""})
+    response = client.post(
+        reverse("admin:plan_admin_participant_add"),
+        {"name": "Late Person", "category": "consultant", "email": "", "notes": ""},
+    )
     assert is_logged_out(response)
     assert factories.ledger_snapshot() == before
 

@@ -29,9 +29,18 @@ def assert_excel_accepts(names):
 
 def test_the_finding_and_its_collisions():
     names = SheetNames()
-    made = [names("Pool status"), names("History Non-Employee Directors' Plan"),
-            names("History Non-Employee Directors' Plan B"), names("History"), names("history"),
-            names("[Q1]: a/b\\c*d?"), names("'''"), names(""), names("x" * 40), names("x" * 40 + "y")]
+    made = [
+        names("Pool status"),
+        names("History Non-Employee Directors' Plan"),
+        names("History Non-Employee Directors' Plan B"),
+        names("History"),
+        names("history"),
+        names("[Q1]: a/b\\c*d?"),
+        names("'''"),
+        names(""),
+        names("x" * 40),
+        names("x" * 40 + "y"),
+    ]
     assert made[1] == "History Non-Employee Directors"
     assert made[2] == "History Non-Employee Direct (2)"
     assert made[3] == "History (2)" and made[4] == "history (3)"
@@ -48,17 +57,36 @@ def test_any_titles_give_names_excel_accepts(titles):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(
-    st.text(min_size=1, max_size=40),
-    st.text(alphabet="'", min_size=1, max_size=3).map(lambda quotes: "Non-Employee Directors" + quotes + " Plan"),
-    st.just("A" * 23 + "'"),
-), min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.one_of(
+            st.text(min_size=1, max_size=40),
+            st.text(alphabet="'", min_size=1, max_size=3).map(
+                lambda quotes: "Non-Employee Directors" + quotes + " Plan"
+            ),
+            st.just("A" * 23 + "'"),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_the_pool_workbook_opens_for_any_plan_names(names):
-    histories = [PlanHistory(plan=Plan(pk=index + 1, company_name="Co", name=name, par_value=Decimal("0.001"),
-                                       authorized_shares=10, issued_shares=0),
-                             year=2024, reserve=[(datetime.date(2024, 1, 1), 10, "", "", "admin", None)],
-                             years=[YearLine(2024)])
-                 for index, name in enumerate(names)]
+    histories = [
+        PlanHistory(
+            plan=Plan(
+                pk=index + 1,
+                company_name="Co",
+                name=name,
+                par_value=Decimal("0.001"),
+                authorized_shares=10,
+                issued_shares=0,
+            ),
+            year=2024,
+            reserve=[(datetime.date(2024, 1, 1), 10, "", "", "admin", None)],
+            years=[YearLine(2024)],
+        )
+        for index, name in enumerate(names)
+    ]
     data = b"".join(iter_xlsx([], histories))
     workbook = openpyxl.load_workbook(io.BytesIO(data))
     assert len(workbook.worksheets) == len(names)
@@ -74,5 +102,9 @@ def test_pool_xlsx_for_plans_whose_names_end_in_an_apostrophe(client, superuser,
     assert response.status_code == 200
     workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     titles = [sheet.title for sheet in workbook.worksheets]
-    assert titles == ["Pool status", "History Non-Employee Directors", "History Non-Employee Direct (2)",
-                      "History 'Quoted"]
+    assert titles == [
+        "Pool status",
+        "History Non-Employee Directors",
+        "History Non-Employee Direct (2)",
+        "History 'Quoted",
+    ]

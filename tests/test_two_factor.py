@@ -45,8 +45,9 @@ def test_nobody_needs_a_code_when_not_required(client, board_member, staff_user,
 
 
 @pytest.mark.parametrize("role", ["board", "staff", "superuser"])
-def test_a_privileged_user_without_a_device_is_told_to_ask_for_a_link(required, client, role, board_member,
-                                                                       staff_user, superuser):
+def test_a_privileged_user_without_a_device_is_told_to_ask_for_a_link(
+    required, client, role, board_member, staff_user, superuser
+):
     user = {"board": board_member, "staff": staff_user, "superuser": superuser}[role]
     client.force_login(user)
     response = client.get(reverse("admin:index"))
@@ -63,16 +64,19 @@ def test_auditors_read_without_a_code(required, client, auditor):
     assert client.get(reverse("board-dashboard")).status_code == 200
 
 
-def test_unverified_staff_cannot_record_and_board_cannot_vote(required, client, staff_user, board_member, plan,
-                                                              participant):
+def test_unverified_staff_cannot_record_and_board_cannot_vote(
+    required, client, staff_user, board_member, plan, participant
+):
     proposal = factories.make_designation(plan=plan, participant=participant, year=2024, shares=10, staff=staff_user)
     before = factories.ledger_snapshot()
     client.force_login(board_member)
     response = client.post(reverse("designation-vote", args=[proposal.pk]), {"decision": "approve"})
     assert response.status_code == 302 and response["Location"].startswith(reverse("two-factor"))
     client.force_login(staff_user)
-    response = client.post(reverse("admin:plan_admin_participant_add"),
-                           {"name": "New Person", "category": "consultant", "email": "", "notes": ""})
+    response = client.post(
+        reverse("admin:plan_admin_participant_add"),
+        {"name": "New Person", "category": "consultant", "email": "", "notes": ""},
+    )
     assert response.status_code == 302 and response["Location"].startswith(reverse("two-factor"))
     assert factories.ledger_snapshot() == before
 
@@ -105,8 +109,9 @@ def test_enrolment_through_a_link_issued_by_a_superuser(required, client, superu
     assert client.get(path).status_code == 410
 
 
-def test_a_link_works_only_for_its_user_and_only_until_it_expires(required, client, superuser, staff_user,
-                                                                  board_member):
+def test_a_link_works_only_for_its_user_and_only_until_it_expires(
+    required, client, superuser, staff_user, board_member
+):
     path = issue_link(superuser, staff_user)
     client.force_login(board_member)
     assert client.get(path).status_code == 404

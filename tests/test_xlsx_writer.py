@@ -11,8 +11,18 @@ import openpyxl
 from plan_admin.reports.writers import DATE, DATETIME, INT, MONEY, PLAIN, Column, Table, Total, iter_xlsx
 from plan_admin.reports.xlsx import excel_serial
 
-TRICKY = ["<b>&amp;</b>", "  leading and trailing  ", "tab\there", "line\nbreak", "bell\x07", "_x0041_ literal",
-          "=1+1", "-5", "@x", "Ünïcödé ✓ 𝔘"]
+TRICKY = [
+    "<b>&amp;</b>",
+    "  leading and trailing  ",
+    "tab\there",
+    "line\nbreak",
+    "bell\x07",
+    "_x0041_ literal",
+    "=1+1",
+    "-5",
+    "@x",
+    "Ünïcödé ✓ 𝔘",
+]
 
 
 def _read(data: bytes):
@@ -20,11 +30,24 @@ def _read(data: bytes):
 
 
 def test_text_is_written_exactly_and_types_are_kept():
-    rows = [(text, index, Decimal("1.50"), datetime.date(2024, 2, 29), datetime.datetime(2024, 2, 29, 13, 45), 2024)
-            for index, text in enumerate(TRICKY)]
-    table = Table("Tricky", [Column("Text"), Column("N", INT, total=True), Column("Amount", MONEY, total=True),
-                             Column("Day", DATE), Column("At", DATETIME), Column("Year", PLAIN)], rows,
-                  totals=[Total("Total")], notes=["Filters: none."])
+    rows = [
+        (text, index, Decimal("1.50"), datetime.date(2024, 2, 29), datetime.datetime(2024, 2, 29, 13, 45), 2024)
+        for index, text in enumerate(TRICKY)
+    ]
+    table = Table(
+        "Tricky",
+        [
+            Column("Text"),
+            Column("N", INT, total=True),
+            Column("Amount", MONEY, total=True),
+            Column("Day", DATE),
+            Column("At", DATETIME),
+            Column("Year", PLAIN),
+        ],
+        rows,
+        totals=[Total("Total")],
+        notes=["Filters: none."],
+    )
     data = b"".join(iter_xlsx([table]))
     formulas, values = _read(data)
     sheet = values.worksheets[0]
@@ -36,8 +59,9 @@ def test_text_is_written_exactly_and_types_are_kept():
     assert '<t xml:space="preserve">  leading and trailing  </t>' in xml
     assert all(formulas.worksheets[0].cell(row=2 + i, column=1).data_type == "s" for i in range(len(TRICKY)))
     assert sheet["B2"].value == 0 and isinstance(sheet["B3"].value, int) and sheet["C2"].value == 1.5
-    assert sheet["D2"].value == datetime.datetime(2024, 2, 29) and sheet["E2"].value == datetime.datetime(2024, 2, 29,
-                                                                                                         13, 45)
+    assert sheet["D2"].value == datetime.datetime(2024, 2, 29) and sheet["E2"].value == datetime.datetime(
+        2024, 2, 29, 13, 45
+    )
     assert sheet["F2"].value == 2024 and sheet["F2"].number_format == "General"
     last = 1 + len(TRICKY)
     table_ref = formulas.worksheets[0].tables["Tricky"].ref

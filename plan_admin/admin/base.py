@@ -169,8 +169,9 @@ class LedgerAdmin(ReadOnlyHistoryAdmin):
         """The object of a custom object view, after its permission; a bad id is a 404."""
         if not request.user.has_perm(permission):
             raise PermissionDenied
-        return get_object_or_404(queryset if queryset is not None else self.model.objects.all(),
-                                 pk=object_pk(object_id))
+        return get_object_or_404(
+            queryset if queryset is not None else self.model.objects.all(), pk=object_pk(object_id)
+        )
 
     def post_action(self, request, object_id, *, permission: str, act, done: str, queryset=None):
         """A POST-only button on an object's page (withdraw, ...): call `act(obj)`, show its refusal or `done`."""
@@ -183,12 +184,14 @@ class LedgerAdmin(ReadOnlyHistoryAdmin):
             self.message_user(request, " ".join(refusal.messages), messages.ERROR)
         else:
             self.message_user(request, done.format(obj=obj), messages.SUCCESS)
-        return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
-                                            args=[obj.pk]))
+        return HttpResponseRedirect(
+            reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        )
 
     def object_urls(self, *views: tuple[str, object, str]) -> list:
         """URL patterns `<object_id>/<suffix>/` for custom views, named `<app>_<model>_<name>`."""
         info = f"{self.opts.app_label}_{self.opts.model_name}"
-        return [path(f"<path:object_id>/{suffix}/", self.admin_site.admin_view(view), name=f"{info}_{name}")
-                for suffix, view, name in views]
-
+        return [
+            path(f"<path:object_id>/{suffix}/", self.admin_site.admin_view(view), name=f"{info}_{name}")
+            for suffix, view, name in views
+        ]

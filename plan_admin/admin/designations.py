@@ -55,8 +55,17 @@ class BoardDesignationAdmin(SpreadsheetAdminMixin, LedgerAdmin):
     add_title = "Propose a designation"
     add_success_message = "Proposed to the board: {obj}."
     change_form_template = "admin/plan_admin/boarddesignation/change_form.html"
-    list_display = ["participant", "category", "year", "designated", "issued", "status", "decided_on", "plan",
-                    "proposed_by"]
+    list_display = [
+        "participant",
+        "category",
+        "year",
+        "designated",
+        "issued",
+        "status",
+        "decided_on",
+        "plan",
+        "proposed_by",
+    ]
     ordering = ["-year", "-id"]  # served by an index; sorting 30,000 designations by participant name is not
     list_per_page = 50
     show_full_result_count = False  # one COUNT over every designation per view, not two
@@ -64,9 +73,22 @@ class BoardDesignationAdmin(SpreadsheetAdminMixin, LedgerAdmin):
     list_select_related = ["participant", "plan", "proposed_by"]
     search_fields = ["participant__name", "factors_considered"]
     inlines = [VoteInline, IssuanceInline]
-    readonly_fields = ["plan", "participant", "designated_user", "year", "shares", "issued_shares",
-                       "factors_considered", "status", "proposed_by", "proposed_at", "decided_on",
-                       "decision_reference", "decision_source", "decided_at"]
+    readonly_fields = [
+        "plan",
+        "participant",
+        "designated_user",
+        "year",
+        "shares",
+        "issued_shares",
+        "factors_considered",
+        "status",
+        "proposed_by",
+        "proposed_at",
+        "decided_on",
+        "decision_reference",
+        "decision_source",
+        "decided_at",
+    ]
 
     @admin.display(description="Category", ordering="participant__category")
     def category(self, designation):
@@ -84,41 +106,58 @@ class BoardDesignationAdmin(SpreadsheetAdminMixin, LedgerAdmin):
         return reverse("admin:plan_admin_boarddesignation_change", args=[written.pk])
 
     def get_urls(self):
-        return [
-            path("past/", self.admin_site.admin_view(self.past_view), name="plan_admin_boarddesignation_past"),
-        ] + self.object_urls(
-            ("withdraw", self.withdraw_view, "withdraw"),
-            ("lapse", self.lapse_view, "lapse"),
-        ) + super().get_urls()
+        return (
+            [
+                path("past/", self.admin_site.admin_view(self.past_view), name="plan_admin_boarddesignation_past"),
+            ]
+            + self.object_urls(
+                ("withdraw", self.withdraw_view, "withdraw"),
+                ("lapse", self.lapse_view, "lapse"),
+            )
+            + super().get_urls()
+        )
 
     def past_view(self, request):
         if not request.user.has_perm("plan_admin.record_past_records"):
             raise PermissionDenied
         return self.service_form_view(
-            request, form_class=forms.PastDesignationForm, form_kwargs=self.get_add_form_kwargs(request),
-            title="Enter a past designation, from the board's records", success_message="{obj} entered from records.",
+            request,
+            form_class=forms.PastDesignationForm,
+            form_kwargs=self.get_add_form_kwargs(request),
+            title="Enter a past designation, from the board's records",
+            success_message="{obj} entered from records.",
             log_addition=True,
             intro="A designation the board decided before the plan's ledger start date. It counts against the pool "
-                  "at once, and waits for a board member to confirm it against the minutes or consent you name; "
-                  "nothing new can be issued against it until then.",
+            "at once, and waits for a board member to confirm it against the minutes or consent you name; "
+            "nothing new can be issued against it until then.",
         )
 
     def withdraw_view(self, request, object_id):
         return self.post_action(
-            request, object_id, permission="plan_admin.change_boarddesignation", done="{obj} withdrawn.",
+            request,
+            object_id,
+            permission="plan_admin.change_boarddesignation",
+            done="{obj} withdrawn.",
             act=lambda designation: services.designation_withdraw(designation=designation, by=request.user),
         )
 
     def lapse_view(self, request, object_id):
-        designation = self.object_view(request, object_id, permission="plan_admin.add_designationlapse",
-                                       queryset=BoardDesignation.objects.select_related("participant"))
+        designation = self.object_view(
+            request,
+            object_id,
+            permission="plan_admin.add_designationlapse",
+            queryset=BoardDesignation.objects.select_related("participant"),
+        )
         return self.service_form_view(
-            request, form_class=forms.LapseForm, form_kwargs={"designation": designation},
-            title=f"Record the lapse of {designation}", obj=designation,
+            request,
+            form_class=forms.LapseForm,
+            form_kwargs={"designation": designation},
+            title=f"Record the lapse of {designation}",
+            obj=designation,
             success_message="{obj} recorded; its unissued shares are back in the pool.",
             success_url=reverse("admin:plan_admin_boarddesignation_change", args=[designation.pk]),
             intro=f"A designation is for one year only. After {designation.year}, its "
-                  f"{designation.unissued_shares:,} unissued shares can be released by recording its lapse.",
+            f"{designation.unissued_shares:,} unissued shares can be released by recording its lapse.",
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -130,8 +169,10 @@ class BoardDesignationAdmin(SpreadsheetAdminMixin, LedgerAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}),
-                         "can_enter_past": request.user.has_perm("plan_admin.record_past_records")}
+        extra_context = {
+            **(extra_context or {}),
+            "can_enter_past": request.user.has_perm("plan_admin.record_past_records"),
+        }
         return super().changelist_view(request, extra_context)
 
 

@@ -128,9 +128,18 @@ class FormattedFieldsMixin:
             return fieldsets
         readonly = set(super().get_readonly_fields(request, obj))
         everything = self._shown_only(request, obj)
-        return [(title, {**options, "fields": [
-            self._formatted(name) if everything or name in readonly else name for name in options["fields"]]})
-            for title, options in fieldsets]
+        return [
+            (
+                title,
+                {
+                    **options,
+                    "fields": [
+                        self._formatted(name) if everything or name in readonly else name for name in options["fields"]
+                    ],
+                },
+            )
+            for title, options in fieldsets
+        ]
 
 
 __all__ = ["FormattedFieldsMixin"]

@@ -32,19 +32,46 @@ class IssuanceAdmin(SpreadsheetAdminMixin, LedgerAdmin):
     add_form_class = forms.IssuanceForm
     add_title = "Record an issuance"
     change_form_template = "admin/plan_admin/issuance/change_form.html"
-    list_display = ["id", "issue_date", "participant", "category", "year", "kind", "shares_display", "price_per_share",
-                    "debt_amount", "standing"]
+    list_display = [
+        "id",
+        "issue_date",
+        "participant",
+        "category",
+        "year",
+        "kind",
+        "shares_display",
+        "price_per_share",
+        "debt_amount",
+        "standing",
+    ]
     list_display_links = ["id", "issue_date"]
-    list_filter = [CancelledFilter, "kind", DesignationYearFilter, "designation__participant__category",
-                   "entered_from_records", "designation__plan"]
+    list_filter = [
+        CancelledFilter,
+        "kind",
+        DesignationYearFilter,
+        "designation__participant__category",
+        "entered_from_records",
+        "designation__plan",
+    ]
     list_select_related = ["designation__participant", "cancellation"]
     search_fields = ["designation__participant__name", "debt_reference"]  # see get_search_results
     search_help_text = "A participant's name (or part of it), or a debt reference exactly."
     show_full_result_count = False
     list_per_page = 50
-    readonly_fields = ["designation", "issue_date", "shares", "kind", "price_per_share", "debt_amount",
-                       "debt_reference", "notes", "entered_from_records", "source_reference", "recorded_by",
-                       "recorded_at"]
+    readonly_fields = [
+        "designation",
+        "issue_date",
+        "shares",
+        "kind",
+        "price_per_share",
+        "debt_amount",
+        "debt_reference",
+        "notes",
+        "entered_from_records",
+        "source_reference",
+        "recorded_by",
+        "recorded_at",
+    ]
 
     def get_search_results(self, request, queryset, search_term):
         """Match participants by name in their own (small) table, and debt references exactly.
@@ -91,27 +118,38 @@ class IssuanceAdmin(SpreadsheetAdminMixin, LedgerAdmin):
         return not hasattr(issuance, "cancellation")
 
     def get_urls(self):
-        return [
-            path("past/", self.admin_site.admin_view(self.past_view), name="plan_admin_issuance_past"),
-        ] + self.object_urls(
-            ("cancel", self.cancel_view, "cancel"),
-            ("cancel-past", self.cancel_past_view, "cancel_past"),
-        ) + super().get_urls()
+        return (
+            [
+                path("past/", self.admin_site.admin_view(self.past_view), name="plan_admin_issuance_past"),
+            ]
+            + self.object_urls(
+                ("cancel", self.cancel_view, "cancel"),
+                ("cancel-past", self.cancel_past_view, "cancel_past"),
+            )
+            + super().get_urls()
+        )
 
     def past_view(self, request):
         if not request.user.has_perm("plan_admin.record_past_records"):
             raise PermissionDenied
         return self.service_form_view(
-            request, form_class=forms.PastIssuanceForm, form_kwargs=self.get_add_form_kwargs(request),
-            title="Enter a past issuance, from records", success_message="{obj} entered from records.",
+            request,
+            form_class=forms.PastIssuanceForm,
+            form_kwargs=self.get_add_form_kwargs(request),
+            title="Enter a past issuance, from records",
+            success_message="{obj} entered from records.",
             log_addition=True,
             intro="An issuance made before the plan's ledger start date. The same rules hold as for any issuance; it "
-                  "waits for a board member to confirm it against the document you name.",
+            "waits for a board member to confirm it against the document you name.",
         )
 
     def _cancel(self, request, object_id, *, form_class, permission, title, intro=""):
-        issuance = self.object_view(request, object_id, permission=permission,
-                                    queryset=Issuance.objects.select_related("designation__participant"))
+        issuance = self.object_view(
+            request,
+            object_id,
+            permission=permission,
+            queryset=Issuance.objects.select_related("designation__participant"),
+        )
         return self.service_form_view(
             request,
             form_class=form_class,
@@ -124,16 +162,25 @@ class IssuanceAdmin(SpreadsheetAdminMixin, LedgerAdmin):
         )
 
     def cancel_view(self, request, object_id):
-        return self._cancel(request, object_id, form_class=forms.CancellationForm, title="Cancel issuance",
-                            permission="plan_admin.add_issuancecancellation")
+        return self._cancel(
+            request,
+            object_id,
+            form_class=forms.CancellationForm,
+            title="Cancel issuance",
+            permission="plan_admin.add_issuancecancellation",
+        )
 
     def cancel_past_view(self, request, object_id):
         if not request.user.has_perm("plan_admin.add_issuancecancellation"):
             raise PermissionDenied
-        return self._cancel(request, object_id, form_class=forms.PastCancellationForm,
-                            title="Enter a past cancellation of issuance",
-                            permission="plan_admin.record_past_records",
-                            intro="A cancellation made before the plan's ledger start date, entered from records.")
+        return self._cancel(
+            request,
+            object_id,
+            form_class=forms.PastCancellationForm,
+            title="Enter a past cancellation of issuance",
+            permission="plan_admin.record_past_records",
+            intro="A cancellation made before the plan's ledger start date, entered from records.",
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {
@@ -144,8 +191,10 @@ class IssuanceAdmin(SpreadsheetAdminMixin, LedgerAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}),
-                         "can_enter_past": request.user.has_perm("plan_admin.record_past_records")}
+        extra_context = {
+            **(extra_context or {}),
+            "can_enter_past": request.user.has_perm("plan_admin.record_past_records"),
+        }
         return super().changelist_view(request, extra_context)
 
     def get_object(self, request, object_id, from_field=None):

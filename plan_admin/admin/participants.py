@@ -22,8 +22,12 @@ class ParticipantForm(django_forms.ModelForm):
         cleaned = super().clean()
         if not self.errors:
             try:
-                clean_participant_fields(name=cleaned.get("name"), category=cleaned.get("category"),
-                                         email=cleaned.get("email"), notes=cleaned.get("notes"))
+                clean_participant_fields(
+                    name=cleaned.get("name"),
+                    category=cleaned.get("category"),
+                    email=cleaned.get("email"),
+                    notes=cleaned.get("notes"),
+                )
             except PlanRuleViolation as refusal:
                 self.add_error(refusal.field if refusal.field in self.fields else None, refusal.messages)
         return cleaned

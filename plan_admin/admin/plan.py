@@ -20,11 +20,33 @@ class PlanAdmin(OcfPlanAdminMixin, LedgerAdmin):
     change_form_template = "admin/plan_admin/plan/change_form.html"
     list_display = ["name", "company_name", "authorized", "issued", "committed", "effective", "terminated"]
     search_fields = ["name", "company_name"]
-    fields = ["company_name", "name", "purpose", "stock_class", "required_approvals", "par_value",
-              "board_approval_date", "effective_date", "ledger_start_date", "termination_date",
-              "termination_resolution", "authorized_shares", "issued_shares", "committed_shares"]
-    readonly_fields = ["par_value", "board_approval_date", "effective_date", "ledger_start_date", "termination_date",
-                       "termination_resolution", "authorized_shares", "issued_shares", "committed_shares"]
+    fields = [
+        "company_name",
+        "name",
+        "purpose",
+        "stock_class",
+        "required_approvals",
+        "par_value",
+        "board_approval_date",
+        "effective_date",
+        "ledger_start_date",
+        "termination_date",
+        "termination_resolution",
+        "authorized_shares",
+        "issued_shares",
+        "committed_shares",
+    ]
+    readonly_fields = [
+        "par_value",
+        "board_approval_date",
+        "effective_date",
+        "ledger_start_date",
+        "termination_date",
+        "termination_resolution",
+        "authorized_shares",
+        "issued_shares",
+        "committed_shares",
+    ]
 
     def has_add_permission(self, request):
         return request.user.is_superuser
@@ -56,59 +78,89 @@ class PlanAdmin(OcfPlanAdminMixin, LedgerAdmin):
         # Only the descriptive fields are editable here; the form has validated them. A refusal is shown on the
         # form by changeform_view below.
         services.plan_update_details(
-            plan=obj, company_name=obj.company_name, name=obj.name, purpose=obj.purpose,
-            stock_class=obj.stock_class, required_approvals=obj.required_approvals, by=request.user,
+            plan=obj,
+            company_name=obj.company_name,
+            name=obj.name,
+            purpose=obj.purpose,
+            stock_class=obj.stock_class,
+            required_approvals=obj.required_approvals,
+            by=request.user,
         )
 
     def success_url_after(self, written) -> str:
         return reverse("admin:plan_admin_plan_change", args=[written.pk])
 
     def get_urls(self):
-        return self.object_urls(
-            ("effective-date", self.effective_date_view, "effective_date"),
-            ("ledger-start", self.ledger_start_view, "ledger_start"),
-            ("close-year", self.close_year_view, "close_year"),
-            ("propose-termination", self.propose_termination_view, "propose_termination"),
-        ) + super().get_urls()
+        return (
+            self.object_urls(
+                ("effective-date", self.effective_date_view, "effective_date"),
+                ("ledger-start", self.ledger_start_view, "ledger_start"),
+                ("close-year", self.close_year_view, "close_year"),
+                ("propose-termination", self.propose_termination_view, "propose_termination"),
+            )
+            + super().get_urls()
+        )
 
     def _plan_form_view(self, request, object_id, *, permission, form_class, title, message, intro=""):
         plan = self.object_view(request, object_id, permission=permission)
         return self.service_form_view(
-            request, form_class=form_class, form_kwargs={"plan": plan}, title=f"{title}: {plan}",
-            success_message=message, success_url=reverse("admin:plan_admin_plan_change", args=[plan.pk]), obj=plan,
+            request,
+            form_class=form_class,
+            form_kwargs={"plan": plan},
+            title=f"{title}: {plan}",
+            success_message=message,
+            success_url=reverse("admin:plan_admin_plan_change", args=[plan.pk]),
+            obj=plan,
             intro=intro,
         )
 
     def effective_date_view(self, request, object_id):
-        return self._plan_form_view(request, object_id, permission="plan_admin.record_plan_term",
-                                    form_class=forms.EffectiveDateForm, title="Record the effective date",
-                                    message="Effective date of {obj} recorded.")
+        return self._plan_form_view(
+            request,
+            object_id,
+            permission="plan_admin.record_plan_term",
+            form_class=forms.EffectiveDateForm,
+            title="Record the effective date",
+            message="Effective date of {obj} recorded.",
+        )
 
     def ledger_start_view(self, request, object_id):
         if not request.user.is_superuser:
             raise PermissionDenied
         return self._plan_form_view(
-            request, object_id, permission="plan_admin.change_plan", form_class=forms.LedgerStartForm,
-            title="Set the ledger start date", message="Ledger start date of {obj} recorded.",
+            request,
+            object_id,
+            permission="plan_admin.change_plan",
+            form_class=forms.LedgerStartForm,
+            title="Set the ledger start date",
+            message="Ledger start date of {obj} recorded.",
             intro="Before this date, the plan's history is entered from the board's records and confirmed by a board "
-                  "member; from this date on, plan-admin is the book of record.",
+            "member; from this date on, plan-admin is the book of record.",
         )
 
     def close_year_view(self, request, object_id):
         return self._plan_form_view(
-            request, object_id, permission="plan_admin.close_plan_year", form_class=forms.YearCloseForm,
-            title="Close a year", message="{obj} recorded: the year's designations have lapsed.",
+            request,
+            object_id,
+            permission="plan_admin.close_plan_year",
+            form_class=forms.YearCloseForm,
+            title="Close a year",
+            message="{obj} recorded: the year's designations have lapsed.",
             intro="A designation is for one year only (plan 3.1). Closing a year that is over lapses its approved "
-                  "designations: their unissued shares return to the pool, and nothing more can be issued, proposed "
-                  "or approved for that year.",
+            "designations: their unissued shares return to the pool, and nothing more can be issued, proposed "
+            "or approved for that year.",
         )
 
     def propose_termination_view(self, request, object_id):
         return self._plan_form_view(
-            request, object_id, permission="plan_admin.add_planproposal", form_class=forms.TerminationProposalForm,
-            title="Propose the plan's termination", message="{obj}: proposed to the board.",
+            request,
+            object_id,
+            permission="plan_admin.add_planproposal",
+            form_class=forms.TerminationProposalForm,
+            title="Propose the plan's termination",
+            message="{obj}: proposed to the board.",
             intro="The plan remains in effect until terminated by action of the Board: this proposal goes to the "
-                  "board members, who decide it by their votes.",
+            "board members, who decide it by their votes.",
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -137,8 +189,15 @@ class ShareReserveChangeAdmin(SmallExportMixin, LedgerAdmin):
     add_form_class = forms.PastReserveChangeForm
     add_permission = "plan_admin.record_past_records"
     add_title = "Enter a past change to the share reserve, from records"
-    list_display = ["plan", "change", "board_approval_date", "resolution_reference", "from_records", "recorded_by",
-                    "recorded_at"]
+    list_display = [
+        "plan",
+        "change",
+        "board_approval_date",
+        "resolution_reference",
+        "from_records",
+        "recorded_by",
+        "recorded_at",
+    ]
     list_filter = ["plan", "entered_from_records"]
     list_select_related = ["plan", "recorded_by"]
     search_fields = ["resolution_reference", "note"]
@@ -180,8 +239,20 @@ class PlanProposalAdmin(LedgerAdmin):
     list_filter = ["status", "kind", "plan"]
     list_select_related = ["plan", "proposed_by"]
     inlines = [ProposalVoteInline]
-    readonly_fields = ["plan", "kind", "shares", "termination_date", "explanation", "status", "proposed_by",
-                       "proposed_at", "decided_on", "decision_reference", "decision_source", "decided_at"]
+    readonly_fields = [
+        "plan",
+        "kind",
+        "shares",
+        "termination_date",
+        "explanation",
+        "status",
+        "proposed_by",
+        "proposed_at",
+        "decided_on",
+        "decision_reference",
+        "decision_source",
+        "decided_at",
+    ]
 
     def success_url_after(self, written) -> str:
         return reverse("admin:plan_admin_planproposal_change", args=[written.pk])
@@ -191,13 +262,18 @@ class PlanProposalAdmin(LedgerAdmin):
 
     def withdraw_view(self, request, object_id):
         return self.post_action(
-            request, object_id, permission="plan_admin.change_planproposal", done="Withdrawn: {obj}.",
+            request,
+            object_id,
+            permission="plan_admin.change_planproposal",
+            done="Withdrawn: {obj}.",
             act=lambda proposal: services.plan_proposal_withdraw(proposal=proposal, by=request.user),
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}),
-                         "can_withdraw": request.user.has_perm("plan_admin.change_planproposal")}
+        extra_context = {
+            **(extra_context or {}),
+            "can_withdraw": request.user.has_perm("plan_admin.change_planproposal"),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
 

@@ -11,8 +11,13 @@ from .base import ReadOnlyAdmin
 @admin.register(RecordConfirmation)
 class RecordConfirmationAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "record", "confirmed_by", "confirmed_at"]
-    list_select_related = ["confirmed_by", "designation__participant", "reserve_change", "issuance__designation",
-                           "cancellation"]
+    list_select_related = [
+        "confirmed_by",
+        "designation__participant",
+        "reserve_change",
+        "issuance__designation",
+        "cancellation",
+    ]
 
 
 User = get_user_model()

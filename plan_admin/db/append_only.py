@@ -74,19 +74,48 @@ class Guard:
 
 GUARDED_TABLES: dict[str, Guard] = {
     "plan_admin_boarddesignation": Guard(
-        immutable=("id", "plan_id", "participant_id", "designated_user_id", "year", "shares", "factors_considered",
-                   "proposed_by_id", "proposed_at", "kind", "debt_amount", "debt_reference", "price_per_share"),
+        immutable=(
+            "id",
+            "plan_id",
+            "participant_id",
+            "designated_user_id",
+            "year",
+            "shares",
+            "factors_considered",
+            "proposed_by_id",
+            "proposed_at",
+            "kind",
+            "debt_amount",
+            "debt_reference",
+            "price_per_share",
+        ),
         transitions={"proposed": ("approved", "rejected", "withdrawn"), "approved": ("lapsed",)},
         set_once=_DECISION_COLUMNS + ("consideration_finding",),
     ),
     "plan_admin_planproposal": Guard(
-        immutable=("id", "plan_id", "kind", "shares", "termination_date", "explanation", "proposed_by_id",
-                   "proposed_at"),
+        immutable=(
+            "id",
+            "plan_id",
+            "kind",
+            "shares",
+            "termination_date",
+            "explanation",
+            "proposed_by_id",
+            "proposed_at",
+        ),
         transitions={"proposed": ("approved", "rejected", "withdrawn")},
     ),
     "plan_admin_resolution": Guard(
-        immutable=("id", "plan_id", "kind", "title", "meeting_date", "required_signatures", "prepared_by_id",
-                   "prepared_at"),
+        immutable=(
+            "id",
+            "plan_id",
+            "kind",
+            "title",
+            "meeting_date",
+            "required_signatures",
+            "prepared_by_id",
+            "prepared_at",
+        ),
         transitions={"pending": ("effective", "declined", "withdrawn")},
         set_once=("effective_on", "closed_at"),
         open_status="pending",
@@ -139,8 +168,12 @@ def _guard_for(table: str, columns: dict[str, set[str]] | None) -> Guard:
     if columns is None or table not in columns:
         return guard
     present = columns[table]
-    return Guard(immutable=tuple(c for c in guard.immutable if c in present), transitions=guard.transitions,
-                 set_once=tuple(c for c in guard.set_once if c in present), open_status=guard.open_status)
+    return Guard(
+        immutable=tuple(c for c in guard.immutable if c in present),
+        transitions=guard.transitions,
+        set_once=tuple(c for c in guard.set_once if c in present),
+        open_status=guard.open_status,
+    )
 
 
 def _postgresql_statements(table: str, columns=None) -> list[str]:
@@ -174,13 +207,19 @@ def _sqlite_statements(table: str, columns=None) -> list[str]:
 
     statements = []
     if table in APPEND_ONLY_TABLES:
-        statements.append(trigger(f"{table}_no_update", "UPDATE", f"plan_admin: {table} is append-only: UPDATE refused"))
+        statements.append(
+            trigger(f"{table}_no_update", "UPDATE", f"plan_admin: {table} is append-only: UPDATE refused")
+        )
     statements.append(trigger(f"{table}_no_delete", "DELETE", f"plan_admin: {table} is append-only: DELETE refused"))
     if table in GUARDED_TABLES:
-        statements.append(trigger(
-            f"{table}_guard", "UPDATE", f"plan_admin: {table}: a recorded proposal or decision cannot be changed",
-            when=guard_condition("sqlite", _guard_for(table, columns)),
-        ))
+        statements.append(
+            trigger(
+                f"{table}_guard",
+                "UPDATE",
+                f"plan_admin: {table}: a recorded proposal or decision cannot be changed",
+                when=guard_condition("sqlite", _guard_for(table, columns)),
+            )
+        )
     return statements
 
 
@@ -190,8 +229,7 @@ def create_statements(vendor: str, tables, columns: dict[str, set[str]] | None =
     if vendor == "postgresql":
         return [_PG_FUNCTION] + [sql for table in tables for sql in _postgresql_statements(table, columns)]
     if vendor == "sqlite":
-        return drop_statements(vendor, tables) + [sql for table in tables
-                                                  for sql in _sqlite_statements(table, columns)]
+        return drop_statements(vendor, tables) + [sql for table in tables for sql in _sqlite_statements(table, columns)]
     raise NotImplementedError(f"plan_admin's append-only triggers support PostgreSQL and SQLite, not {vendor}")
 
 
@@ -209,8 +247,11 @@ def install(connection, tables=ALL_TABLES) -> list[str]:
     existing = set(connection.introspection.table_names())
     present = [table for table in tables if table in existing]
     with connection.cursor() as cursor:
-        columns = {table: {column.name for column in connection.introspection.get_table_description(cursor, table)}
-                   for table in present if table in GUARDED_TABLES}
+        columns = {
+            table: {column.name for column in connection.introspection.get_table_description(cursor, table)}
+            for table in present
+            if table in GUARDED_TABLES
+        }
         for sql in create_statements(connection.vendor, present, columns):
             cursor.execute(sql)
     return present

@@ -20,8 +20,12 @@ from ..exceptions import InvalidInput
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 FAMILY = "docserif"
-FONT_FILES = {"": "DejaVuSerif.ttf", "B": "DejaVuSerif-Bold.ttf", "I": "DejaVuSerif-Italic.ttf",
-              "BI": "DejaVuSerif-BoldItalic.ttf"}
+FONT_FILES = {
+    "": "DejaVuSerif.ttf",
+    "B": "DejaVuSerif-Bold.ttf",
+    "I": "DejaVuSerif-Italic.ttf",
+    "BI": "DejaVuSerif-BoldItalic.ttf",
+}
 _TAG = re.compile(r"<[^>]*>")
 # Headings in black, sized for a legal document (fpdf2's defaults are dark red and larger).
 HEADINGS = {
@@ -48,8 +52,10 @@ def check_glyphs(markup: str) -> None:
     missing = sorted({char for char in text if ord(char) not in _covered()})
     if missing:
         shown = ", ".join(f"“{char}” (U+{ord(char):04X})" for char in missing[:10])
-        raise InvalidInput(f"The document's font cannot print these characters: {shown}. Correct the text (a name, "
-                           "the factors) or have the template's font extended.")
+        raise InvalidInput(
+            f"The document's font cannot print these characters: {shown}. Correct the text (a name, "
+            "the factors) or have the template's font extended."
+        )
 
 
 class _Document(FPDF):

@@ -35,7 +35,8 @@ def _paths() -> tuple[Path, Path]:
     if not key or not cert:
         raise SealUnavailable(
             "The deployment's seal key is not configured (RESOLUTION_SEAL_KEY and RESOLUTION_SEAL_CERT), so a signed "
-            "resolution cannot be sealed: your signature was not recorded. Ask the administrator to set it up.")
+            "resolution cannot be sealed: your signature was not recorded. Ask the administrator to set it up."
+        )
     return Path(key), Path(cert)
 
 
@@ -44,14 +45,16 @@ def _signer():
 
     key, cert = _paths()
     if not key.is_file() or not cert.is_file():
-        raise SealUnavailable(f"The deployment's seal key ({key}) or certificate ({cert}) cannot be read: your "
-                              "signature was not recorded. Ask the administrator to check RESOLUTION_SEAL_KEY.")
+        raise SealUnavailable(
+            f"The deployment's seal key ({key}) or certificate ({cert}) cannot be read: your "
+            "signature was not recorded. Ask the administrator to check RESOLUTION_SEAL_KEY."
+        )
     passphrase = settings.RESOLUTION_SEAL_KEY_PASSPHRASE
-    signer = signers.SimpleSigner.load(str(key), str(cert),
-                                       key_passphrase=passphrase.encode() if passphrase else None)
+    signer = signers.SimpleSigner.load(str(key), str(cert), key_passphrase=passphrase.encode() if passphrase else None)
     if signer is None:
-        raise SealUnavailable("The deployment's seal key could not be loaded (a wrong passphrase?): your signature "
-                              "was not recorded.")
+        raise SealUnavailable(
+            "The deployment's seal key could not be loaded (a wrong passphrase?): your signature was not recorded."
+        )
     return signer
 
 
@@ -62,7 +65,10 @@ def seal(data: bytes, *, reason: str) -> bytes:
 
     writer = IncrementalPdfFileWriter(io.BytesIO(data))
     meta = signers.PdfSignatureMetadata(
-        field_name=FIELD_NAME, reason=reason, location=settings.RESOLUTION_SEAL_LOCATION, certify=True,
+        field_name=FIELD_NAME,
+        reason=reason,
+        location=settings.RESOLUTION_SEAL_LOCATION,
+        certify=True,
         docmdp_permissions=fields.MDPPerm.NO_CHANGES,
     )
     return signers.sign_pdf(writer, meta, signer=_signer()).getvalue()
@@ -76,24 +82,44 @@ def certificate_pem() -> bytes:
 def create_key(*, key_path: Path, cert_path: Path, common_name: str, organization: str, days: int = 3650) -> None:
     """Write a new EC P-256 key and a self-signed certificate for sealing (a demo, or until a CA-issued one)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+        ]
+    )
     now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=days))
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
     key_path.parent.mkdir(parents=True, exist_ok=True)
     cert_path.parent.mkdir(parents=True, exist_ok=True)
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     key_path.chmod(0o600)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 

@@ -52,5 +52,6 @@ def read(name: str, *, expected_sha256: str) -> bytes:
     if actual != expected_sha256:
         raise DocumentAltered(
             f"The stored document {name} has changed since it was recorded (SHA-256 {actual}, recorded "
-            f"{expected_sha256}): restore it from the backup.")
+            f"{expected_sha256}): restore it from the backup."
+        )
     return data

@@ -14,8 +14,18 @@ class ImportRecordAdmin(FormattedFieldsMixin, admin.ModelAdmin):
     list_select_related = ["imported_by"]
     search_fields = ["file_name", "sha256"]
     date_hierarchy = "imported_at"
-    fields = ["kind", "file_name", "file_size", "sha256", "rows", "written", "skipped", "decimal_separator",
-              "imported_by", "imported_at"]
+    fields = [
+        "kind",
+        "file_name",
+        "file_size",
+        "sha256",
+        "rows",
+        "written",
+        "skipped",
+        "decimal_separator",
+        "imported_by",
+        "imported_at",
+    ]
     readonly_fields = fields
 
     @admin.display(description="SHA-256")

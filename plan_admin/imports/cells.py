@@ -225,7 +225,9 @@ def choice(choices, noun: str):
 
     def parse(value, options: ReadOptions) -> str:
         text = parse_text(value, options)
-        found = by_key.get(text.lower().replace("-", " ")) or by_key.get(text.lower().replace(" ", "_").replace("-", "_"))
+        found = by_key.get(text.lower().replace("-", " ")) or by_key.get(
+            text.lower().replace(" ", "_").replace("-", "_")
+        )
         if found is None:
             allowed = ", ".join(value for value, _ in choices)
             raise CellProblem(f"{_shown(text)} is not a {noun}; use one of {allowed}.")

@@ -86,9 +86,10 @@ def parse_plan(value, options: ReadOptions) -> Plan:
         if plan is None:
             raise CellProblem(f"there is no plan number {ref}.")
         return plan
-    plans = list(Plan.objects.filter(name__iexact=ref)[:2]) or [
-        p for p in Plan.objects.all() if str(p).lower() == ref.lower()
-    ][:2]
+    plans = (
+        list(Plan.objects.filter(name__iexact=ref)[:2])
+        or [p for p in Plan.objects.all() if str(p).lower() == ref.lower()][:2]
+    )
     if not plans:
         raise CellProblem(f"there is no plan named {ref!r}.")
     if len(plans) > 1:
@@ -172,8 +173,11 @@ class Importer:
 
 def _apply_participant(values: dict, by) -> str:
     participant = services.participant_create(
-        name=values["name"], category=values["category"], email=values.get("email") or "",
-        notes=values.get("notes") or "", by=by,
+        name=values["name"],
+        category=values["category"],
+        email=values.get("email") or "",
+        notes=values.get("notes") or "",
+        by=by,
     )
     return f"Add participant {participant.name} ({participant.get_category_display().lower()})."
 
@@ -181,25 +185,37 @@ def _apply_participant(values: dict, by) -> str:
 def _apply_designation(values: dict, by) -> str:
     """A proposal for the board; or, when the row gives the board's decision, a past designation entered from its
     records (before the plan's ledger start date; it then waits for a board member's confirmation)."""
-    terms = {"plan": values["plan"], "participant": values["participant"], "year": values["year"],
-             "shares": values["shares"], "factors_considered": values["factors_considered"]}
+    terms = {
+        "plan": values["plan"],
+        "participant": values["participant"],
+        "year": values["year"],
+        "shares": values["shares"],
+        "factors_considered": values["factors_considered"],
+    }
     if any(values.get(name) for name in ("decision", "decided_on", "decision_reference")):
         designation = services.past_designation_record(
-            **terms, decision=values.get("decision"), decided_on=values.get("decided_on"),
-            decision_reference=values.get("decision_reference") or "", by=by,
+            **terms,
+            decision=values.get("decision"),
+            decided_on=values.get("decided_on"),
+            decision_reference=values.get("decision_reference") or "",
+            by=by,
         )
-        return (f"Enter from records: {fmt.shares(designation.shares)} shares for {designation.participant} in "
-                f"{designation.year}, {designation.get_status_display().lower()} by the board on "
-                f"{fmt.day(designation.decided_on)} ({designation.decision_reference}).")
+        return (
+            f"Enter from records: {fmt.shares(designation.shares)} shares for {designation.participant} in "
+            f"{designation.year}, {designation.get_status_display().lower()} by the board on "
+            f"{fmt.day(designation.decided_on)} ({designation.decision_reference})."
+        )
     designation = services.designation_propose(**terms, by=by)
-    return (f"Propose {fmt.shares(designation.shares)} shares for {designation.participant} in {designation.year} "
-            "(for the board to vote on).")
+    return (
+        f"Propose {fmt.shares(designation.shares)} shares for {designation.participant} in {designation.year} "
+        "(for the board to vote on)."
+    )
 
 
 _category = choice(Participant.Category.choices, "participant category")
 _kind = choice(Issuance.Kind.choices, "kind of issuance")
 _decision = choice([("approve", "Approved"), ("reject", "Rejected")], "decision of the board")
-_RECORDS_HELP = ("History from records only (before the plan's ledger start date): ")
+_RECORDS_HELP = "History from records only (before the plan's ledger start date): "
 _PLAN_HELP = "The plan's name (as in the admin) or its number."
 _PARTICIPANT_HELP = "The participant's name exactly as recorded, or their number (e.g. 42 or #42)."
 
@@ -208,64 +224,146 @@ _PARTICIPANT_HELP = "The participant's name exactly as recorded, or their number
 ISSUANCE_EXPORT_ONLY = ("category", "consideration", "recorded_at", "recorded_by", "cancellation_reason")
 
 IMPORTERS: dict[str, Importer] = {
-    "participants": Importer("participants", "Participants", [
-        ImportColumn("name", True, parse_text, "Full name.", "Dana Whitfield"),
-        ImportColumn("category", True, _category,
-                     "key_employee, consultant or non_employee_director (or Key employee, Consultant, "
-                     "Non-employee director).", "Key employee", choices=tuple(_category.labels)),
-        ImportColumn("email", False, parse_text, "Email address.", "dana@example.com"),
-        ImportColumn("notes", False, parse_text, "Free text.", ""),
-    ], _apply_participant, noun="participant"),
-    "designations": Importer("designations", "Designations (proposals)", [
-        ImportColumn("plan", True, parse_plan, _PLAN_HELP, "2002 Stock Incentive Plan"),
-        ImportColumn("participant", True, parse_participant, _PARTICIPANT_HELP, "Dana Whitfield"),
-        ImportColumn("year", True, parse_whole, "The designation year.", 2024),
-        ImportColumn("shares", True, parse_whole, "Shares to designate (whole number).", 100000),
-        ImportColumn("factors_considered", True, parse_text, "The factors the board is asked to consider.",
-                     "Performance and retention."),
-        ImportColumn("decision", False, _decision, _RECORDS_HELP + "Approved or Rejected, as the board decided. "
-                     "Leave the three decision columns empty to propose the designation to the board.", "",
-                     choices=tuple(_decision.labels)),
-        ImportColumn("decided_on", False, parse_date, _RECORDS_HELP + "the date the board decided, YYYY-MM-DD.", ""),
-        ImportColumn("decision_reference", False, parse_text,
-                     _RECORDS_HELP + "the minutes or written consent that record the decision.", ""),
-    ], _apply_designation, noun="designation"),
-    "issuances": Importer("issuances", "Issuances", [
-        ImportColumn("plan", True, parse_plan, _PLAN_HELP, "2002 Stock Incentive Plan"),
-        ImportColumn("participant", True, parse_participant, _PARTICIPANT_HELP, "Dana Whitfield"),
-        ImportColumn("year", False, parse_whole,
-                     "The year of the approved designation issued against; defaults to the issue date's year.", 2024),
-        ImportColumn("issue_date", True, parse_date, "Date issued, YYYY-MM-DD (or a date cell).",
-                     datetime.date(2024, 6, 30)),
-        ImportColumn("shares", True, parse_whole, "Shares issued (whole number).", 1000),
-        ImportColumn("price_per_share", True, parse_money, "Dollars per share, not below par.", Decimal("0.15")),
-        ImportColumn("kind", False, _kind, "compensation (the default) or debt_settlement (or Compensation, Debt "
-                     "settlement).", "Compensation", choices=tuple(_kind.labels)),
-        ImportColumn("debt_amount", False, parse_money, "Debt settlements only: dollars of debt settled.", ""),
-        ImportColumn("debt_reference", False, parse_text, "Debt settlements only: invoice or note reference.", ""),
-        ImportColumn("reference", False, parse_reference,
-                     "The company's own grant number, unique within the plan. A row whose reference is already "
-                     "recorded with the same values is skipped, so a file can be imported again safely.", "G-2024-001"),
-        ImportColumn("notes", False, parse_text, "Free text.", ""),
-        ImportColumn("source_reference", False, parse_text,
-                     "History from records only: for an issuance dated before the plan's ledger start date, the "
-                     "document it comes from (stock ledger page, certificate). Such rows are entered from records "
-                     "and wait for a board member's confirmation.", ""),
-    ], None, noun="issuance", aliases={"designation_year": "year"}, round_trip=[
-        ImportColumn("issuance_no", False, parse_whole,
-                     "From an export: the ledger's number of a recorded issuance. Such a row is checked against the "
-                     "ledger and skipped, never recorded again."),
-        ImportColumn("cancelled_on", False, parse_date,
-                     "From an export: a cancelled issuance is never imported as a standing one."),
-    ], ignored=ISSUANCE_EXPORT_ONLY),
+    "participants": Importer(
+        "participants",
+        "Participants",
+        [
+            ImportColumn("name", True, parse_text, "Full name.", "Dana Whitfield"),
+            ImportColumn(
+                "category",
+                True,
+                _category,
+                "key_employee, consultant or non_employee_director (or Key employee, Consultant, "
+                "Non-employee director).",
+                "Key employee",
+                choices=tuple(_category.labels),
+            ),
+            ImportColumn("email", False, parse_text, "Email address.", "dana@example.com"),
+            ImportColumn("notes", False, parse_text, "Free text.", ""),
+        ],
+        _apply_participant,
+        noun="participant",
+    ),
+    "designations": Importer(
+        "designations",
+        "Designations (proposals)",
+        [
+            ImportColumn("plan", True, parse_plan, _PLAN_HELP, "2002 Stock Incentive Plan"),
+            ImportColumn("participant", True, parse_participant, _PARTICIPANT_HELP, "Dana Whitfield"),
+            ImportColumn("year", True, parse_whole, "The designation year.", 2024),
+            ImportColumn("shares", True, parse_whole, "Shares to designate (whole number).", 100000),
+            ImportColumn(
+                "factors_considered",
+                True,
+                parse_text,
+                "The factors the board is asked to consider.",
+                "Performance and retention.",
+            ),
+            ImportColumn(
+                "decision",
+                False,
+                _decision,
+                _RECORDS_HELP + "Approved or Rejected, as the board decided. "
+                "Leave the three decision columns empty to propose the designation to the board.",
+                "",
+                choices=tuple(_decision.labels),
+            ),
+            ImportColumn(
+                "decided_on", False, parse_date, _RECORDS_HELP + "the date the board decided, YYYY-MM-DD.", ""
+            ),
+            ImportColumn(
+                "decision_reference",
+                False,
+                parse_text,
+                _RECORDS_HELP + "the minutes or written consent that record the decision.",
+                "",
+            ),
+        ],
+        _apply_designation,
+        noun="designation",
+    ),
+    "issuances": Importer(
+        "issuances",
+        "Issuances",
+        [
+            ImportColumn("plan", True, parse_plan, _PLAN_HELP, "2002 Stock Incentive Plan"),
+            ImportColumn("participant", True, parse_participant, _PARTICIPANT_HELP, "Dana Whitfield"),
+            ImportColumn(
+                "year",
+                False,
+                parse_whole,
+                "The year of the approved designation issued against; defaults to the issue date's year.",
+                2024,
+            ),
+            ImportColumn(
+                "issue_date", True, parse_date, "Date issued, YYYY-MM-DD (or a date cell).", datetime.date(2024, 6, 30)
+            ),
+            ImportColumn("shares", True, parse_whole, "Shares issued (whole number).", 1000),
+            ImportColumn("price_per_share", True, parse_money, "Dollars per share, not below par.", Decimal("0.15")),
+            ImportColumn(
+                "kind",
+                False,
+                _kind,
+                "compensation (the default) or debt_settlement (or Compensation, Debt settlement).",
+                "Compensation",
+                choices=tuple(_kind.labels),
+            ),
+            ImportColumn("debt_amount", False, parse_money, "Debt settlements only: dollars of debt settled.", ""),
+            ImportColumn("debt_reference", False, parse_text, "Debt settlements only: invoice or note reference.", ""),
+            ImportColumn(
+                "reference",
+                False,
+                parse_reference,
+                "The company's own grant number, unique within the plan. A row whose reference is already "
+                "recorded with the same values is skipped, so a file can be imported again safely.",
+                "G-2024-001",
+            ),
+            ImportColumn("notes", False, parse_text, "Free text.", ""),
+            ImportColumn(
+                "source_reference",
+                False,
+                parse_text,
+                "History from records only: for an issuance dated before the plan's ledger start date, the "
+                "document it comes from (stock ledger page, certificate). Such rows are entered from records "
+                "and wait for a board member's confirmation.",
+                "",
+            ),
+        ],
+        None,
+        noun="issuance",
+        aliases={"designation_year": "year"},
+        round_trip=[
+            ImportColumn(
+                "issuance_no",
+                False,
+                parse_whole,
+                "From an export: the ledger's number of a recorded issuance. Such a row is checked against the "
+                "ledger and skipped, never recorded again.",
+            ),
+            ImportColumn(
+                "cancelled_on",
+                False,
+                parse_date,
+                "From an export: a cancelled issuance is never imported as a standing one.",
+            ),
+        ],
+        ignored=ISSUANCE_EXPORT_ONLY,
+    ),
 }
 
 
 # --- rows -----------------------------------------------------------------------------------------------------
 
 
-def parse_row(importer: Importer, raw: dict, *, number: int, letters: dict[str, str], options: ReadOptions,
-              parsers: dict[str, Callable] | None = None) -> dict:
+def parse_row(
+    importer: Importer,
+    raw: dict,
+    *,
+    number: int,
+    letters: dict[str, str],
+    options: ReadOptions,
+    parsers: dict[str, Callable] | None = None,
+) -> dict:
     """Parse one row's raw values, naming each bad cell; `parsers` replaces a column's parser (cached lookups)."""
     problems = []
     if "__extra__" in raw:
@@ -299,8 +397,10 @@ def _identity(values: dict) -> tuple:
 
 
 def _repeats(number: int, first: int, noun: str) -> str:
-    return (f"This row repeats row {first} exactly: the same {noun} twice. Delete one of them (if both are meant, "
-            "tell them apart, e.g. with a reference or a note).")
+    return (
+        f"This row repeats row {first} exactly: the same {noun} twice. Delete one of them (if both are meant, "
+        "tell them apart, e.g. with a reference or a note)."
+    )
 
 
 def _run_rows(importer: Importer, upload, *, by, report: ImportReport) -> None:
@@ -311,8 +411,9 @@ def _run_rows(importer: Importer, upload, *, by, report: ImportReport) -> None:
     for number, raw in upload.rows():
         report.rows += 1
         try:
-            values = parse_row(importer, raw, number=number, letters=upload.header.letters, options=upload.options,
-                               parsers=lookups)
+            values = parse_row(
+                importer, raw, number=number, letters=upload.header.letters, options=upload.options, parsers=lookups
+            )
         except RowError as error:
             report.errors.append((number, str(error)))
             continue
@@ -342,17 +443,28 @@ def _find_designation(*, plan: Plan, participant: Participant, year: int) -> Boa
         or designations.order_by("-pk").first()
     )
     if designation is None:
-        raise RowError(f"{participant} has no {year} designation under {plan.name}: the board must designate them "
-                       "first.")
+        raise RowError(
+            f"{participant} has no {year} designation under {plan.name}: the board must designate them first."
+        )
     return designation
 
 
-def _describe_issuance(*, participant, shares: int, issue_date: datetime.date, price: Decimal, kind: str,
-                       debt_amount: Decimal | None, reference: str = "") -> str:
+def _describe_issuance(
+    *,
+    participant,
+    shares: int,
+    issue_date: datetime.date,
+    price: Decimal,
+    kind: str,
+    debt_amount: Decimal | None,
+    reference: str = "",
+) -> str:
     settles = "" if kind == Issuance.Kind.COMPENSATION else f", settling {fmt.money(debt_amount)} of debt"
     named = f" (reference {reference})" if reference else ""
-    return (f"Issue {fmt.shares(shares)} shares to {participant} on {fmt.day(issue_date)}"
-            f" at {fmt.money(price)}{settles}{named}.")
+    return (
+        f"Issue {fmt.shares(shares)} shares to {participant} on {fmt.day(issue_date)}"
+        f" at {fmt.money(price)}{settles}{named}."
+    )
 
 
 def _issuance_row(values: dict, designation: BoardDesignation) -> dict:
@@ -369,8 +481,9 @@ def _issuance_row(values: dict, designation: BoardDesignation) -> dict:
         "notes": values.get("notes") or "",
         # Dated before the plan's ledger start date: history entered from records (the service then requires the
         # source document, and refuses a row on the wrong side of that date).
-        "from_records": bool(designation.plan.ledger_start_date
-                             and values["issue_date"] < designation.plan.ledger_start_date),
+        "from_records": bool(
+            designation.plan.ledger_start_date and values["issue_date"] < designation.plan.ledger_start_date
+        ),
         "source_reference": values.get("source_reference") or "",
     }
 
@@ -379,9 +492,12 @@ def _differences(recorded: Issuance, row: dict) -> list[str]:
     """What a file row says differently from the recorded issuance it names (by reference or number)."""
     designation = row["designation"]
     pairs = [
-        ("designation", (recorded.designation.plan_id, recorded.designation.participant_id, recorded.designation.year),
-         (designation.plan_id, designation.participant_id, designation.year),
-         lambda v: f"{v[2]}"),
+        (
+            "designation",
+            (recorded.designation.plan_id, recorded.designation.participant_id, recorded.designation.year),
+            (designation.plan_id, designation.participant_id, designation.year),
+            lambda v: f"{v[2]}",
+        ),
         ("issue_date", recorded.issue_date, row["issue_date"], lambda v: f"{v:%Y-%m-%d}"),
         ("shares", recorded.shares, row["shares"], fmt.shares),
         ("price_per_share", recorded.price_per_share, row["price_per_share"], fmt.money),
@@ -392,8 +508,9 @@ def _differences(recorded: Issuance, row: dict) -> list[str]:
     ]
     if row["reference"]:
         pairs.append(("reference", recorded.reference, row["reference"], repr))
-    return [f"{name} (ledger {show(ours)}, this row {show(theirs)})" for name, ours, theirs, show in pairs
-            if ours != theirs]
+    return [
+        f"{name} (ledger {show(ours)}, this row {show(theirs)})" for name, ours, theirs, show in pairs if ours != theirs
+    ]
 
 
 def _check_recorded(number: int, row: dict, recorded: Issuance, cancelled_on, how: str) -> tuple[str, str]:
@@ -448,13 +565,19 @@ def _run_issuances(importer: Importer, upload, *, by, report: ImportReport) -> N
             report.trailer.append(number)
             continue
         if report.trailer:  # data after what looked like the export's totals: they were data after all
-            report.errors.append((number, f"This row comes after rows that look like an export's totals or notes "
-                                          f"(from row {report.trailer[0]}); put every row above them."))
+            report.errors.append(
+                (
+                    number,
+                    f"This row comes after rows that look like an export's totals or notes "
+                    f"(from row {report.trailer[0]}); put every row above them.",
+                )
+            )
             continue
         report.rows += 1
         try:
-            values = parse_row(importer, raw, number=number, letters=upload.header.letters, options=upload.options,
-                               parsers=lookups)
+            values = parse_row(
+                importer, raw, number=number, letters=upload.header.letters, options=upload.options, parsers=lookups
+            )
             identity = _identity(values)
             if identity in seen:
                 raise RowError(_repeats(number, seen[identity], importer.noun))
@@ -488,8 +611,9 @@ def _run_issuances(importer: Importer, upload, *, by, report: ImportReport) -> N
     recorded = Issuance.objects.select_related("designation", "cancellation")
     by_reference = {
         (issuance.designation.plan_id, issuance.reference): issuance
-        for issuance in (recorded.filter(designation__plan_id__in=plan_ids, reference__in=references)
-                         if references else [])
+        for issuance in (
+            recorded.filter(designation__plan_id__in=plan_ids, reference__in=references) if references else []
+        )
     }
     by_number = {issuance.pk: issuance for issuance in (recorded.filter(pk__in=numbers) if numbers else [])}
 
@@ -500,21 +624,36 @@ def _run_issuances(importer: Importer, upload, *, by, report: ImportReport) -> N
         cancelled_on, issuance_no = values.get("cancelled_on"), values.get("issuance_no")
         if reference:
             if (plan_id, reference) in first_use:
-                report.errors.append((number, f"reference (cell {upload.header.letters['reference']}{number}): "
-                                              f"{reference!r} is also the reference of row "
-                                              f"{first_use[plan_id, reference]}; a reference names one issuance."))
+                report.errors.append(
+                    (
+                        number,
+                        f"reference (cell {upload.header.letters['reference']}{number}): "
+                        f"{reference!r} is also the reference of row "
+                        f"{first_use[plan_id, reference]}; a reference names one issuance.",
+                    )
+                )
                 continue
             first_use[plan_id, reference] = number
         match, how = None, ""
         if issuance_no:
             match, how = by_number.get(issuance_no), f"Issuance number {issuance_no}"
             if match is None:
-                report.errors.append((number, f"There is no issuance number {issuance_no} in the ledger; leave "
-                                              "issuance_no empty for a new issuance."))
+                report.errors.append(
+                    (
+                        number,
+                        f"There is no issuance number {issuance_no} in the ledger; leave "
+                        "issuance_no empty for a new issuance.",
+                    )
+                )
                 continue
             if reference and by_reference.get((plan_id, reference)) not in (None, match):
-                report.errors.append((number, f"Reference {reference!r} is issuance "
-                                              f"#{by_reference[plan_id, reference].pk}, not #{issuance_no}."))
+                report.errors.append(
+                    (
+                        number,
+                        f"Reference {reference!r} is issuance "
+                        f"#{by_reference[plan_id, reference].pk}, not #{issuance_no}.",
+                    )
+                )
                 continue
         elif reference and (plan_id, reference) in by_reference:
             match, how = by_reference[plan_id, reference], f"Reference {reference!r}"
@@ -523,9 +662,14 @@ def _run_issuances(importer: Importer, upload, *, by, report: ImportReport) -> N
             (report.skipped if verdict == "skip" else report.errors).append((number, message))
             continue
         if cancelled_on is not None:
-            report.errors.append((number, f"This row has a cancellation date ({fmt.day(cancelled_on)}): an import "
-                                          "records standing issuances only, and a cancelled issuance is never "
-                                          "imported. Delete the row."))
+            report.errors.append(
+                (
+                    number,
+                    f"This row has a cancellation date ({fmt.day(cancelled_on)}): an import "
+                    "records standing issuances only, and a cancelled issuance is never "
+                    "imported. Delete the row.",
+                )
+            )
             continue
         new.append((number, row))
     if not new:  # rows refused above are named already; the service names its own refusals in the rest
@@ -534,9 +678,15 @@ def _run_issuances(importer: Importer, upload, *, by, report: ImportReport) -> N
     def describe(row: dict, issuance: Issuance | None = None) -> str:
         source = issuance or row
         get = (lambda name: getattr(issuance, name)) if issuance else (lambda name: source[name])
-        return _describe_issuance(participant=row["designation"].participant, shares=get("shares"),
-                                  issue_date=get("issue_date"), price=get("price_per_share"), kind=get("kind"),
-                                  debt_amount=get("debt_amount"), reference=row["reference"])
+        return _describe_issuance(
+            participant=row["designation"].participant,
+            shares=get("shares"),
+            issue_date=get("issue_date"),
+            price=get("price_per_share"),
+            kind=get("kind"),
+            debt_amount=get("debt_amount"),
+            reference=row["reference"],
+        )
 
     rows = [row for _, row in new]
     try:
@@ -550,8 +700,9 @@ def _run_issuances(importer: Importer, upload, *, by, report: ImportReport) -> N
                 report.done.append((number, describe(row)))
         return
     except DatabaseError as error:  # a constraint the services did not foresee; the batch's savepoint rolled back
-        report.errors.append((None, f"The database refused the issuances ({error.__class__.__name__}); nothing was "
-                                    "written."))
+        report.errors.append(
+            (None, f"The database refused the issuances ({error.__class__.__name__}); nothing was written.")
+        )
         return
     for (number, row), issuance in zip(new, issuances, strict=True):
         report.done.append((number, describe(row, issuance)))
@@ -571,9 +722,11 @@ def file_sha256(uploaded_file) -> str:
 
 def _already_imported(record: ImportRecord) -> str:
     moment = timezone.localtime(record.imported_at)
-    return (f"This file was already imported on {fmt.day(moment.date())} at {moment:%H:%M} by "
-            f"{record.imported_by_name} ({record.file_name}, {record.rows:,} rows, {record.written:,} written). "
-            "The same file is never imported twice.")
+    return (
+        f"This file was already imported on {fmt.day(moment.date())} at {moment:%H:%M} by "
+        f"{record.imported_by_name} ({record.file_name}, {record.rows:,} rows, {record.written:,} written). "
+        "The same file is never imported twice."
+    )
 
 
 def run_import(kind: str, uploaded_file, *, by, commit: bool, decimal_separator: str = "") -> ImportReport:
@@ -618,12 +771,19 @@ def _record_import(report: ImportReport, uploaded_file, *, by) -> None:
     try:
         with transaction.atomic():
             ImportRecord.objects.create(
-                kind=report.kind, sha256=report.sha256,
+                kind=report.kind,
+                sha256=report.sha256,
                 file_name=str(getattr(uploaded_file, "name", "") or "")[-255:] or "upload",
-                file_size=file_size(uploaded_file), rows=report.rows, written=len(report.done),
-                skipped=len(report.skipped), decimal_separator=report.decimal_separator, imported_by=by,
+                file_size=file_size(uploaded_file),
+                rows=report.rows,
+                written=len(report.done),
+                skipped=len(report.skipped),
+                decimal_separator=report.decimal_separator,
+                imported_by=by,
             )
     except IntegrityError:
         earlier = ImportRecord.objects.select_related("imported_by").filter(sha256=report.sha256).first()
-        report.errors.insert(0, (None, _already_imported(earlier) if earlier else
-                                 "This file is being imported by someone else right now."))
+        report.errors.insert(
+            0,
+            (None, _already_imported(earlier) if earlier else "This file is being imported by someone else right now."),
+        )

@@ -138,8 +138,10 @@ def _open_xlsx(uploaded_file):
                 raise FileRejected("The spreadsheet expands to more data than an import may hold.")
             for info in archive.infolist():
                 if info.file_size > MAX_PART_BYTES.get(info.filename, MAX_UNCOMPRESSED_BYTES):
-                    raise FileRejected(f"The spreadsheet's {info.filename} expands to {_megabytes(info.file_size)}, "
-                                       "more than an import may hold.")
+                    raise FileRejected(
+                        f"The spreadsheet's {info.filename} expands to {_megabytes(info.file_size)}, "
+                        "more than an import may hold."
+                    )
         uploaded_file.seek(0)
         return openpyxl.load_workbook(uploaded_file, read_only=True, data_only=True)
     except FileRejected:
@@ -155,9 +157,14 @@ def _read_xlsx(workbook, deadline: Deadline) -> Iterator[list]:
         sheet = workbook.worksheets[0]
         parser_class = _cell_parser()
         with workbook._archive.open(sheet._worksheet_path) as source:
-            parser = parser_class(source, sheet._shared_strings, data_only=True, epoch=workbook.epoch,
-                                  date_formats=workbook._date_formats,
-                                  timedelta_formats=workbook._timedelta_formats)
+            parser = parser_class(
+                source,
+                sheet._shared_strings,
+                data_only=True,
+                epoch=workbook.epoch,
+                date_formats=workbook._date_formats,
+                timedelta_formats=workbook._timedelta_formats,
+            )
             for number, cells in parser.parse():
                 deadline.check()
                 present = [cell for cell in cells if not is_blank(cell["value"])]
@@ -235,8 +242,9 @@ class Upload:
                 values["__unnamed__"] = get_column_letter(under_nothing[0] + 1)
             extra = [cell for cell in raw[width:] if not is_blank(cell)]
             if extra:
-                values["__extra__"] = get_column_letter(width + 1 + next(
-                    i for i, cell in enumerate(raw[width:]) if not is_blank(cell)))
+                values["__extra__"] = get_column_letter(
+                    width + 1 + next(i for i, cell in enumerate(raw[width:]) if not is_blank(cell))
+                )
             yield number, values
         if count == 0:
             raise FileRejected("The file has a header row but no rows to import.")
@@ -277,8 +285,9 @@ def open_upload(importer, uploaded_file, options: ReadOptions, deadline: Deadlin
     while raw_header and is_blank(raw_header[-1]):
         raw_header.pop()
     if len(raw_header) > MAX_COLUMNS:
-        raise FileRejected(f"The header row (row {header_row}) has {len(raw_header):,} columns; an import reads "
-                           f"{MAX_COLUMNS} at most.")
+        raise FileRejected(
+            f"The header row (row {header_row}) has {len(raw_header):,} columns; an import reads {MAX_COLUMNS} at most."
+        )
     known = {column.name for column in getattr(importer, "all_columns", importer.columns)}
     aliases = getattr(importer, "aliases", {}) or {}
     ignored_names = set(getattr(importer, "ignored", ()) or ())

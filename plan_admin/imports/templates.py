@@ -55,8 +55,9 @@ def template_xlsx(kind: str) -> bytes:
 
     importer = IMPORTERS[kind]
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                            "strings_to_numbers": False, "strings_to_urls": False})
+    workbook = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+    )
     sheet = workbook.add_worksheet(importer.title[:31])
     instructions = workbook.add_worksheet("Instructions")
     lists = workbook.add_worksheet("Lists")
@@ -72,10 +73,12 @@ def template_xlsx(kind: str) -> bytes:
 
     # Lists the drop-downs point at: plans and participants from the ledger (names may be long or many).
     list_columns = {}
-    for col, (title, values) in enumerate([
-        ("plan", [plan.name for plan in Plan.objects.order_by("name")]),
-        ("participant", list(Participant.objects.order_by("name").values_list("name", flat=True))),
-    ]):
+    for col, (title, values) in enumerate(
+        [
+            ("plan", [plan.name for plan in Plan.objects.order_by("name")]),
+            ("participant", list(Participant.objects.order_by("name").values_list("name", flat=True))),
+        ]
+    ):
         lists.write_string(0, col, title, bold)
         for row, value in enumerate(values, start=1):
             lists.write_string(row, col, value)
@@ -91,32 +94,80 @@ def template_xlsx(kind: str) -> bytes:
         kind_of = {"parse_date": "date", "parse_whole": "int", "parse_money": "money"}.get(column.parse.__name__)
         sheet.set_column(col, col, max(16, len(column.name) + 4), formats.get(kind_of or "text"))
         if column.choices:
-            sheet.data_validation(1, col, last, col, {
-                "validate": "list", "source": list(column.choices), "error_type": "stop",
-                "error_title": column.name, "error_message": "Choose one of: " + ", ".join(column.choices),
-                "input_title": column.name, "input_message": column.help[:255],
-            })
+            sheet.data_validation(
+                1,
+                col,
+                last,
+                col,
+                {
+                    "validate": "list",
+                    "source": list(column.choices),
+                    "error_type": "stop",
+                    "error_title": column.name,
+                    "error_message": "Choose one of: " + ", ".join(column.choices),
+                    "input_title": column.name,
+                    "input_message": column.help[:255],
+                },
+            )
         elif column.name in list_columns:
-            sheet.data_validation(1, col, last, col, {
-                "validate": "list", "source": list_columns[column.name], "error_type": "warning",
-                "error_title": column.name,
-                "error_message": f"Not a {column.name} name in the ledger (a number such as #42 is also accepted).",
-            })
+            sheet.data_validation(
+                1,
+                col,
+                last,
+                col,
+                {
+                    "validate": "list",
+                    "source": list_columns[column.name],
+                    "error_type": "warning",
+                    "error_title": column.name,
+                    "error_message": f"Not a {column.name} name in the ledger (a number such as #42 is also accepted).",
+                },
+            )
         elif kind_of == "int":
-            sheet.data_validation(1, col, last, col, {
-                "validate": "integer", "criteria": ">", "value": 0, "error_type": "stop",
-                "error_title": column.name, "error_message": "A whole number greater than 0.",
-            })
+            sheet.data_validation(
+                1,
+                col,
+                last,
+                col,
+                {
+                    "validate": "integer",
+                    "criteria": ">",
+                    "value": 0,
+                    "error_type": "stop",
+                    "error_title": column.name,
+                    "error_message": "A whole number greater than 0.",
+                },
+            )
         elif kind_of == "money":
-            sheet.data_validation(1, col, last, col, {
-                "validate": "decimal", "criteria": ">=", "value": 0, "error_type": "stop",
-                "error_title": column.name, "error_message": "A number of dollars (0 or more).",
-            })
+            sheet.data_validation(
+                1,
+                col,
+                last,
+                col,
+                {
+                    "validate": "decimal",
+                    "criteria": ">=",
+                    "value": 0,
+                    "error_type": "stop",
+                    "error_title": column.name,
+                    "error_message": "A number of dollars (0 or more).",
+                },
+            )
         elif kind_of == "date":
-            sheet.data_validation(1, col, last, col, {
-                "validate": "date", "criteria": ">=", "value": datetime.date(1900, 1, 1), "error_type": "stop",
-                "error_title": column.name, "error_message": "A date (YYYY-MM-DD).",
-            })
+            sheet.data_validation(
+                1,
+                col,
+                last,
+                col,
+                {
+                    "validate": "date",
+                    "criteria": ">=",
+                    "value": datetime.date(1900, 1, 1),
+                    "error_type": "stop",
+                    "error_title": column.name,
+                    "error_message": "A date (YYYY-MM-DD).",
+                },
+            )
     sheet.freeze_panes(1, 0)
     sheet.activate()
 

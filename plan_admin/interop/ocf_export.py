@@ -113,7 +113,8 @@ class _Export:
         if errors:
             raise OcfExportRefused(
                 f"{filename}: {ocf_schema.name_of(obj, index)} does not validate against OCF {ocf_schema.OCF_VERSION}: "
-                + "; ".join(errors) + ". Nothing was exported."
+                + "; ".join(errors)
+                + ". Nothing was exported."
             )
         return obj
 
@@ -140,61 +141,89 @@ class _Export:
         self.stock_plan_id = kept.id(Kind.STOCK_PLAN, plan.pk)
         self.stock_class_id = kept.id(Kind.STOCK_CLASS, plan.pk)
         issuer_row = kept.latest(Kind.ISSUER)
-        if issuer_row is None or not issuer_row.data.get("formation_date") or not issuer_row.data.get(
-                "country_of_formation"):
+        if (
+            issuer_row is None
+            or not issuer_row.data.get("formation_date")
+            or not issuer_row.data.get("country_of_formation")
+        ):
             raise OcfExportRefused(
                 f"OCF needs the company's date and country of formation, which are not recorded for {plan}: a "
-                "superuser records them on the plan's admin page (\"OCF issuer details\"). Nothing was exported."
+                'superuser records them on the plan\'s admin page ("OCF issuer details"). Nothing was exported.'
             )
         self.issuer_row = issuer_row
 
     def issuer(self) -> dict:
         data = dict(self.issuer_row.data)
         issuer_id = self.issuer_row.ocf_id or self.kept.derived_id("issuer", self.plan.pk)
-        return merge(defaults={}, kept=data, derived={"object_type": "ISSUER", "id": issuer_id,
-                                                      "legal_name": self.plan.company_name}, comments=[])
+        return merge(
+            defaults={},
+            kept=data,
+            derived={"object_type": "ISSUER", "id": issuer_id, "legal_name": self.plan.company_name},
+            comments=[],
+        )
 
     def stock_class(self) -> dict:
         plan = self.plan
         kept = self.kept.data(Kind.STOCK_CLASS, plan.pk)
         defaults = {
             "class_type": "PREFERRED" if "preferred" in plan.stock_class.lower() else "COMMON",
-            "default_id_prefix": "CS-", "initial_shares_authorized": "NOT APPLICABLE", "votes_per_share": "1",
+            "default_id_prefix": "CS-",
+            "initial_shares_authorized": "NOT APPLICABLE",
+            "votes_per_share": "1",
             "seniority": "1",
         }
-        derived = {"object_type": "STOCK_CLASS", "id": self.stock_class_id, "name": plan.stock_class,
-                   "par_value": money(plan.par_value)}
+        derived = {
+            "object_type": "STOCK_CLASS",
+            "id": self.stock_class_id,
+            "name": plan.stock_class,
+            "par_value": money(plan.par_value),
+        }
         authorized = kept.get("initial_shares_authorized", defaults["initial_shares_authorized"])
         comments = []
         if authorized == "NOT APPLICABLE":
-            comments.append("The company's authorized shares of this class are not recorded in plan-admin; the "
-                            "plan's own reserve is its StockPlan's.")
+            comments.append(
+                "The company's authorized shares of this class are not recorded in plan-admin; the "
+                "plan's own reserve is its StockPlan's."
+            )
         return merge(defaults=defaults, kept=kept, derived=derived, comments=comments)
 
     def stock_plan(self, initial) -> dict:
         plan = self.plan
         derived = {
-            "object_type": "STOCK_PLAN", "id": self.stock_plan_id, "plan_name": plan.name,
+            "object_type": "STOCK_PLAN",
+            "id": self.stock_plan_id,
+            "plan_name": plan.name,
             "initial_shares_reserved": numeric(initial.shares if initial else 0),
-            "default_cancellation_behavior": "RETURN_TO_POOL", "stock_class_ids": [self.stock_class_id],
+            "default_cancellation_behavior": "RETURN_TO_POOL",
+            "stock_class_ids": [self.stock_class_id],
         }
         if plan.board_approval_date:
             derived["board_approval_date"] = plan.board_approval_date.isoformat()
         comments = []
         if plan.purpose:
             comments.append(f"Purpose: {plan.purpose}")
-        comments.append("Effective date: " + (plan.effective_date.isoformat() if plan.effective_date else
-                                              "not recorded (no shares may be issued until it is)."))
+        comments.append(
+            "Effective date: "
+            + (
+                plan.effective_date.isoformat()
+                if plan.effective_date
+                else "not recorded (no shares may be issued until it is)."
+            )
+        )
         if plan.termination_date:
             comments.append(f"Terminated on {plan.termination_date.isoformat()}: {plan.termination_resolution}")
         comments.append(f"A decision of the board needs {plan.required_approvals} approving vote(s).")
         if initial is not None:
-            comments.append(f"Initial reserve of {fmt.shares(initial.shares)} shares, approved by the board on "
-                            f"{initial.board_approval_date.isoformat()}"
-                            + (f" ({initial.resolution_reference})." if initial.resolution_reference else "."))
-        comments.append("The board's designations (with the factors it considered), its votes, lapses, year closings "
-                        "and proposals to change the plan are in the plan-admin board record Document of this "
-                        "package.")
+            comments.append(
+                f"Initial reserve of {fmt.shares(initial.shares)} shares, approved by the board on "
+                f"{initial.board_approval_date.isoformat()}"
+                + (f" ({initial.resolution_reference})." if initial.resolution_reference else ".")
+            )
+        comments.append(
+            "The board's designations (with the factors it considered), its votes, lapses, year closings "
+            "and proposals to change the plan are in the plan-admin board record Document of this "
+            "package."
+        )
         kept = self.kept.data(Kind.STOCK_PLAN, plan.pk)
         kept.pop("stock_class_id", None)
         return merge(defaults={}, kept=kept, derived=derived, comments=comments)
@@ -221,8 +250,10 @@ class _Export:
         contact = kept.get("contact_info") if isinstance(kept.get("contact_info"), dict) else {}
         emails = [email.get("email_address") for email in contact.get("emails", []) if isinstance(email, dict)]
         if participant.email and participant.email not in emails:
-            derived["contact_info"] = {**contact, "emails": [{"email_type": "OTHER",
-                                                              "email_address": participant.email}]}
+            derived["contact_info"] = {
+                **contact,
+                "emails": [{"email_type": "OTHER", "email_address": participant.email}],
+            }
         elif not participant.email and emails:
             rest = {key: value for key, value in contact.items() if key != "emails"}
             if rest:
@@ -232,8 +263,12 @@ class _Export:
         comments = [f"Category under the plan: {participant.get_category_display()}."]
         if participant.notes:
             comments.append(f"Notes: {participant.notes}")
-        return merge(defaults={"stakeholder_type": "INDIVIDUAL", "issuer_assigned_id": f"PA-P-{participant.pk}"},
-                     kept=kept, derived=derived, comments=comments)
+        return merge(
+            defaults={"stakeholder_type": "INDIVIDUAL", "issuer_assigned_id": f"PA-P-{participant.pk}"},
+            kept=kept,
+            derived=derived,
+            comments=comments,
+        )
 
     # --- transactions ---------------------------------------------------------------------------------------------
 
@@ -244,8 +279,12 @@ class _Export:
         self.designations = {
             pk: (participant_id, sys.intern(name), year, shares, decided_on, sys.intern(reference))
             for pk, participant_id, name, year, shares, decided_on, reference in BoardDesignation.objects.filter(
-                plan=plan).values_list("pk", "participant_id", "participant__name", "year", "shares", "decided_on",
-                                       "decision_reference").iterator(chunk_size=5000)
+                plan=plan
+            )
+            .values_list(
+                "pk", "participant_id", "participant__name", "year", "shares", "decided_on", "decision_reference"
+            )
+            .iterator(chunk_size=5000)
         }
         reserve_events = []
         running = changes[0].shares if changes else 0
@@ -255,17 +294,30 @@ class _Export:
             reserve_events.append((change.board_approval_date, phase, change.pk, ("reserve", change, running)))
         cancellations = [
             (row["cancelled_on"], PHASE_CANCELLATION, row["pk"], ("cancellation", row, None))
-            for row in IssuanceCancellation.objects.filter(issuance__designation__plan=plan).order_by(
-                "cancelled_on", "pk").values("pk", "issuance_id", "issuance__shares", "cancelled_on", "reason")
+            for row in IssuanceCancellation.objects.filter(issuance__designation__plan=plan)
+            .order_by("cancelled_on", "pk")
+            .values("pk", "issuance_id", "issuance__shares", "cancelled_on", "reason")
         ]
         issuances = (
             (row[2], PHASE_ISSUANCE, row[0], ("issuance", row, None))
-            for row in Issuance.objects.filter(designation__plan=plan).order_by("issue_date", "pk").values_list(
-                "pk", "designation_id", "issue_date", "shares", "kind", "price_per_share", "debt_amount",
-                "debt_reference", "notes").iterator(chunk_size=5000)
+            for row in Issuance.objects.filter(designation__plan=plan)
+            .order_by("issue_date", "pk")
+            .values_list(
+                "pk",
+                "designation_id",
+                "issue_date",
+                "shares",
+                "kind",
+                "price_per_share",
+                "debt_amount",
+                "debt_reference",
+                "notes",
+            )
+            .iterator(chunk_size=5000)
         )
-        for _, _, _, (kind, row, extra) in heapq.merge(reserve_events, issuances, cancellations,
-                                                       key=lambda event: event[:3]):
+        for _, _, _, (kind, row, extra) in heapq.merge(
+            reserve_events, issuances, cancellations, key=lambda event: event[:3]
+        ):
             if kind == "reserve":
                 yield self.pool_adjustment(row, extra)
             elif kind == "issuance":
@@ -275,17 +327,23 @@ class _Export:
 
     def pool_adjustment(self, change, running: int) -> dict:
         day = change.board_approval_date.isoformat()
-        derived = {"object_type": "TX_STOCK_PLAN_POOL_ADJUSTMENT", "id": self.kept.id(Kind.RESERVE_CHANGE, change.pk),
-                   "date": day, "board_approval_date": day, "stock_plan_id": self.stock_plan_id,
-                   "shares_reserved": numeric(running)}
+        derived = {
+            "object_type": "TX_STOCK_PLAN_POOL_ADJUSTMENT",
+            "id": self.kept.id(Kind.RESERVE_CHANGE, change.pk),
+            "date": day,
+            "board_approval_date": day,
+            "stock_plan_id": self.stock_plan_id,
+            "shares_reserved": numeric(running),
+        }
         text = f"Reserve change of {change.shares:+,} shares"
         if change.resolution_reference:
             text += f", resolution: {change.resolution_reference}"
         comments = [text + "."]
         if change.note:
             comments.append(f"Note: {change.note}")
-        return merge(defaults={}, kept=self.kept.data(Kind.RESERVE_CHANGE, change.pk), derived=derived,
-                     comments=comments)
+        return merge(
+            defaults={}, kept=self.kept.data(Kind.RESERVE_CHANGE, change.pk), derived=derived, comments=comments
+        )
 
     def security_id(self, issuance_pk: int) -> str:
         kept = self.kept.data(Kind.ISSUANCE, issuance_pk)
@@ -295,10 +353,14 @@ class _Export:
         pk, designation_id, issue_date, shares, kind, price, debt_amount, debt_reference, notes = row
         participant_id, name, year, designated, decided_on, reference = self.designations[designation_id]
         derived = {
-            "object_type": "TX_STOCK_ISSUANCE", "id": self.kept.id(Kind.ISSUANCE, pk), "date": issue_date.isoformat(),
+            "object_type": "TX_STOCK_ISSUANCE",
+            "id": self.kept.id(Kind.ISSUANCE, pk),
+            "date": issue_date.isoformat(),
             "stakeholder_id": self.stakeholder_ids[participant_id],
-            "stock_class_id": self.stock_class_id, "stock_plan_id": self.stock_plan_id,
-            "share_price": money(price), "quantity": numeric(shares),
+            "stock_class_id": self.stock_class_id,
+            "stock_plan_id": self.stock_plan_id,
+            "share_price": money(price),
+            "quantity": numeric(shares),
         }
         kept = self.kept.data(Kind.ISSUANCE, pk)
         if decided_on and "board_approval_date" not in kept:  # an import keeps the package's own
@@ -306,10 +368,15 @@ class _Export:
         if kind == Issuance.Kind.DEBT_SETTLEMENT:
             derived["consideration_text"] = (
                 f"Settlement of {fmt.money(debt_amount)} of debt owed by the company ({debt_reference}), in shares "
-                "rather than cash.")
-        defaults = {"security_id": self.kept.derived_id("security", pk), "custom_id": f"PA-{pk}",
-                    "security_law_exemptions": [], "stock_legend_ids": [],
-                    "consideration_text": "Compensation under the plan."}
+                "rather than cash."
+            )
+        defaults = {
+            "security_id": self.kept.derived_id("security", pk),
+            "custom_id": f"PA-{pk}",
+            "security_law_exemptions": [],
+            "stock_legend_ids": [],
+            "consideration_text": "Compensation under the plan.",
+        }
         comments = [
             f"Issued against designation {self.kept.id(Kind.DESIGNATION, designation_id)}: the {year} designation of "
             f"{name} for {fmt.shares(designated)} shares, approved by the board on "
@@ -324,17 +391,34 @@ class _Export:
         security_id = self.security_id(row["issuance_id"])
         day = row["cancelled_on"].isoformat()
         quantity = numeric(row["issuance__shares"])
-        yield merge(defaults={}, kept=kept.get("cancellation", {}), derived={
-            "object_type": "TX_STOCK_CANCELLATION", "id": self.kept.id(Kind.CANCELLATION, row["pk"]),
-            "security_id": security_id, "date": day, "quantity": quantity, "reason_text": row["reason"],
-        }, comments=["Cancelled in full; the shares return to the plan's pool."])
+        yield merge(
+            defaults={},
+            kept=kept.get("cancellation", {}),
+            derived={
+                "object_type": "TX_STOCK_CANCELLATION",
+                "id": self.kept.id(Kind.CANCELLATION, row["pk"]),
+                "security_id": security_id,
+                "date": day,
+                "quantity": quantity,
+                "reason_text": row["reason"],
+            },
+            comments=["Cancelled in full; the shares return to the plan's pool."],
+        )
         to_pool = kept.get("return_to_pool", {})
-        yield merge(defaults={}, kept={key: value for key, value in to_pool.items() if key != "id"}, derived={
-            "object_type": "TX_STOCK_PLAN_RETURN_TO_POOL",
-            "id": to_pool.get("id") or self.kept.derived_id("return_to_pool", row["pk"]),
-            "security_id": security_id, "date": day, "quantity": quantity, "reason_text": row["reason"],
-            "stock_plan_id": self.stock_plan_id,
-        }, comments=[])
+        yield merge(
+            defaults={},
+            kept={key: value for key, value in to_pool.items() if key != "id"},
+            derived={
+                "object_type": "TX_STOCK_PLAN_RETURN_TO_POOL",
+                "id": to_pool.get("id") or self.kept.derived_id("return_to_pool", row["pk"]),
+                "security_id": security_id,
+                "date": day,
+                "quantity": quantity,
+                "reason_text": row["reason"],
+                "stock_plan_id": self.stock_plan_id,
+            },
+            comments=[],
+        )
 
     # --- documents ------------------------------------------------------------------------------------------------
 
@@ -349,20 +433,34 @@ class _Export:
         path = f"documents/plan-admin-board-record-{document_id[:8]}.json"
         with tempfile.TemporaryFile() as spool:
             wrote = {}
-            for chunk in _buffered(board_record.write(self.plan, self.kept, stock_plan_id=self.stock_plan_id,
-                                                      stakeholder_ids=self.stakeholder_ids, users=self.users,
-                                                      wrote=wrote)):
+            for chunk in _buffered(
+                board_record.write(
+                    self.plan,
+                    self.kept,
+                    stock_plan_id=self.stock_plan_id,
+                    stakeholder_ids=self.stakeholder_ids,
+                    users=self.users,
+                    wrote=wrote,
+                )
+            ):
                 spool.write(chunk)
             if wrote["rows"]:
                 spool.seek(0)
                 md5 = self.writer.write_file(path, iter(lambda: spool.read(1 << 20), b""))
-                objects.append({
-                    "object_type": "DOCUMENT", "id": document_id, "path": f"./{path}", "md5": md5,
-                    "related_objects": [{"object_type": "STOCK_PLAN", "object_id": self.stock_plan_id}],
-                    "comments": ["plan-admin: The plan's board record in plan-admin: designations and the factors "
-                                 "the board considered, votes, lapses, year closings, proposals to change the plan, "
-                                 "and who recorded and confirmed each row (JSON)."],
-                })
+                objects.append(
+                    {
+                        "object_type": "DOCUMENT",
+                        "id": document_id,
+                        "path": f"./{path}",
+                        "md5": md5,
+                        "related_objects": [{"object_type": "STOCK_PLAN", "object_id": self.stock_plan_id}],
+                        "comments": [
+                            "plan-admin: The plan's board record in plan-admin: designations and the factors "
+                            "the board considered, votes, lapses, year closings, proposals to change the plan, "
+                            "and who recorded and confirmed each row (JSON)."
+                        ],
+                    }
+                )
         return objects
 
     # --- the package ----------------------------------------------------------------------------------------------
@@ -375,8 +473,10 @@ class _Export:
         self._write_ocf_file("stock_classes_files", [self.stock_class()])
         self._write_ocf_file("stock_plans_files", [self.stock_plan(initial)])
         self._write_ocf_file("stakeholders_files", self.stakeholders())
-        legends = [{**row.data, "object_type": "STOCK_LEGEND_TEMPLATE", "id": row.ocf_id}
-                   for row in self.kept.unattached.get(Kind.STOCK_LEGEND_TEMPLATE, [])]
+        legends = [
+            {**row.data, "object_type": "STOCK_LEGEND_TEMPLATE", "id": row.ocf_id}
+            for row in self.kept.unattached.get(Kind.STOCK_LEGEND_TEMPLATE, [])
+        ]
         self._write_ocf_file("stock_legend_templates_files", legends)
         self._write_ocf_file("transactions_files", self.transactions(changes))
         self._write_ocf_file("documents_files", self.documents())
@@ -391,17 +491,23 @@ class _Export:
             "is INDIVIDUAL unless it was imported as an INSTITUTION.",
         ]
         manifest = {
-            "ocf_version": ocf_schema.OCF_VERSION, "file_type": "OCF_MANIFEST_FILE", "issuer": issuer,
-            "as_of": self.as_of.isoformat(), "generated_at": self.generated_at.isoformat(), "comments": comments,
-            "vesting_terms_files": [], "valuations_files": [],
+            "ocf_version": ocf_schema.OCF_VERSION,
+            "file_type": "OCF_MANIFEST_FILE",
+            "issuer": issuer,
+            "as_of": self.as_of.isoformat(),
+            "generated_at": self.generated_at.isoformat(),
+            "comments": comments,
+            "vesting_terms_files": [],
+            "valuations_files": [],
         }
         for key, (filename, _) in FILES.items():
             manifest[key] = [{"filepath": f"./{filename}", "md5": self.writer.md5s[filename]}]
         errors = ocf_schema.wrapper_errors(manifest)  # the whole manifest, its issuer included
         if errors:
             raise OcfExportRefused(f"{MANIFEST}: " + "; ".join(errors) + ". Nothing was exported.")
-        self.writer.write_file(MANIFEST, [json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False)
-                                          .encode() + b"\n"])
+        self.writer.write_file(
+            MANIFEST, [json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False).encode() + b"\n"]
+        )
         self.result.files = dict(self.writer.md5s)
         return self.result
 

@@ -60,8 +60,17 @@ FILE_KEYS = {
     "financings_files": "OCF_FINANCINGS_FILE",
     "documents_files": "OCF_DOCUMENTS_FILE",
 }
-HELD = {"STOCK_CLASS", "STOCK_PLAN", "STAKEHOLDER", "STOCK_LEGEND_TEMPLATE", "DOCUMENT", "TX_STOCK_ISSUANCE",
-        "TX_STOCK_CANCELLATION", "TX_STOCK_PLAN_RETURN_TO_POOL", "TX_STOCK_PLAN_POOL_ADJUSTMENT"}
+HELD = {
+    "STOCK_CLASS",
+    "STOCK_PLAN",
+    "STAKEHOLDER",
+    "STOCK_LEGEND_TEMPLATE",
+    "DOCUMENT",
+    "TX_STOCK_ISSUANCE",
+    "TX_STOCK_CANCELLATION",
+    "TX_STOCK_PLAN_RETURN_TO_POOL",
+    "TX_STOCK_PLAN_POOL_ADJUSTMENT",
+}
 MAX_LISTED = 50
 
 # Replay order on one day.
@@ -166,9 +175,14 @@ def _debt_terms(entry: dict) -> dict:
     kind = entry.get("kind") or "compensation"
     if kind == "compensation":
         return {}
-    return {"debt_terms": {"kind": kind, "debt_amount": entry.get("debt_amount"),
-                           "debt_reference": entry.get("debt_reference") or "",
-                           "price_per_share": entry.get("price_per_share")}}
+    return {
+        "debt_terms": {
+            "kind": kind,
+            "debt_amount": entry.get("debt_amount"),
+            "debt_reference": entry.get("debt_reference") or "",
+            "price_per_share": entry.get("price_per_share"),
+        }
+    }
 
 
 def _strip(obj: dict, derived: set[str]) -> dict:
@@ -181,13 +195,24 @@ def _strip(obj: dict, derived: set[str]) -> dict:
 
 def _notes(obj: dict) -> str:
     prefix = GENERATED_PREFIX + "Notes: "
-    return "\n".join(text[len(prefix):] for text in obj.get("comments", []) if isinstance(text, str)
-                     and text.startswith(prefix))
+    return "\n".join(
+        text[len(prefix) :] for text in obj.get("comments", []) if isinstance(text, str) and text.startswith(prefix)
+    )
 
 
 class _Import:
-    def __init__(self, reader: PackageReader, report: ImportReport, *, plan_name, by, skip_unsupported,
-                 effective_date, required_approvals, stock_plan):
+    def __init__(
+        self,
+        reader: PackageReader,
+        report: ImportReport,
+        *,
+        plan_name,
+        by,
+        skip_unsupported,
+        effective_date,
+        required_approvals,
+        stock_plan,
+    ):
         self.reader = reader
         self.report = report
         self.plan_name = plan_name
@@ -228,8 +253,10 @@ class _Import:
             return
         md5 = hashlib.md5(content, usedforsecurity=False).hexdigest()
         if md5.lower() != entry["md5"].lower():
-            self.error(f"{name}: its md5 is {md5}, the manifest says {entry['md5']}: the file was changed or damaged "
-                       "since the package was made.")
+            self.error(
+                f"{name}: its md5 is {md5}, the manifest says {entry['md5']}: the file was changed or damaged "
+                "since the package was made."
+            )
         try:
             document = json.loads(content)
         except ValueError as error:
@@ -261,8 +288,10 @@ class _Import:
         if self.skip_unsupported:
             self.report.skipped.append(line + " (skipped: --skip-unsupported)")
         else:
-            self.error(f"plan-admin does not hold {line}. Import without them with --skip-unsupported "
-                       "(the admin's \"skip what plan-admin does not hold\").")
+            self.error(
+                f"plan-admin does not hold {line}. Import without them with --skip-unsupported "
+                '(the admin\'s "skip what plan-admin does not hold").'
+            )
 
     def classify(self) -> None:
         by_reason: dict[str, list[Located]] = defaultdict(list)
@@ -286,9 +315,12 @@ class _Import:
                 raise Refused
         if len(plans) != 1:
             listed = ", ".join(json.dumps(item.id) for item in self.objects.get("STOCK_PLAN", []))
-            self.error(f"The package holds {len(plans)} stock plans ({listed or 'none'}): plan-admin imports one plan "
-                       "at a time; name it with --stock-plan." if plans else
-                       "The package holds no STOCK_PLAN: there is no plan to import.")
+            self.error(
+                f"The package holds {len(plans)} stock plans ({listed or 'none'}): plan-admin imports one plan "
+                "at a time; name it with --stock-plan."
+                if plans
+                else "The package holds no STOCK_PLAN: there is no plan to import."
+            )
             raise Refused
         self.stock_plan = plans[0]
         plan_id = self.stock_plan.id
@@ -299,13 +331,17 @@ class _Import:
         securities = {item.obj["security_id"]: item for item in self.issuances}
         dropped = {item.obj["security_id"] for item in issuances} - set(securities)
         self.cancellations, self.returns = [], []
-        for object_type, target in (("TX_STOCK_CANCELLATION", self.cancellations),
-                                    ("TX_STOCK_PLAN_RETURN_TO_POOL", self.returns)):
+        for object_type, target in (
+            ("TX_STOCK_CANCELLATION", self.cancellations),
+            ("TX_STOCK_PLAN_RETURN_TO_POOL", self.returns),
+        ):
             skipped = []
             for item in self.objects.get(object_type, []):
-                if item.obj["security_id"] in dropped or (object_type == "TX_STOCK_PLAN_RETURN_TO_POOL"
-                                                          and item.obj["stock_plan_id"] != plan_id
-                                                          and item.obj["security_id"] not in securities):
+                if item.obj["security_id"] in dropped or (
+                    object_type == "TX_STOCK_PLAN_RETURN_TO_POOL"
+                    and item.obj["stock_plan_id"] != plan_id
+                    and item.obj["security_id"] not in securities
+                ):
                     skipped.append(item)
                 else:
                     target.append(item)
@@ -313,16 +349,24 @@ class _Import:
                 self._unsupported(f"{object_type} of securities that are not imported", skipped)
         adjustments = self.objects.get("TX_STOCK_PLAN_POOL_ADJUSTMENT", [])
         self.adjustments = [item for item in adjustments if item.obj["stock_plan_id"] == plan_id]
-        self._unsupported(f"TX_STOCK_PLAN_POOL_ADJUSTMENT of other stock plans than {json.dumps(plan_id)}",
-                          [item for item in adjustments if item.obj["stock_plan_id"] != plan_id])
+        self._unsupported(
+            f"TX_STOCK_PLAN_POOL_ADJUSTMENT of other stock plans than {json.dumps(plan_id)}",
+            [item for item in adjustments if item.obj["stock_plan_id"] != plan_id],
+        )
         self.securities = securities
 
     # --- the board record, if the package has one ---------------------------------------------------------------
 
     def documents(self) -> None:
         self.kept_documents: list[tuple[Located, bytes | None]] = []
-        self.record = {"designations": {}, "issuances": {}, "cancellations": {}, "reserve_changes": {},
-                       "year_closings": {}, "plan": None}
+        self.record = {
+            "designations": {},
+            "issuances": {},
+            "cancellations": {},
+            "reserve_changes": {},
+            "year_closings": {},
+            "plan": None,
+        }
         for item in self.objects.get("DOCUMENT", []):
             content = None
             path = item.obj.get("path")
@@ -359,14 +403,18 @@ class _Import:
         class_ids = plan_obj.get("stock_class_ids") or [plan_obj.get("stock_class_id")]
         classes = {item.id: item for item in self.objects.get("STOCK_CLASS", [])}
         if len(class_ids) != 1 or class_ids[0] not in classes:
-            self.error(f"{self.stock_plan.name}: plan-admin's plan has one class of stock, in the package's "
-                       f"STOCK_CLASS objects; this plan names {', '.join(map(json.dumps, class_ids))}.")
+            self.error(
+                f"{self.stock_plan.name}: plan-admin's plan has one class of stock, in the package's "
+                f"STOCK_CLASS objects; this plan names {', '.join(map(json.dumps, class_ids))}."
+            )
             raise Refused
         self.stock_class = classes[class_ids[0]]
         others = [item for item in classes.values() if item is not self.stock_class]
         if others:
-            self.report.skipped.append(f"{len(others):,} other STOCK_CLASS (not the plan's): "
-                                       + ", ".join(json.dumps(item.id) for item in others))
+            self.report.skipped.append(
+                f"{len(others):,} other STOCK_CLASS (not the plan's): "
+                + ", ".join(json.dumps(item.id) for item in others)
+            )
         if "par_value" not in self.stock_class.obj:
             self.error(f"{self.stock_class.name}: par_value is required by plan-admin (no share is issued below par).")
         else:
@@ -381,17 +429,23 @@ class _Import:
         except ValueError as error:
             self.error(f"{self.stock_plan.name}: {error}.")
         if not plan_obj.get("board_approval_date"):
-            self.error(f"{self.stock_plan.name}: board_approval_date is required by plan-admin (the date the board "
-                       "authorized the plan's initial reserve).")
+            self.error(
+                f"{self.stock_plan.name}: board_approval_date is required by plan-admin (the date the board "
+                "authorized the plan's initial reserve)."
+            )
         self.plan_terms = self.record["plan"] or {}
         if self.plan_terms.get("termination_date"):
-            self.error(f"{self.stock_plan.name}: the board record says the plan was terminated on "
-                       f"{self.plan_terms['termination_date']}; plan-admin cannot enter a past termination from "
-                       "records (the board decides a termination by its votes in plan-admin).")
+            self.error(
+                f"{self.stock_plan.name}: the board record says the plan was terminated on "
+                f"{self.plan_terms['termination_date']}; plan-admin cannot enter a past termination from "
+                "records (the board decides a termination by its votes in plan-admin)."
+            )
         effective = _day(self.plan_terms.get("effective_date")) or self.effective_date
         if effective is None and self.issuances:
-            self.error(f"{self.stock_plan.name}: OCF has no field for the plan's effective date, and the package does "
-                       "not say it: give it (--effective-date); no share is issued before it.")
+            self.error(
+                f"{self.stock_plan.name}: OCF has no field for the plan's effective date, and the package does "
+                "not say it: give it (--effective-date); no share is issued before it."
+            )
         self.effective = effective
 
         stakeholders = {item.id: item for item in self.objects.get("STAKEHOLDER", [])}
@@ -401,17 +455,21 @@ class _Import:
         holders |= {entry.get("stakeholder_id") for entry in self.record["designations"].values()}
         for item in self.issuances:
             if item.obj["stakeholder_id"] not in stakeholders:
-                self.error(f"{item.name}: stakeholder_id {json.dumps(item.obj['stakeholder_id'])} is not a "
-                           "STAKEHOLDER of the package.")
+                self.error(
+                    f"{item.name}: stakeholder_id {json.dumps(item.obj['stakeholder_id'])} is not a "
+                    "STAKEHOLDER of the package."
+                )
         not_imported = []
         self.categories = {}
         for stakeholder_id, item in stakeholders.items():
             category = category_of(item.obj.get("current_relationship"))
             if category is None:
                 if stakeholder_id in holders:
-                    self.error(f"{item.name}: holds shares under the plan, but its relationship to the company "
-                               f"({item.obj.get('current_relationship', 'not given')}) is none of the plan's "
-                               "participants (key employees, consultants, non-employee directors).")
+                    self.error(
+                        f"{item.name}: holds shares under the plan, but its relationship to the company "
+                        f"({item.obj.get('current_relationship', 'not given')}) is none of the plan's "
+                        "participants (key employees, consultants, non-employee directors)."
+                    )
                 else:
                     not_imported.append(item)
                 continue
@@ -419,7 +477,8 @@ class _Import:
         if not_imported:
             self.report.skipped.append(
                 f"{len(not_imported):,} STAKEHOLDER who hold nothing under the plan and are none of its participant "
-                "categories: " + ", ".join(json.dumps(item.id) for item in not_imported))
+                "categories: " + ", ".join(json.dumps(item.id) for item in not_imported)
+            )
 
         self.issuance_values = {}
         seen_security = set()
@@ -444,8 +503,10 @@ class _Import:
             obj = item.obj
             issuance = self.securities.get(obj["security_id"])
             if issuance is None:
-                self.error(f"{item.name}: security_id {json.dumps(obj['security_id'])} is no TX_STOCK_ISSUANCE of the "
-                           "plan in the package.")
+                self.error(
+                    f"{item.name}: security_id {json.dumps(obj['security_id'])} is no TX_STOCK_ISSUANCE of the "
+                    "plan in the package."
+                )
                 continue
             if obj["security_id"] in self.cancellation_of:
                 self.error(f"{item.name}: the security {json.dumps(obj['security_id'])} is cancelled twice.")
@@ -457,30 +518,41 @@ class _Import:
                 continue
             issued = self.issuance_values.get(issuance.id, (None,))[0]
             if issued is not None and quantity > issued:
-                self.error(f"{item.name}: cancels {fmt.shares(quantity)} shares of an issuance of "
-                           f"{fmt.shares(issued)}: more than was issued.")
+                self.error(
+                    f"{item.name}: cancels {fmt.shares(quantity)} shares of an issuance of "
+                    f"{fmt.shares(issued)}: more than was issued."
+                )
                 continue
             if (issued is not None and quantity != issued) or obj.get("balance_security_id"):
-                self.error(f"{item.name}: a partial cancellation ({fmt.shares(quantity)} of {fmt.shares(issued or 0)} "
-                           "shares); plan-admin cancels an issuance in full and records the shares to keep as a new "
-                           "issuance.")
+                self.error(
+                    f"{item.name}: a partial cancellation ({fmt.shares(quantity)} of {fmt.shares(issued or 0)} "
+                    "shares); plan-admin cancels an issuance in full and records the shares to keep as a new "
+                    "issuance."
+                )
                 continue
             to_pool = returns.pop(obj["security_id"], None)
             if to_pool is None and behavior not in (None, "RETURN_TO_POOL"):
-                self.error(f"{item.name}: the shares are not returned to the pool (the plan's cancellation behavior is "
-                           f"{behavior}); plan-admin returns every cancelled share to the plan's pool.")
+                self.error(
+                    f"{item.name}: the shares are not returned to the pool (the plan's cancellation behavior is "
+                    f"{behavior}); plan-admin returns every cancelled share to the plan's pool."
+                )
                 continue
-            if to_pool is not None and (to_pool.obj["quantity"] != obj["quantity"] or to_pool.obj["date"] !=
-                                        obj["date"]):
-                self.error(f"{to_pool.name}: returns {to_pool.obj['quantity']} shares on {to_pool.obj['date']} for a "
-                           f"cancellation of {obj['quantity']} on {obj['date']}: plan-admin returns exactly what a "
-                           "cancellation frees, on its date.")
+            if to_pool is not None and (
+                to_pool.obj["quantity"] != obj["quantity"] or to_pool.obj["date"] != obj["date"]
+            ):
+                self.error(
+                    f"{to_pool.name}: returns {to_pool.obj['quantity']} shares on {to_pool.obj['date']} for a "
+                    f"cancellation of {obj['quantity']} on {obj['date']}: plan-admin returns exactly what a "
+                    "cancellation frees, on its date."
+                )
                 continue
             self.cancellation_of[obj["security_id"]] = item
             item.to_pool = to_pool
         for leftover in returns.values():
-            self.error(f"{leftover.name}: returns shares to the pool without a TX_STOCK_CANCELLATION of the same "
-                       "security; plan-admin returns shares to the pool only by cancelling an issuance.")
+            self.error(
+                f"{leftover.name}: returns shares to the pool without a TX_STOCK_CANCELLATION of the same "
+                "security; plan-admin returns shares to the pool only by cancelling an issuance."
+            )
 
         self.adjustment_values = {}
         for item in self.adjustments:
@@ -494,16 +566,20 @@ class _Import:
     def events(self) -> list[tuple]:
         events = []
         running = getattr(self, "initial_reserve", 0)
-        for seq, item in enumerate(sorted(self.adjustments, key=lambda item: (
-                item.obj.get("board_approval_date") or item.obj["date"], item.index))):
+        for seq, item in enumerate(
+            sorted(
+                self.adjustments, key=lambda item: (item.obj.get("board_approval_date") or item.obj["date"], item.index)
+            )
+        ):
             total = self.adjustment_values.get(item.id)
             if total is None:
                 continue
             delta = total - running
             running = total
             if delta == 0:
-                self.report.notes.append(f"{item.name}: leaves the reserve at {fmt.shares(total)} shares; nothing to "
-                                         "record.")
+                self.report.notes.append(
+                    f"{item.name}: leaves the reserve at {fmt.shares(total)} shares; nothing to record."
+                )
                 continue
             day = _day(item.obj.get("board_approval_date")) or _day(item.obj["date"])
             events.append((day, PHASE["reserve+" if delta > 0 else "reserve-"], seq, "reserve", (item, delta)))
@@ -525,11 +601,15 @@ class _Import:
                 continue
             key = entry["id"]
             self.designation_specs[key] = {
-                "key": key, "ocf_id": entry["id"], "stakeholder_id": entry.get("stakeholder_id"),
-                "year": entry.get("year"), "shares": entry.get("shares"),
+                "key": key,
+                "ocf_id": entry["id"],
+                "stakeholder_id": entry.get("stakeholder_id"),
+                "year": entry.get("year"),
+                "shares": entry.get("shares"),
                 "factors": entry.get("factors_considered") or "",
                 "decision": "reject" if entry["status"] == "rejected" else "approve",
-                "decided_on": _day(entry["decided_on"]), "reference": entry.get("decision_reference") or "",
+                "decided_on": _day(entry["decided_on"]),
+                "reference": entry.get("decision_reference") or "",
                 "name": f"designation {json.dumps(entry['id'])} of the board record",
                 **_debt_terms(entry),
             }
@@ -540,7 +620,8 @@ class _Import:
         if left_out:
             self.report.notes.append(
                 f"{len(left_out):,} designation(s) of the board record that the board did not decide (proposed or "
-                "withdrawn) stay in that document; only decided designations are entered from records.")
+                "withdrawn) stay in that document; only decided designations are entered from records."
+            )
         for entry in self.record["year_closings"].values():
             events.append((_day(entry["closed_on"]), PHASE["closing"], entry.get("year", 0), "closing", entry))
 
@@ -555,8 +636,10 @@ class _Import:
         for (stakeholder_id, year), items in groups.items():
             missing = [item for item in items if not item.obj.get("board_approval_date")]
             for item in missing:
-                self.error(f"{item.name}: board_approval_date is required: plan-admin issues shares only against a "
-                           "designation of the board, and takes its decision date from it.")
+                self.error(
+                    f"{item.name}: board_approval_date is required: plan-admin issues shares only against a "
+                    "designation of the board, and takes its decision date from it."
+                )
             dates = sorted({_day(item.obj["board_approval_date"]) for item in items if item not in missing})
             if not dates:
                 continue
@@ -564,28 +647,47 @@ class _Import:
             running = peak = 0
             flow = sorted(
                 [(_day(item.obj["date"]), 0, self.issuance_values.get(item.id, (0,))[0]) for item in items]
-                + [(_day(self.cancellation_of[item.obj["security_id"]].obj["date"]), 1,
-                    -self.issuance_values.get(item.id, (0,))[0]) for item in items
-                   if item.obj["security_id"] in self.cancellation_of])
+                + [
+                    (
+                        _day(self.cancellation_of[item.obj["security_id"]].obj["date"]),
+                        1,
+                        -self.issuance_values.get(item.id, (0,))[0],
+                    )
+                    for item in items
+                    if item.obj["security_id"] in self.cancellation_of
+                ]
+            )
             for _, _, quantity in flow:
                 running += quantity
                 peak = max(peak, running)
-            name = self.stakeholders[stakeholder_id].obj["name"]["legal_name"] if stakeholder_id in \
-                self.stakeholders else stakeholder_id
+            name = (
+                self.stakeholders[stakeholder_id].obj["name"]["legal_name"]
+                if stakeholder_id in self.stakeholders
+                else stakeholder_id
+            )
             ids = ", ".join(item.id for item in items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
-            factors = (f"Entered from an OCF package, which has no designations: the board's approval of "
-                       f"{len(items)} issuance(s) to {name} in {year} ({ids})")
+            factors = (
+                f"Entered from an OCF package, which has no designations: the board's approval of "
+                f"{len(items)} issuance(s) to {name} in {year} ({ids})"
+            )
             if len(dates) > 1:
                 factors += ", approved on " + ", ".join(day.isoformat() for day in dates)
                 self.report.notes.append(
                     f"{name}'s {year} issuances were approved by the board on {len(dates)} dates; plan-admin holds one "
-                    f"designation per participant and year, decided on the first ({dates[0].isoformat()}).")
+                    f"designation per participant and year, decided on the first ({dates[0].isoformat()})."
+                )
             self.designation_specs[key] = {
                 **self._synthesized_debt_terms(items, name, year),
-                "key": key, "ocf_id": "", "stakeholder_id": stakeholder_id, "year": year, "shares": peak,
-                "factors": factors + ".", "decision": "approve", "decided_on": dates[0],
+                "key": key,
+                "ocf_id": "",
+                "stakeholder_id": stakeholder_id,
+                "year": year,
+                "shares": peak,
+                "factors": factors + ".",
+                "decision": "approve",
+                "decided_on": dates[0],
                 "reference": f"OCF package of {issuer} as of {self.manifest['as_of']}: board approval date of the "
-                             "issuances"[:300],
+                "issuances"[:300],
                 "name": f"the designation of {name} for {year} (from the board approval of StockIssuance {ids})",
             }
             for item in items:
@@ -609,9 +711,11 @@ class _Import:
         if not debts:
             return {}
         if len(debts) < len(entries):
-            self.error(f"{name}'s {year} issuances mix debt settlements and compensation; plan-admin holds one "
-                       "designation per participant and year, of one kind, and the package's board record names "
-                       "no designation for them.")
+            self.error(
+                f"{name}'s {year} issuances mix debt settlements and compensation; plan-admin holds one "
+                "designation per participant and year, of one kind, and the package's board record names "
+                "no designation for them."
+            )
             return {}
         try:
             amount = sum(Decimal(entry["debt_amount"]) for entry in debts)
@@ -619,61 +723,98 @@ class _Import:
             return {}  # the issuance itself is then refused naming its debt amount
         prices = [self.issuance_values[item.id][1] for item in items if item.id in self.issuance_values]
         references = sorted({entry.get("debt_reference") or "" for entry in debts} - {""})
-        return {"debt_terms": {"kind": "debt_settlement", "debt_amount": amount,
-                               "debt_reference": "; ".join(references)[:200] or "Debts settled (OCF package)",
-                               "price_per_share": min(prices) if prices else None}}
+        return {
+            "debt_terms": {
+                "kind": "debt_settlement",
+                "debt_amount": amount,
+                "debt_reference": "; ".join(references)[:200] or "Debts settled (OCF package)",
+                "price_per_share": min(prices) if prices else None,
+            }
+        }
 
     def replay(self) -> None:
         """Replay what passed the checks; objects refused by them are left out (and the whole import is rolled
         back), so that one run names every refusal the replay can still find."""
         events = self.events()
-        if not all(hasattr(self, name) for name in ("par_value", "initial_reserve")) or \
-                not self.stock_plan.obj.get("board_approval_date"):
+        if not all(hasattr(self, name) for name in ("par_value", "initial_reserve")) or not self.stock_plan.obj.get(
+            "board_approval_date"
+        ):
             raise Refused  # no plan to replay into: the checks said why
-        last = max([event[0] for event in events if event[0] != datetime.date.min]
-                   + [spec["decided_on"] for spec in self.designation_specs.values() if spec["decided_on"]],
-                   default=None)
+        last = max(
+            [event[0] for event in events if event[0] != datetime.date.min]
+            + [spec["decided_on"] for spec in self.designation_specs.values() if spec["decided_on"]],
+            default=None,
+        )
         today = timezone.localdate()
         ledger_start = last + datetime.timedelta(days=1) if last else None
         if ledger_start and ledger_start > today:
-            self.error(f"The package's last transaction is dated {last.isoformat()}: history entered from records must "
-                       "precede the plan's ledger start date, which may not be later than today. Import it after "
-                       f"{last.isoformat()}.")
+            self.error(
+                f"The package's last transaction is dated {last.isoformat()}: history entered from records must "
+                "precede the plan's ledger start date, which may not be later than today. Import it after "
+                f"{last.isoformat()}."
+            )
             raise Refused
         plan_obj = self.stock_plan.obj
         name = self.plan_name or plan_obj["plan_name"]
         company = self.manifest["issuer"]["legal_name"]
         if Plan.objects.filter(company_name=company, name=name).exists():
-            self.error(f"A plan \"{name}\" of {company} already exists: give the imported plan another name.")
+            self.error(f'A plan "{name}" of {company} already exists: give the imported plan another name.')
             raise Refused
         initial = next((entry for entry in self.record["reserve_changes"].values() if entry.get("initial")), {})
         terms = self.plan_terms
         self.mappings: list[OcfObject] = []
         try:
             plan = services.plan_create(
-                company_name=company, name=name, par_value=self.par_value, initial_shares=self.initial_reserve,
-                board_approval_date=_day(plan_obj["board_approval_date"]), purpose=terms.get("purpose") or "",
-                stock_class=self.stock_class.obj["name"], effective_date=self.effective,
+                company_name=company,
+                name=name,
+                par_value=self.par_value,
+                initial_shares=self.initial_reserve,
+                board_approval_date=_day(plan_obj["board_approval_date"]),
+                purpose=terms.get("purpose") or "",
+                stock_class=self.stock_class.obj["name"],
+                effective_date=self.effective,
                 required_approvals=self.required_approvals or terms.get("required_approvals") or 1,
-                resolution_reference=initial.get("resolution_reference")
-                or f"OCF StockPlan {plan_obj['id']}"[:300],
-                ledger_start_date=ledger_start, by=self.by)
+                resolution_reference=initial.get("resolution_reference") or f"OCF StockPlan {plan_obj['id']}"[:300],
+                ledger_start_date=ledger_start,
+                by=self.by,
+            )
         except ValidationError as refusal:
             self.error(f"{self.stock_plan.name}: " + " ".join(refusal.messages))
             raise Refused from None
         self.plan = plan
         self.report.plan = plan
-        self._map(Kind.STOCK_PLAN, plan.pk, plan_obj["id"], _strip(plan_obj, {
-            "object_type", "id", "plan_name", "board_approval_date", "initial_shares_reserved",
-            "default_cancellation_behavior", "stock_class_ids", "stock_class_id"}))
-        self._map(Kind.STOCK_CLASS, plan.pk, self.stock_class.id,
-                  _strip(self.stock_class.obj, {"object_type", "id", "name", "par_value"}))
+        self._map(
+            Kind.STOCK_PLAN,
+            plan.pk,
+            plan_obj["id"],
+            _strip(
+                plan_obj,
+                {
+                    "object_type",
+                    "id",
+                    "plan_name",
+                    "board_approval_date",
+                    "initial_shares_reserved",
+                    "default_cancellation_behavior",
+                    "stock_class_ids",
+                    "stock_class_id",
+                },
+            ),
+        )
+        self._map(
+            Kind.STOCK_CLASS,
+            plan.pk,
+            self.stock_class.id,
+            _strip(self.stock_class.obj, {"object_type", "id", "name", "par_value"}),
+        )
         issuer = self.manifest["issuer"]
         self._map(Kind.ISSUER, None, issuer["id"], _strip(issuer, {"object_type", "id", "legal_name"}))
         self._map(Kind.RESERVE_CHANGE, plan.reserve_changes.get().pk, "", {})
-        self.report.done.append(f"the plan \"{name}\" of {company}: {fmt.shares(self.initial_reserve)} shares reserved "
-                                f"on {plan_obj['board_approval_date']}, par {fmt.money(self.par_value)}, effective "
-                                f"{fmt.day(self.effective)}, ledger start date {fmt.day(ledger_start)}")
+        self.report.done.append(
+            f'the plan "{name}" of {company}: {fmt.shares(self.initial_reserve)} shares reserved '
+            f"on {plan_obj['board_approval_date']}, par {fmt.money(self.par_value)}, effective "
+            f"{fmt.day(self.effective)}, ledger start date {fmt.day(ledger_start)}"
+        )
 
         self.participants = {}
         for stakeholder_id, category in self.categories.items():
@@ -681,8 +822,12 @@ class _Import:
             emails = [email["email_address"] for email in item.obj.get("contact_info", {}).get("emails", [])]
             try:
                 participant = services.participant_create(
-                    name=item.obj["name"]["legal_name"], category=category, email=emails[0] if emails else "",
-                    notes=_notes(item.obj), by=self.by)
+                    name=item.obj["name"]["legal_name"],
+                    category=category,
+                    email=emails[0] if emails else "",
+                    notes=_notes(item.obj),
+                    by=self.by,
+                )
             except ValidationError as refusal:
                 self.error(f"{item.name}: " + " ".join(refusal.messages))
                 continue
@@ -704,21 +849,40 @@ class _Import:
         self._issue(batch)
 
         for item, content in self.kept_documents:
-            row = OcfObject(plan=plan, kind=Kind.DOCUMENT, ocf_id=item.id, data=_strip(item.obj, {"object_type", "id"}),
-                            content=content, recorded_by=self.by)
+            row = OcfObject(
+                plan=plan,
+                kind=Kind.DOCUMENT,
+                ocf_id=item.id,
+                data=_strip(item.obj, {"object_type", "id"}),
+                content=content,
+                recorded_by=self.by,
+            )
             row.data.pop("comments", None)
             if item.obj.get("comments"):
                 row.data["comments"] = item.obj["comments"]
             self.mappings.append(row)
         for item in self.objects.get("STOCK_LEGEND_TEMPLATE", []):
-            self._map(Kind.STOCK_LEGEND_TEMPLATE, None, item.id, {key: value for key, value in item.obj.items()
-                                                                  if key not in ("object_type", "id")})
-        self._map(Kind.PACKAGE, None, "", {
-            "source": self.report.package, "as_of": self.manifest["as_of"],
-            "generated_at": self.manifest["generated_at"],
-            **({"comments": own_comments(self.manifest.get("comments"))} if own_comments(
-                self.manifest.get("comments")) else {}),
-        })
+            self._map(
+                Kind.STOCK_LEGEND_TEMPLATE,
+                None,
+                item.id,
+                {key: value for key, value in item.obj.items() if key not in ("object_type", "id")},
+            )
+        self._map(
+            Kind.PACKAGE,
+            None,
+            "",
+            {
+                "source": self.report.package,
+                "as_of": self.manifest["as_of"],
+                "generated_at": self.manifest["generated_at"],
+                **(
+                    {"comments": own_comments(self.manifest.get("comments"))}
+                    if own_comments(self.manifest.get("comments"))
+                    else {}
+                ),
+            },
+        )
         if self.report.errors:
             return
         OcfObject.objects.bulk_create(self.mappings, batch_size=2000)
@@ -730,8 +894,9 @@ class _Import:
             self.report.done.append(f"{count:,} {key}")
 
     def _map(self, kind, local_id, ocf_id, data) -> None:
-        self.mappings.append(OcfObject(plan=self.plan, kind=kind, local_id=local_id, ocf_id=ocf_id or "", data=data,
-                                       recorded_by=self.by))
+        self.mappings.append(
+            OcfObject(plan=self.plan, kind=kind, local_id=local_id, ocf_id=ocf_id or "", data=data, recorded_by=self.by)
+        )
 
     def _source(self, item: Located) -> str:
         return f"OCF package {self.report.package}: {item.obj['object_type']} {item.id}"[:300]
@@ -741,15 +906,22 @@ class _Import:
         entry = self.record["reserve_changes"].get(item.id, {})
         try:
             change = services.past_reserve_change_record(
-                plan=self.plan, shares=delta,
+                plan=self.plan,
+                shares=delta,
                 board_approval_date=_day(item.obj.get("board_approval_date")) or _day(item.obj["date"]),
                 resolution_reference=entry.get("resolution_reference") or self._source(item),
-                note=entry.get("note") or "", by=self.by)
+                note=entry.get("note") or "",
+                by=self.by,
+            )
         except ValidationError as refusal:
             self.error(f"{item.name}: " + " ".join(refusal.messages))
             return
-        self._map(Kind.RESERVE_CHANGE, change.pk, item.id, _strip(item.obj, {
-            "object_type", "id", "date", "board_approval_date", "stock_plan_id", "shares_reserved"}))
+        self._map(
+            Kind.RESERVE_CHANGE,
+            change.pk,
+            item.id,
+            _strip(item.obj, {"object_type", "id", "date", "board_approval_date", "stock_plan_id", "shares_reserved"}),
+        )
         self.report.counts["reserve changes"] += 1
 
     def _replay_designation(self, spec: dict) -> None:
@@ -759,9 +931,17 @@ class _Import:
             return
         try:
             designation = services.past_designation_record(
-                plan=self.plan, participant=participant, year=spec["year"], shares=spec["shares"],
-                factors_considered=spec["factors"], decision=spec["decision"], decided_on=spec["decided_on"],
-                decision_reference=spec["reference"], by=self.by, **spec.get("debt_terms", {}))
+                plan=self.plan,
+                participant=participant,
+                year=spec["year"],
+                shares=spec["shares"],
+                factors_considered=spec["factors"],
+                decision=spec["decision"],
+                decided_on=spec["decided_on"],
+                decision_reference=spec["reference"],
+                by=self.by,
+                **spec.get("debt_terms", {}),
+            )
         except ValidationError as refusal:
             self.error(f"{spec['name']}: " + " ".join(refusal.messages))
             self.refused_designations.add(spec["key"])
@@ -772,11 +952,18 @@ class _Import:
 
     def _replay_closing(self, entry: dict) -> None:
         try:
-            closing = services.plan_year_close(plan=self.plan, year=entry["year"], reason=entry["reason"],
-                                               closed_on=_day(entry["closed_on"]), by=self.by)
+            closing = services.plan_year_close(
+                plan=self.plan,
+                year=entry["year"],
+                reason=entry["reason"],
+                closed_on=_day(entry["closed_on"]),
+                by=self.by,
+            )
         except ValidationError as refusal:
-            self.error(f"year closing {json.dumps(entry['id'])} of the board record ({entry.get('year')}): "
-                       + " ".join(refusal.messages))
+            self.error(
+                f"year closing {json.dumps(entry['id'])} of the board record ({entry.get('year')}): "
+                + " ".join(refusal.messages)
+            )
             return
         self._map(Kind.YEAR_CLOSING, closing.pk, entry["id"], {})
         self.report.counts["year closings"] += 1
@@ -787,8 +974,9 @@ class _Import:
         if designation is None:
             return  # its designation was refused, and said so
         try:
-            row = services.designation_lapse(designation=designation, reason=lapse["reason"],
-                                             lapsed_on=_day(lapse["lapsed_on"]), by=self.by)
+            row = services.designation_lapse(
+                designation=designation, reason=lapse["reason"], lapsed_on=_day(lapse["lapsed_on"]), by=self.by
+            )
         except ValidationError as refusal:
             self.error(f"the lapse of designation {json.dumps(key)} of the board record: " + " ".join(refusal.messages))
             return
@@ -805,18 +993,29 @@ class _Import:
                 if key in self.refused_designations or spec is None:
                     self.error(f"{item.name}: its designation was refused (above), so it cannot be issued.")
                 else:
-                    self.error(f"{item.name}: the board approved its designation on {fmt.day(spec['decided_on'])}: "
-                               f"shares cannot be issued against it on {fmt.day(_day(item.obj['date']))}, before its "
-                               "decision.")
+                    self.error(
+                        f"{item.name}: the board approved its designation on {fmt.day(spec['decided_on'])}: "
+                        f"shares cannot be issued against it on {fmt.day(_day(item.obj['date']))}, before its "
+                        "decision."
+                    )
                 continue
             quantity, price = self.issuance_values[item.id]
             entry = self.record["issuances"].get(item.id, {})
-            row = {"designation": designation, "issue_date": _day(item.obj["date"]), "shares": quantity,
-                   "price_per_share": price, "notes": _notes(item.obj), "from_records": True,
-                   "source_reference": entry.get("source_reference") or self._source(item)}
+            row = {
+                "designation": designation,
+                "issue_date": _day(item.obj["date"]),
+                "shares": quantity,
+                "price_per_share": price,
+                "notes": _notes(item.obj),
+                "from_records": True,
+                "source_reference": entry.get("source_reference") or self._source(item),
+            }
             if entry.get("kind") == "debt_settlement":
-                row.update(kind="debt_settlement", debt_amount=Decimal(entry["debt_amount"]),
-                           debt_reference=entry.get("debt_reference", ""))
+                row.update(
+                    kind="debt_settlement",
+                    debt_amount=Decimal(entry["debt_amount"]),
+                    debt_reference=entry.get("debt_reference", ""),
+                )
             elif "consideration_text" in item.obj and not entry:
                 text = f"Consideration (OCF): {item.obj['consideration_text']}"
                 row["notes"] = f"{row['notes']}\n{text}".strip()
@@ -834,8 +1033,16 @@ class _Import:
                 continue
             for item, issuance, row in zip(located, issued, rows, strict=True):
                 self.issued[item.obj["security_id"]] = issuance
-                derived = {"object_type", "id", "date", "stakeholder_id", "stock_class_id", "stock_plan_id",
-                           "share_price", "quantity"}
+                derived = {
+                    "object_type",
+                    "id",
+                    "date",
+                    "stakeholder_id",
+                    "stock_class_id",
+                    "stock_plan_id",
+                    "share_price",
+                    "quantity",
+                }
                 if row.get("kind") == "debt_settlement":
                     derived.add("consideration_text")
                 self._map(Kind.ISSUANCE, issuance.pk, item.id, _strip(item.obj, derived))
@@ -850,8 +1057,13 @@ class _Import:
         entry = self.record["cancellations"].get(item.id, {})
         try:
             cancellation = services.issuance_cancel(
-                issuance=issuance, cancelled_on=_day(item.obj["date"]), reason=item.obj["reason_text"],
-                from_records=True, source_reference=entry.get("source_reference") or self._source(item), by=self.by)
+                issuance=issuance,
+                cancelled_on=_day(item.obj["date"]),
+                reason=item.obj["reason_text"],
+                from_records=True,
+                source_reference=entry.get("source_reference") or self._source(item),
+                by=self.by,
+            )
         except ValidationError as refusal:
             self.error(f"{item.name}: " + " ".join(refusal.messages))
             return
@@ -864,9 +1076,17 @@ class _Import:
         self.report.counts["cancellations"] += 1
 
 
-def import_package(source, *, by, plan_name: str | None = None, commit: bool = True, skip_unsupported: bool = False,
-                   effective_date: datetime.date | None = None, required_approvals: int | None = None,
-                   stock_plan: str | None = None) -> ImportReport:
+def import_package(
+    source,
+    *,
+    by,
+    plan_name: str | None = None,
+    commit: bool = True,
+    skip_unsupported: bool = False,
+    effective_date: datetime.date | None = None,
+    required_approvals: int | None = None,
+    stock_plan: str | None = None,
+) -> ImportReport:
     """Read, validate and replay the OCF package at `source` (a directory, a .zip, a manifest's path, or an open
     zip file) as a new plan. All or nothing: unless `commit` is true and nothing was refused, nothing is written.
     The report lists every refusal (each naming its OCF object), what was skipped, and what was (or would be)
@@ -879,8 +1099,16 @@ def import_package(source, *, by, plan_name: str | None = None, commit: bool = T
         report.errors.append(str(error))
         return report
     report.package = reader.name
-    work = _Import(reader, report, plan_name=plan_name, by=by, skip_unsupported=skip_unsupported,
-                   effective_date=effective_date, required_approvals=required_approvals, stock_plan=stock_plan)
+    work = _Import(
+        reader,
+        report,
+        plan_name=plan_name,
+        by=by,
+        skip_unsupported=skip_unsupported,
+        effective_date=effective_date,
+        required_approvals=required_approvals,
+        stock_plan=stock_plan,
+    )
     try:
         work.read()
         if report.errors:

@@ -203,8 +203,9 @@ def _inline(node, by_id: dict, seen: tuple = ()):
             target = _inline(by_id[ref], by_id, seen + (ref,))
             rest = {key: value for key, value in node.items() if key != "$ref"}
             return {"allOf": [target, _inline(rest, by_id, seen)]} if rest else target
-        return {key: _inline(value, by_id, seen) for key, value in node.items()
-                if key not in ("$id", "$schema", "$comment")}
+        return {
+            key: _inline(value, by_id, seen) for key, value in node.items() if key not in ("$id", "$schema", "$comment")
+        }
     if isinstance(node, list):
         return [_inline(value, by_id, seen) for value in node]
     return node

@@ -121,8 +121,10 @@ class PackageReader:
             raise PackageError(f"The package is not a readable zip file ({error}).") from None
         total = sum(info.file_size for info in self._zip.infolist())
         if total > self._budget:
-            raise PackageError(f"The package would expand to {total:,} bytes, more than the "
-                               f"{self._budget:,} allowed (OCF_IMPORT_MAX_UNCOMPRESSED_BYTES).")
+            raise PackageError(
+                f"The package would expand to {total:,} bytes, more than the "
+                f"{self._budget:,} allowed (OCF_IMPORT_MAX_UNCOMPRESSED_BYTES)."
+            )
         # A zip made from a folder often has that folder as its one top directory.
         names = [info.filename for info in self._zip.infolist() if not info.is_dir()]
         tops = {name.split("/", 1)[0] for name in names}
@@ -132,8 +134,11 @@ class PackageReader:
 
     def names(self) -> list[str]:
         if self._zip is not None:
-            return [info.filename[len(self._prefix):] for info in self._zip.infolist()
-                    if not info.is_dir() and info.filename.startswith(self._prefix)]
+            return [
+                info.filename[len(self._prefix) :]
+                for info in self._zip.infolist()
+                if not info.is_dir() and info.filename.startswith(self._prefix)
+            ]
         return [str(path.relative_to(self._dir)).replace("\\", "/") for path in self._dir.rglob("*") if path.is_file()]
 
     def _find_manifest(self) -> str:
@@ -145,8 +150,9 @@ class PackageReader:
             head = self.read(name)[:4096]
             if b'"OCF_MANIFEST_FILE"' in head:
                 return name
-        raise PackageError("The package has no OCF manifest (a Manifest.ocf.json with file_type OCF_MANIFEST_FILE) "
-                           "at its top level.")
+        raise PackageError(
+            "The package has no OCF manifest (a Manifest.ocf.json with file_type OCF_MANIFEST_FILE) at its top level."
+        )
 
     def exists(self, name: str) -> bool:
         name = clean_member(name)

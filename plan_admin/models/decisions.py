@@ -37,7 +37,9 @@ class BoardDecision(models.Model):
         max_length=300, blank=True, help_text="The minutes, written consent or votes that record the decision."
     )
     decision_source = models.CharField(max_length=16, choices=DecisionSource.choices, blank=True)
-    decided_at = models.DateTimeField(null=True, blank=True, help_text="When the decision (or withdrawal) was recorded.")
+    decided_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the decision (or withdrawal) was recorded."
+    )
 
     class Meta:
         abstract = True

@@ -48,14 +48,27 @@ class BoardDesignation(BoardDecision):
     # designation names the creditor's debt and the price per share, and the board's approval records its finding
     # that cancelling that debt is adequate consideration for the shares. Fixed once proposed, like the shares.
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.COMPENSATION)
-    debt_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True,
-                                      validators=[MinValueValidator(0)], help_text="The debt the shares settle.")
+    debt_amount = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="The debt the shares settle.",
+    )
     debt_reference = models.CharField(max_length=200, blank=True, help_text="The creditor's invoice, note, claim.")
-    price_per_share = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True,
-                                          help_text="For a debt settlement: the price at which the debt buys shares.")
+    price_per_share = models.DecimalField(
+        max_digits=14,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="For a debt settlement: the price at which the debt buys shares.",
+    )
     consideration_finding = models.TextField(
-        blank=True, help_text="For an approved debt settlement: the board's finding that cancelling the debt is "
-        "adequate consideration for the shares.")
+        blank=True,
+        help_text="For an approved debt settlement: the board's finding that cancelling the debt is "
+        "adequate consideration for the shares.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
     issued_shares = models.BigIntegerField(default=0, editable=False, help_text="Net of cancellations.")
 
@@ -94,8 +107,13 @@ class BoardDesignation(BoardDecision):
             ),
             BoardDecision.decided_has_date("designation_decided_has_date"),
             models.CheckConstraint(
-                condition=Q(kind="compensation", debt_amount__isnull=True, price_per_share__isnull=True,
-                            debt_reference="", consideration_finding="")
+                condition=Q(
+                    kind="compensation",
+                    debt_amount__isnull=True,
+                    price_per_share__isnull=True,
+                    debt_reference="",
+                    consideration_finding="",
+                )
                 | (Q(kind="debt_settlement", debt_amount__gt=0, price_per_share__gt=0) & ~Q(debt_reference="")),
                 name="designation_debt_terms_match_kind",
             ),

@@ -31,8 +31,9 @@ class ImportRecord(models.Model):
     class Meta:
         ordering = ["-imported_at", "-pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=["participants", "designations", "issuances"]),
-                                   name="import_record_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["participants", "designations", "issuances"]), name="import_record_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -45,10 +45,23 @@ class OcfObject(models.Model):
         indexes = [models.Index(fields=["plan", "kind", "local_id"], name="ocf_object_lookup")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(kind__in=[
-                    "issuer", "stock_class", "stock_plan", "stakeholder", "stock_legend_template", "document",
-                    "reserve_change", "designation", "year_closing", "lapse", "issuance", "cancellation", "package",
-                ]),
+                condition=models.Q(
+                    kind__in=[
+                        "issuer",
+                        "stock_class",
+                        "stock_plan",
+                        "stakeholder",
+                        "stock_legend_template",
+                        "document",
+                        "reserve_change",
+                        "designation",
+                        "year_closing",
+                        "lapse",
+                        "issuance",
+                        "cancellation",
+                        "package",
+                    ]
+                ),
                 name="ocf_object_kind_valid",
             ),
         ]

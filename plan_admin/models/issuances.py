@@ -39,7 +39,10 @@ class Issuance(models.Model):
     )
     debt_reference = models.CharField(max_length=200, blank=True)
     reference = models.CharField(  # db_default: raw inserts (benchmarks, past tools) that omit it stay valid
-        max_length=100, blank=True, default="", db_default="",
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
         help_text="The company's own grant number; unique within the plan. Makes a re-imported row record once.",
     )
     notes = models.TextField(blank=True)
@@ -91,7 +94,8 @@ class Issuance(models.Model):
             # The rule is "unique within the plan" (the services check it under the plan lock); a constraint cannot
             # reach the plan through the designation, so the database's backstop is per designation.
             models.UniqueConstraint(
-                fields=["designation", "reference"], condition=~Q(reference=""),
+                fields=["designation", "reference"],
+                condition=~Q(reference=""),
                 name="issuance_reference_unique_per_designation",
             ),
         ]

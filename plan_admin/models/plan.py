@@ -123,8 +123,7 @@ class PlanProposal(BoardDecision):
         ordering = ["-proposed_at", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind="reserve_change", termination_date__isnull=True, shares__isnull=False)
-                & ~Q(shares=0)
+                condition=Q(kind="reserve_change", termination_date__isnull=True, shares__isnull=False) & ~Q(shares=0)
                 | Q(kind="termination", shares__isnull=True, termination_date__isnull=False),
                 name="plan_proposal_fields_match_kind",
             ),

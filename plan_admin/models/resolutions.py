@@ -38,7 +38,8 @@ class Resolution(models.Model):
     meeting_date = models.DateField(null=True, blank=True, help_text="For a meeting: the day the board met.")
     required_signatures = models.PositiveSmallIntegerField(
         help_text="Every director entitled to sign, for a written consent; the plan's required approvals, for a "
-        "meeting.")
+        "meeting."
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     prepared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     prepared_at = models.DateTimeField(auto_now_add=True)
@@ -52,18 +53,22 @@ class Resolution(models.Model):
         ordering = ["-prepared_at", "-pk"]
         indexes = [models.Index(fields=["status", "plan"], name="resolution_status_plan")]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["pending", "effective", "declined", "withdrawn"]),
-                                   name="resolution_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "effective", "declined", "withdrawn"]),
+                name="resolution_status_valid",
+            ),
             models.CheckConstraint(
                 condition=Q(kind="written_consent", meeting_date__isnull=True)
                 | Q(kind="meeting", meeting_date__isnull=False),
                 name="resolution_meeting_has_date",
             ),
             models.CheckConstraint(condition=Q(required_signatures__gte=1), name="resolution_needs_a_signature"),
-            models.CheckConstraint(condition=~Q(status="effective") | Q(effective_on__isnull=False),
-                                   name="resolution_effective_has_date"),
-            models.CheckConstraint(condition=Q(status="pending") | Q(closed_at__isnull=False),
-                                   name="resolution_closed_has_moment"),
+            models.CheckConstraint(
+                condition=~Q(status="effective") | Q(effective_on__isnull=False), name="resolution_effective_has_date"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(closed_at__isnull=False), name="resolution_closed_has_moment"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -86,10 +91,12 @@ class ResolutionItem(models.Model):
 
     resolution = models.ForeignKey(Resolution, on_delete=models.PROTECT, related_name="items")
     position = models.PositiveSmallIntegerField()
-    designation = models.ForeignKey(BoardDesignation, on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="resolution_items")
-    proposal = models.ForeignKey(PlanProposal, on_delete=models.PROTECT, null=True, blank=True,
-                                 related_name="resolution_items")
+    designation = models.ForeignKey(
+        BoardDesignation, on_delete=models.PROTECT, null=True, blank=True, related_name="resolution_items"
+    )
+    proposal = models.ForeignKey(
+        PlanProposal, on_delete=models.PROTECT, null=True, blank=True, related_name="resolution_items"
+    )
 
     class Meta:
         ordering = ["resolution", "position"]
@@ -128,8 +135,10 @@ class ResolutionSignatory(models.Model):
         ordering = ["resolution", "director_name", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["resolution", "director"], name="resolution_signatory_once"),
-            models.CheckConstraint(condition=Q(entitled=True, recusal="") | (Q(entitled=False) & ~Q(recusal="")),
-                                   name="resolution_recusal_has_reason"),
+            models.CheckConstraint(
+                condition=Q(entitled=True, recusal="") | (Q(entitled=False) & ~Q(recusal="")),
+                name="resolution_recusal_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -213,16 +222,19 @@ class ResolutionDocument(models.Model):
     sha256 = models.CharField(max_length=64)
     size = models.PositiveBigIntegerField()
     chain_sha256 = models.CharField(
-        max_length=64, blank=True,
-        help_text="For the signed document: the last link of the signatures' hash chain, which the document states.")
+        max_length=64,
+        blank=True,
+        help_text="For the signed document: the last link of the signatures' hash chain, which the document states.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["resolution", "created_at", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["resolution", "kind"], name="resolution_document_once_per_kind"),
-            models.CheckConstraint(condition=Q(kind__in=["for_signature", "signed"]),
-                                   name="resolution_document_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["for_signature", "signed"]), name="resolution_document_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -251,8 +263,11 @@ class ResolutionNotice(models.Model):
         indexes = [models.Index(fields=["resolution", "recipient", "kind"], name="resolution_notice_lookup")]
         constraints = [
             # One invitation per director per resolution; reminders are spaced by the reminder interval.
-            models.UniqueConstraint(fields=["resolution", "recipient"], condition=Q(kind="invitation"),
-                                    name="resolution_one_invitation_per_director"),
+            models.UniqueConstraint(
+                fields=["resolution", "recipient"],
+                condition=Q(kind="invitation"),
+                name="resolution_one_invitation_per_director",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -262,8 +277,9 @@ class ResolutionNotice(models.Model):
 class NotificationPreference(models.Model):
     """A user's choice about reminder emails (invitations to sign and staff notices are always sent)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                related_name="notification_preference")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notification_preference"
+    )
     reminders = models.BooleanField(default=True, help_text="Send me reminders about resolutions I have not signed.")
     changed_at = models.DateTimeField(auto_now=True)
 

@@ -35,16 +35,23 @@ def wants_reminders(user) -> bool:
 
 def _send(resolution: Resolution, recipient, kind: str, connection, *, now=None) -> bool:
     """Send one email and record it; False when it could not be sent (logged) or was sent already."""
-    context = {"resolution": resolution, "plan": resolution.plan, "recipient": recipient, "kind": kind,
-               "link": link(resolution), "reminder_days": settings.RESOLUTION_REMINDER_DAYS,
-               "preferences_link": settings.SITE_URL.rstrip("/") + reverse("notification-preferences")}
+    context = {
+        "resolution": resolution,
+        "plan": resolution.plan,
+        "recipient": recipient,
+        "kind": kind,
+        "link": link(resolution),
+        "reminder_days": settings.RESOLUTION_REMINDER_DAYS,
+        "preferences_link": settings.SITE_URL.rstrip("/") + reverse("notification-preferences"),
+    }
     subject = " ".join(render_to_string("plan_admin/emails/resolution_subject.txt", context).split())
     body = render_to_string("plan_admin/emails/resolution_body.txt", context)
     message = EmailMessage(subject=subject, body=body, to=[recipient.email], connection=connection)
     try:
         with transaction.atomic():
-            ResolutionNotice.objects.create(resolution=resolution, recipient=recipient, kind=kind,
-                                            sent_at=now or timezone.now())
+            ResolutionNotice.objects.create(
+                resolution=resolution, recipient=recipient, kind=kind, sent_at=now or timezone.now()
+            )
             message.send()
     except IntegrityError:
         return False  # the invitation was sent already
@@ -57,16 +64,20 @@ def _send(resolution: Resolution, recipient, kind: str, connection, *, now=None)
 def _entitled_without_answer(resolution: Resolution):
     answered = set(resolution.signatures.values_list("signer_id", flat=True))
     answered |= set(resolution.declines.values_list("director_id", flat=True))
-    return [seat.director for seat in resolution.signatories.select_related("director").filter(entitled=True)
-            if seat.director_id not in answered and seat.director.is_active and seat.director.email]
+    return [
+        seat.director
+        for seat in resolution.signatories.select_related("director").filter(entitled=True)
+        if seat.director_id not in answered and seat.director.is_active and seat.director.email
+    ]
 
 
 def send_invitations(resolution_id: int) -> int:
     """Email each entitled director the link to the resolution, once. Returns how many were sent."""
     resolution = Resolution.objects.select_related("plan").get(pk=resolution_id)
     connection = get_connection()
-    return sum(_send(resolution, director, Kind.INVITATION, connection)
-               for director in _entitled_without_answer(resolution))
+    return sum(
+        _send(resolution, director, Kind.INVITATION, connection) for director in _entitled_without_answer(resolution)
+    )
 
 
 def send_reminders(*, now: datetime.datetime | None = None) -> int:
@@ -80,9 +91,14 @@ def send_reminders(*, now: datetime.datetime | None = None) -> int:
         for director in _entitled_without_answer(resolution):
             if not wants_reminders(director):
                 continue
-            last = (ResolutionNotice.objects.filter(resolution=resolution, recipient=director,
-                                                    kind__in=[Kind.INVITATION, Kind.REMINDER])
-                    .order_by("-sent_at").values_list("sent_at", flat=True).first())
+            last = (
+                ResolutionNotice.objects.filter(
+                    resolution=resolution, recipient=director, kind__in=[Kind.INVITATION, Kind.REMINDER]
+                )
+                .order_by("-sent_at")
+                .values_list("sent_at", flat=True)
+                .first()
+            )
             since = last or resolution.prepared_at
             if now - since >= interval:
                 sent += _send(resolution, director, Kind.REMINDER, connection, now=now)

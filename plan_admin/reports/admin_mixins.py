@@ -38,9 +38,14 @@ IMPORT_KINDS = {"participant": "participants", "boarddesignation": "designations
 class UploadForm(forms.Form):
     file = forms.FileField(label="Spreadsheet (.xlsx or .csv)")
     decimal_separator = forms.ChoiceField(
-        label="Decimal separator", required=False, initial="",
-        choices=[("", "Not declared: refuse any number that could have a decimal comma"),
-                 (".", "Point: 1,234.56 (0.15)"), (",", "Comma: 1.234,56 (0,15)")],
+        label="Decimal separator",
+        required=False,
+        initial="",
+        choices=[
+            ("", "Not declared: refuse any number that could have a decimal comma"),
+            (".", "Point: 1,234.56 (0.15)"),
+            (",", "Comma: 1.234,56 (0,15)"),
+        ],
         help_text="How the file writes text numbers. Numbers stored as numbers in an XLSX are read as they are.",
     )
 
@@ -72,8 +77,11 @@ class SpreadsheetAdminMixin:
         if self.import_kind:
             urls += [
                 path("import/", wrap(self.import_view), name="{}_{}_import".format(*info)),
-                path("import/template.<str:fmt>", wrap(self.import_template_view),
-                     name="{}_{}_import_template".format(*info)),
+                path(
+                    "import/template.<str:fmt>",
+                    wrap(self.import_template_view),
+                    name="{}_{}_import_template".format(*info),
+                ),
             ]
         return urls + super().get_urls()
 
@@ -104,8 +112,10 @@ class SpreadsheetAdminMixin:
             changelist = self.get_changelist_instance(request)
         except IncorrectLookupParameters:
             return TemplateResponse(
-                request, "reports/bad_filter.html",
-                {"message": "The changelist's filters are not valid; clear them and try again."}, status=400,
+                request,
+                "reports/bad_filter.html",
+                {"message": "The changelist's filters are not valid; clear them and try again."},
+                status=400,
             )
         return self._download(changelist.get_queryset(request), fmt)
 
@@ -145,16 +155,22 @@ class SpreadsheetAdminMixin:
                 messages.error(request, "That preview has expired or was already imported. Upload the file again.")
                 return HttpResponseRedirect(request.path)
             try:
-                report = imports.run_import(kind, stored, by=request.user, commit=True,
-                                            decimal_separator=stored.options.get("decimal_separator", ""))
+                report = imports.run_import(
+                    kind,
+                    stored,
+                    by=request.user,
+                    commit=True,
+                    decimal_separator=stored.options.get("decimal_separator", ""),
+                )
             finally:
                 stored.close()
             if report.committed:
                 skipped = f" ({len(report.skipped):,} already recorded, skipped)" if report.skipped else ""
                 messages.success(request, f"Imported {len(report.done):,} {kind} from {stored.name}{skipped}.")
                 return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
-            messages.error(request, "The ledger changed since the preview: these rows are now refused. Nothing was "
-                                    "imported.")
+            messages.error(
+                request, "The ledger changed since the preview: these rows are now refused. Nothing was imported."
+            )
         elif request.method == "POST":
             form = UploadForm(request.POST, request.FILES)
             if form.is_valid():
@@ -162,8 +178,9 @@ class SpreadsheetAdminMixin:
                 separator = form.cleaned_data["decimal_separator"]
                 report = imports.run_import(kind, upload, by=request.user, commit=False, decimal_separator=separator)
                 if report.ok:
-                    token = pending_imports.save(request, kind=kind, upload=upload,
-                                                 options={"decimal_separator": separator})
+                    token = pending_imports.save(
+                        request, kind=kind, upload=upload, options={"decimal_separator": separator}
+                    )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -71,8 +71,7 @@ class ReportFilters:
         """The first moment after the as-of date, in the company's time zone (for moments such as a vote's)."""
         if self.as_of is None:
             return None
-        return timezone.make_aware(datetime.datetime.combine(self.as_of + datetime.timedelta(days=1),
-                                                             datetime.time()))
+        return timezone.make_aware(datetime.datetime.combine(self.as_of + datetime.timedelta(days=1), datetime.time()))
 
 
 def parse_filters(params) -> ReportFilters:
@@ -194,14 +193,49 @@ def issuance_rows(queryset: QuerySet | None = None, filters: ReportFilters = Rep
     query = issuance_rows_query(queryset, filters)
     local = timezone.get_current_timezone()
     as_of = filters.as_of
-    for (plan, name, category, year, kind, issue_date, shares, price, debt, debt_ref, reference, notes, recorded_at,
-         first, last, username, cancelled_on, reason, pk) in query.iterator(chunk_size=CHUNK_SIZE):
+    for (
+        plan,
+        name,
+        category,
+        year,
+        kind,
+        issue_date,
+        shares,
+        price,
+        debt,
+        debt_ref,
+        reference,
+        notes,
+        recorded_at,
+        first,
+        last,
+        username,
+        cancelled_on,
+        reason,
+        pk,
+    ) in query.iterator(chunk_size=CHUNK_SIZE):
         if as_of and cancelled_on and cancelled_on > as_of:  # cancelled later: standing on that day
             cancelled_on = reason = None
-        yield (plan, name, categories.get(category, category), year, kinds.get(kind, kind), issue_date, shares,
-               price, shares * price, debt, debt_ref, reference, notes,
-               recorded_at.astimezone(local).replace(tzinfo=None) if recorded_at else None,
-               person_name(first, last, username), cancelled_on, reason, pk)
+        yield (
+            plan,
+            name,
+            categories.get(category, category),
+            year,
+            kinds.get(kind, kind),
+            issue_date,
+            shares,
+            price,
+            shares * price,
+            debt,
+            debt_ref,
+            reference,
+            notes,
+            recorded_at.astimezone(local).replace(tzinfo=None) if recorded_at else None,
+            person_name(first, last, username),
+            cancelled_on,
+            reason,
+            pk,
+        )
 
 
 ISSUANCE_TOTALS = [
@@ -278,11 +312,13 @@ def issued_as_of(designations: QuerySet, filters: ReportFilters) -> dict[int, in
     """Net issued shares per designation on the as-of date (None: today, where the counters say it)."""
     if not filters.as_of:
         return None
-    standing_then = (Q(issuances__cancellation__isnull=True)
-                     | Q(issuances__cancellation__cancelled_on__gt=filters.as_of))
-    rows = designations.order_by().values("pk").annotate(
-        issued=Sum("issuances__shares", filter=Q(issuances__issue_date__lte=filters.as_of) & standing_then)
-    ).values_list("pk", "issued")
+    standing_then = Q(issuances__cancellation__isnull=True) | Q(issuances__cancellation__cancelled_on__gt=filters.as_of)
+    rows = (
+        designations.order_by()
+        .values("pk")
+        .annotate(issued=Sum("issuances__shares", filter=Q(issuances__issue_date__lte=filters.as_of) & standing_then))
+        .values_list("pk", "issued")
+    )
     return {pk: issued or 0 for pk, issued in rows}
 
 
@@ -295,8 +331,7 @@ def designation_rows(queryset: QuerySet | None = None, filters: ReportFilters = 
         votes_then = votes_then.filter(cast_at__lt=filters.end_of_day)
     votes = defaultdict(list)
     for designation_id, voter, decision, cast_at, comment in (
-        votes_then
-        .order_by("cast_at", "pk")
+        votes_then.order_by("cast_at", "pk")
         .values_list("designation_id", "voter__username", "decision", "cast_at", "comment")
         .iterator(chunk_size=CHUNK_SIZE)
     ):
@@ -305,26 +340,74 @@ def designation_rows(queryset: QuerySet | None = None, filters: ReportFilters = 
     rows = (
         queryset.order_by("plan__name", "year", "participant__name", "pk")
         .annotate(
-            approvals=Count("votes", filter=Q(votes__decision=DesignationVote.Decision.APPROVE)
-                            & _cast_by(filters)),
+            approvals=Count("votes", filter=Q(votes__decision=DesignationVote.Decision.APPROVE) & _cast_by(filters)),
             rejections=Count("votes", filter=Q(votes__decision=DesignationVote.Decision.REJECT) & _cast_by(filters)),
         )
-        .values_list("pk", "plan__name", "year", "participant__name", "participant__category", "status", "shares",
-                     "issued_shares", "approvals", "rejections", "factors_considered", "proposed_by__first_name",
-                     "proposed_by__last_name", "proposed_by__username", "proposed_at", "decided_on", "decided_at",
-                     "lapse__lapsed_on")
+        .values_list(
+            "pk",
+            "plan__name",
+            "year",
+            "participant__name",
+            "participant__category",
+            "status",
+            "shares",
+            "issued_shares",
+            "approvals",
+            "rejections",
+            "factors_considered",
+            "proposed_by__first_name",
+            "proposed_by__last_name",
+            "proposed_by__username",
+            "proposed_at",
+            "decided_on",
+            "decided_at",
+            "lapse__lapsed_on",
+        )
     )
-    for (pk, plan, year, name, category, status, shares, issued, approvals, rejections, factors, first, last,
-         username, proposed_at, decided_on, decided_at, lapsed_on) in rows.iterator(chunk_size=CHUNK_SIZE):
-        status = status_as_of(status, decided_on=decided_on, withdrawn_at=decided_at, lapsed_on=lapsed_on,
-                              filters=filters)
+    for (
+        pk,
+        plan,
+        year,
+        name,
+        category,
+        status,
+        shares,
+        issued,
+        approvals,
+        rejections,
+        factors,
+        first,
+        last,
+        username,
+        proposed_at,
+        decided_on,
+        decided_at,
+        lapsed_on,
+    ) in rows.iterator(chunk_size=CHUNK_SIZE):
+        status = status_as_of(
+            status, decided_on=decided_on, withdrawn_at=decided_at, lapsed_on=lapsed_on, filters=filters
+        )
         if issued_then is not None:
             issued = issued_then.get(pk, 0)
         unissued = shares - issued if status == BoardDesignation.Status.APPROVED else 0
         shown_decision = decided_on if status != BoardDesignation.Status.PROPOSED else None
-        yield (plan, year, name, CATEGORY_LABELS.get(category, category), STATUS_LABELS.get(status, status), shares,
-               issued, unissued, approvals, rejections, "; ".join(votes.get(pk, [])), factors,
-               person_name(first, last, username), _local_date(proposed_at), shown_decision)
+        yield (
+            plan,
+            year,
+            name,
+            CATEGORY_LABELS.get(category, category),
+            STATUS_LABELS.get(status, status),
+            shares,
+            issued,
+            unissued,
+            approvals,
+            rejections,
+            "; ".join(votes.get(pk, [])),
+            factors,
+            person_name(first, last, username),
+            _local_date(proposed_at),
+            shown_decision,
+        )
 
 
 def _cast_by(filters: ReportFilters) -> Q:
@@ -340,8 +423,10 @@ def designation_table(queryset: QuerySet | None = None, filters: ReportFilters =
             Total("Total, approved designations", where=(STATUS_COLUMN, STATUS_LABELS["approved"])),
             Total("Total, all designations"),
         ],
-        notes=[filters.describe(), "Unissued shares count approved designations only: they are what the pool has "
-               "committed."],
+        notes=[
+            filters.describe(),
+            "Unissued shares count approved designations only: they are what the pool has committed.",
+        ],
     )
 
 
@@ -373,8 +458,9 @@ def participant_table(queryset: QuerySet | None = None, filters: ReportFilters =
         years.add(year)
     approved = BoardDesignation.objects.filter(participant__in=participants.values("pk"))
     if filters.as_of:
-        approved = approved.filter(status__in=[BoardDesignation.Status.APPROVED, BoardDesignation.Status.LAPSED],
-                                   decided_on__lte=filters.as_of)
+        approved = approved.filter(
+            status__in=[BoardDesignation.Status.APPROVED, BoardDesignation.Status.LAPSED], decided_on__lte=filters.as_of
+        )
     else:
         approved = approved.filter(status=BoardDesignation.Status.APPROVED)
     designated = filter_designations(approved, filters)
@@ -388,7 +474,8 @@ def participant_table(queryset: QuerySet | None = None, filters: ReportFilters =
 
     def rows():
         for pk, name, category, email in (
-            participants.order_by("name", "pk").values_list("pk", "name", "category", "email")
+            participants.order_by("name", "pk")
+            .values_list("pk", "name", "category", "email")
             .iterator(chunk_size=CHUNK_SIZE)
         ):
             mine = per_year.get(pk, {})
@@ -463,10 +550,18 @@ def plan_histories(filters: ReportFilters = ReportFilters()) -> list[PlanHistory
             changes = changes.filter(board_approval_date__lte=as_of)
         reserve = [
             (board_date, shares, resolution, note, person_name(first, last, username), recorded_at)
-            for board_date, shares, resolution, note, first, last, username, recorded_at in
-            changes.order_by("board_approval_date", "pk").values_list(
-                "board_approval_date", "shares", "resolution_reference", "note", "recorded_by__first_name",
-                "recorded_by__last_name", "recorded_by__username", "recorded_at")
+            for board_date, shares, resolution, note, first, last, username, recorded_at in changes.order_by(
+                "board_approval_date", "pk"
+            ).values_list(
+                "board_approval_date",
+                "shares",
+                "resolution_reference",
+                "note",
+                "recorded_by__first_name",
+                "recorded_by__last_name",
+                "recorded_by__username",
+                "recorded_at",
+            )
         ]
         lines: dict[int, YearLine] = {}
         issuances = Issuance.objects.filter(designation__plan=plan)
@@ -486,20 +581,32 @@ def plan_histories(filters: ReportFilters = ReportFilters()) -> list[PlanHistory
             line.designated = designated or 0  # approved, lapsed or not
             line.committed = unissued or 0  # approved and not lapsed: what the pool still reserves
         lines.setdefault(year, YearLine(year))
-        histories.append(PlanHistory(plan=plan, year=year, reserve=reserve, as_of=as_of,
-                                     years=sorted(lines.values(), key=lambda line: line.year)))
+        histories.append(
+            PlanHistory(
+                plan=plan,
+                year=year,
+                reserve=reserve,
+                as_of=as_of,
+                years=sorted(lines.values(), key=lambda line: line.year),
+            )
+        )
     return histories
 
 
 def _designated_and_committed(plan: Plan, as_of: datetime.date | None):
     """(year, shares of approved designations, their unissued shares while not lapsed), per designation year."""
     decided = BoardDesignation.objects.filter(
-        plan=plan, status__in=[BoardDesignation.Status.APPROVED, BoardDesignation.Status.LAPSED])
+        plan=plan, status__in=[BoardDesignation.Status.APPROVED, BoardDesignation.Status.LAPSED]
+    )
     if not as_of:
-        return (decided.values("year")
-                .annotate(designated=Sum("shares"),
-                          unissued=Sum(F("shares") - F("issued_shares"), filter=Q(status=BoardDesignation.Status.APPROVED)))
-                .values_list("year", "designated", "unissued"))
+        return (
+            decided.values("year")
+            .annotate(
+                designated=Sum("shares"),
+                unissued=Sum(F("shares") - F("issued_shares"), filter=Q(status=BoardDesignation.Status.APPROVED)),
+            )
+            .values_list("year", "designated", "unissued")
+        )
     decided = decided.filter(decided_on__lte=as_of)
     issued = issued_as_of(decided, ReportFilters(as_of=as_of))
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
@@ -515,13 +622,35 @@ def pool_table(filters: ReportFilters = ReportFilters(), histories: list[PlanHis
     histories = plan_histories(filters) if histories is None else histories
     return Table(
         title=filters.titled("Pool status"),
-        columns=[Column("Plan", TEXT, 30), Column("As of year", PLAIN, 10), Column("Authorized", INT, 14),
-                 Column("Issued (gross)", INT, 14), Column("Cancelled", INT, 14), Column("Issued (net)", INT, 14),
-                 Column("Committed", INT, 14), Column("Available", INT, 14),
-                 Column("Authorized (ledger counter)", INT, 14), Column("Issued (ledger counter)", INT, 14),
-                 Column("Committed (ledger counter)", INT, 14)],
-        rows=[(str(h.plan), h.year, h.authorized, h.issued, h.cancelled, h.net_issued, h.committed, h.available,
-               h.plan.authorized_shares, h.plan.issued_shares, h.plan.committed_shares) for h in histories],
+        columns=[
+            Column("Plan", TEXT, 30),
+            Column("As of year", PLAIN, 10),
+            Column("Authorized", INT, 14),
+            Column("Issued (gross)", INT, 14),
+            Column("Cancelled", INT, 14),
+            Column("Issued (net)", INT, 14),
+            Column("Committed", INT, 14),
+            Column("Available", INT, 14),
+            Column("Authorized (ledger counter)", INT, 14),
+            Column("Issued (ledger counter)", INT, 14),
+            Column("Committed (ledger counter)", INT, 14),
+        ],
+        rows=[
+            (
+                str(h.plan),
+                h.year,
+                h.authorized,
+                h.issued,
+                h.cancelled,
+                h.net_issued,
+                h.committed,
+                h.available,
+                h.plan.authorized_shares,
+                h.plan.issued_shares,
+                h.plan.committed_shares,
+            )
+            for h in histories
+        ],
         notes=[filters.describe()],
     )
 
@@ -537,24 +666,67 @@ def reserve_table(filters: ReportFilters = ReportFilters(), queryset: QuerySet |
     def rows():
         running: dict[int, int] = defaultdict(int)
         seen: set[int] = set()
-        for (plan_id, company, plan_name, board_date, shares, resolution, note, first, last, username,
-             recorded_at, pk) in changes.order_by("plan__company_name", "plan__name", "plan_id", "board_approval_date",
-                                                  "pk").values_list(
-                "plan_id", "plan__company_name", "plan__name", "board_approval_date", "shares", "resolution_reference",
-                "note", "recorded_by__first_name", "recorded_by__last_name", "recorded_by__username", "recorded_at",
-                "pk").iterator(chunk_size=CHUNK_SIZE):
+        for (
+            plan_id,
+            company,
+            plan_name,
+            board_date,
+            shares,
+            resolution,
+            note,
+            first,
+            last,
+            username,
+            recorded_at,
+            pk,
+        ) in (
+            changes.order_by("plan__company_name", "plan__name", "plan_id", "board_approval_date", "pk")
+            .values_list(
+                "plan_id",
+                "plan__company_name",
+                "plan__name",
+                "board_approval_date",
+                "shares",
+                "resolution_reference",
+                "note",
+                "recorded_by__first_name",
+                "recorded_by__last_name",
+                "recorded_by__username",
+                "recorded_at",
+                "pk",
+            )
+            .iterator(chunk_size=CHUNK_SIZE)
+        ):
             running[plan_id] += shares
             kind = "Initial reserve" if plan_id not in seen else ("Increase" if shares > 0 else "Decrease")
             seen.add(plan_id)
-            yield (f"{company} {plan_name}", kind, board_date, shares, running[plan_id], resolution, note,
-                   person_name(first, last, username), _local(recorded_at), pk)
+            yield (
+                f"{company} {plan_name}",
+                kind,
+                board_date,
+                shares,
+                running[plan_id],
+                resolution,
+                note,
+                person_name(first, last, username),
+                _local(recorded_at),
+                pk,
+            )
 
     return Table(
         title=filters.titled("Reserve history" if not filters.as_of else "Reserve"),
-        columns=[Column("Plan", TEXT, 30), Column("Change", TEXT, 14), Column("Board approval date", DATE, 12),
-                 Column("Shares", INT, 14, total=True), Column("Authorized after", INT, 14),
-                 Column("Resolution reference", TEXT, 22), Column("Note", TEXT, 30), Column("Recorded by", TEXT, 20),
-                 Column("Recorded at", DATETIME, 17), Column("Change no.", PLAIN, 10)],
+        columns=[
+            Column("Plan", TEXT, 30),
+            Column("Change", TEXT, 14),
+            Column("Board approval date", DATE, 12),
+            Column("Shares", INT, 14, total=True),
+            Column("Authorized after", INT, 14),
+            Column("Resolution reference", TEXT, 22),
+            Column("Note", TEXT, 30),
+            Column("Recorded by", TEXT, 20),
+            Column("Recorded at", DATETIME, 17),
+            Column("Change no.", PLAIN, 10),
+        ],
         rows=rows(),
         totals=[Total("Authorized shares (sum of changes)")],
         notes=[filters.describe()],

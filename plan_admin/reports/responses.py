@@ -27,8 +27,9 @@ def _attachment(response, filename: str):
 
 
 def xlsx_response(filename: str, *, tables: list[Table] = (), histories: list[queries.PlanHistory] = ()):
-    return _attachment(StreamingHttpResponse(iter_xlsx(list(tables), list(histories)), content_type=XLSX_TYPE),
-                       filename)
+    return _attachment(
+        StreamingHttpResponse(iter_xlsx(list(tables), list(histories)), content_type=XLSX_TYPE), filename
+    )
 
 
 def csv_response(filename: str, table: Table) -> StreamingHttpResponse:
@@ -48,24 +49,45 @@ class Report:
 REPORTS: dict[str, Report] = {
     report.slug: report
     for report in [
-        Report("issuances", "Issuance ledger",
-               "Every issuance: participant, category, designation year, kind, date, shares, price, consideration, "
-               "debt settled, references, notes, when and by whom it was recorded, and any cancellation; totals "
-               "issued, cancelled and standing. Its columns are also an import's: see the README.",
-               "plan_admin.export_issuance", lambda f: queries.issuance_table(filters=f)),
-        Report("designations", "Designations by year",
-               "Each yearly designation with its board votes, status, and shares issued against shares designated.",
-               "plan_admin.export_boarddesignation", lambda f: queries.designation_table(filters=f)),
-        Report("participants", "Participant summary",
-               "Shares issued to each participant (net of cancellations) by designation year and in total.",
-               "plan_admin.export_participant", lambda f: queries.participant_table(filters=f)),
-        Report("pool", "Pool status and plan history",
-               "Authorized, issued, cancelled, committed and available shares per plan. The XLSX adds one "
-               "plan-history sheet per plan whose reconciliation is live formulas.",
-               "plan_admin.export_plan", lambda f: queries.pool_table(f), histories=queries.plan_histories),
-        Report("reserve", "Reserve history",
-               "Every board-approved change to the share reserve, with the authorized shares after each.",
-               "plan_admin.export_sharereservechange", lambda f: queries.reserve_table(f)),
+        Report(
+            "issuances",
+            "Issuance ledger",
+            "Every issuance: participant, category, designation year, kind, date, shares, price, consideration, "
+            "debt settled, references, notes, when and by whom it was recorded, and any cancellation; totals "
+            "issued, cancelled and standing. Its columns are also an import's: see the README.",
+            "plan_admin.export_issuance",
+            lambda f: queries.issuance_table(filters=f),
+        ),
+        Report(
+            "designations",
+            "Designations by year",
+            "Each yearly designation with its board votes, status, and shares issued against shares designated.",
+            "plan_admin.export_boarddesignation",
+            lambda f: queries.designation_table(filters=f),
+        ),
+        Report(
+            "participants",
+            "Participant summary",
+            "Shares issued to each participant (net of cancellations) by designation year and in total.",
+            "plan_admin.export_participant",
+            lambda f: queries.participant_table(filters=f),
+        ),
+        Report(
+            "pool",
+            "Pool status and plan history",
+            "Authorized, issued, cancelled, committed and available shares per plan. The XLSX adds one "
+            "plan-history sheet per plan whose reconciliation is live formulas.",
+            "plan_admin.export_plan",
+            lambda f: queries.pool_table(f),
+            histories=queries.plan_histories,
+        ),
+        Report(
+            "reserve",
+            "Reserve history",
+            "Every board-approved change to the share reserve, with the authorized shares after each.",
+            "plan_admin.export_sharereservechange",
+            lambda f: queries.reserve_table(f),
+        ),
     ]
 }
 

@@ -32,16 +32,20 @@ def index(request):
         {"report": report, "allowed": request.user.has_perm(report.permission), "query": query}
         for report in REPORTS.values()
     ]
-    return render(request, "reports/index.html", {
-        "reports": reports,
-        "filters": filters,
-        "plans": Plan.objects.order_by("company_name", "name"),
-        "categories": Participant.Category.choices,
-        "category_label": dict(Participant.Category.choices).get(filters.category, ""),
-        "today": timezone.localdate(),
-        "min_year": MIN_YEAR,
-        "max_year": MAX_YEAR,
-    })
+    return render(
+        request,
+        "reports/index.html",
+        {
+            "reports": reports,
+            "filters": filters,
+            "plans": Plan.objects.order_by("company_name", "name"),
+            "categories": Participant.Category.choices,
+            "category_label": dict(Participant.Category.choices).get(filters.category, ""),
+            "today": timezone.localdate(),
+            "min_year": MIN_YEAR,
+            "max_year": MAX_YEAR,
+        },
+    )
 
 
 def download(request, slug: str, fmt: str):

@@ -28,8 +28,16 @@ from .xlsx import HEADER, Cell, SheetSpec, StreamingWorkbook, cell_xml, excel_se
 TEXT, INT, MONEY, PRICE, DATE, DATETIME, PERCENT = "text", "int", "money", "price", "date", "datetime", "percent"
 PLAIN = "plain"  # a whole number shown without thousands separators: a year, a count, a row's number
 NUMERIC_KINDS = {INT, PLAIN, MONEY, PRICE, PERCENT}
-STYLE_OF_KIND = {TEXT: None, PLAIN: None, INT: "int", MONEY: "money", PRICE: "price", DATE: "date",
-                 DATETIME: "datetime", PERCENT: "percent"}
+STYLE_OF_KIND = {
+    TEXT: None,
+    PLAIN: None,
+    INT: "int",
+    MONEY: "money",
+    PRICE: "price",
+    DATE: "date",
+    DATETIME: "datetime",
+    PERCENT: "percent",
+}
 
 # --- CSV escaping: the one rule --------------------------------------------------------------------------------
 
@@ -249,12 +257,17 @@ def _row_writer(columns: list[Column], letters: list[str]):
             if value is None or value == "":
                 continue
             if kind == TEXT:
-                parts.append(f'<c r="{letter}{n}" t="inlineStr">'
-                             f'{inline_string(value if isinstance(value, str) else str(value))}</c>')
+                parts.append(
+                    f'<c r="{letter}{n}" t="inlineStr">'
+                    f"{inline_string(value if isinstance(value, str) else str(value))}</c>"
+                )
             elif kind in (DATE, DATETIME):
                 serial = excel_serial(value)
-                parts.append(f'<c r="{letter}{n}"{s}><v>{serial}</v></c>' if serial is not None
-                             else cell_xml(f"{letter}{n}", value.isoformat()))
+                parts.append(
+                    f'<c r="{letter}{n}"{s}><v>{serial}</v></c>'
+                    if serial is not None
+                    else cell_xml(f"{letter}{n}", value.isoformat())
+                )
             else:
                 parts.append(f'<c r="{letter}{n}"{s}><v>{value}</v></c>')
         parts.append("</row>")
@@ -294,8 +307,9 @@ def write_table_sheet(book: StreamingWorkbook, index: int, table: Table, table_n
                 yield book.take()
         sheet.write("".join(pending))
         sheet.next_row = number + 1
-        sheet.table(first_row=1, last_row=number, headers=headers,
-                    name=_table_name(table.name or table.title, table_names))
+        sheet.table(
+            first_row=1, last_row=number, headers=headers, name=_table_name(table.name or table.title, table_names)
+        )
         first_data, last_data = 2, number
         if totals:
             sheet.skip(1 if number > 1 else 2)  # a blank row between the table (at least 1 row) and its totals
@@ -313,8 +327,9 @@ def write_table_sheet(book: StreamingWorkbook, index: int, table: Table, table_n
                         crit = letters[spec.where[0]]
                         formula = f"SUMIFS({span},{crit}{first_data}:{crit}{last_data},{spec.criteria()})"
                     value = sums[t][i]
-                    cells[c] = Cell(value, "total_" + ("plain" if columns[c].kind in (PLAIN, TEXT) else
-                                                       columns[c].kind), formula)
+                    cells[c] = Cell(
+                        value, "total_" + ("plain" if columns[c].kind in (PLAIN, TEXT) else columns[c].kind), formula
+                    )
                 sheet.row(cells)
         if table.notes:
             sheet.skip()

@@ -39,8 +39,15 @@ XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 COMPRESSLEVEL = 1  # the sheet XML is very regular: level 1 is 3x faster than 6 and about 15 % larger
 
 # Styles (cellXfs), by name -> index. Number formats are custom (164+) so that they read the same everywhere.
-_NUMFMTS = {"int": "#,##0", "money": "$#,##0.00", "price": "$#,##0.00####", "date": "yyyy-mm-dd",
-            "datetime": "yyyy-mm-dd hh:mm", "percent": "0.0%", "par": "$#,##0.000###"}
+_NUMFMTS = {
+    "int": "#,##0",
+    "money": "$#,##0.00",
+    "price": "$#,##0.00####",
+    "date": "yyyy-mm-dd",
+    "datetime": "yyyy-mm-dd hh:mm",
+    "percent": "0.0%",
+    "par": "$#,##0.000###",
+}
 _NUMFMT_IDS = {name: 164 + index for index, name in enumerate(_NUMFMTS)}
 # name: (number format, font: 0 normal / 1 bold / 2 title / 3 bold green, border: 0 none / 1 bottom / 2 top, wrap)
 _STYLES = {
@@ -217,24 +224,37 @@ class StreamingWorkbook:
         self._tables = 0
         self._names = [spec.title for spec in sheets]
         self._write_part("[Content_Types].xml", self._content_types())
-        self._write_part("_rels/.rels", XML_HEAD + (
-            f'<Relationships xmlns="{PKG_REL}"><Relationship Id="rId1" '
-            f'Type="{REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'))
+        self._write_part(
+            "_rels/.rels",
+            XML_HEAD
+            + (
+                f'<Relationships xmlns="{PKG_REL}"><Relationship Id="rId1" '
+                f'Type="{REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+            ),
+        )
 
     def take(self) -> bytes:
         """The bytes written since the last call."""
         return self._sink.take()
 
     def _write_part(self, name: str, text: str) -> None:
-        self._zip.writestr(zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0)), text.encode("utf-8"),
-                           compress_type=zipfile.ZIP_DEFLATED)
+        self._zip.writestr(
+            zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0)),
+            text.encode("utf-8"),
+            compress_type=zipfile.ZIP_DEFLATED,
+        )
 
     def _content_types(self) -> str:
-        parts = [f'<Override PartName="/xl/worksheets/sheet{i + 1}.xml" ContentType="application/'
-                 'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(len(self.specs))]
-        parts += [f'<Override PartName="/xl/tables/table{i + 1}.xml" ContentType="application/'
-                  'vnd.openxmlformats-officedocument.spreadsheetml.table+xml"/>'
-                  for i in range(sum(spec.table for spec in self.specs))]
+        parts = [
+            f'<Override PartName="/xl/worksheets/sheet{i + 1}.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            for i in range(len(self.specs))
+        ]
+        parts += [
+            f'<Override PartName="/xl/tables/table{i + 1}.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.table+xml"/>'
+            for i in range(sum(spec.table for spec in self.specs))
+        ]
         return XML_HEAD + (
             '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
             '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
@@ -242,7 +262,8 @@ class StreamingWorkbook:
             '<Override PartName="/xl/workbook.xml" ContentType="application/'
             'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
             '<Override PartName="/xl/styles.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>' + "".join(parts) + "</Types>")
+            'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>' + "".join(parts) + "</Types>"
+        )
 
     @contextmanager
     def sheet(self, index: int, *, widths: list[float] = (), freeze_rows: int = 0):
@@ -255,62 +276,94 @@ class StreamingWorkbook:
             selected = ' tabSelected="1"' if index == 0 else ""
             if freeze_rows:
                 top = f"A{freeze_rows + 1}"
-                view = (f'<sheetView{selected} workbookViewId="0"><pane ySplit="{freeze_rows}" topLeftCell="{top}" '
-                        'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" '
-                        f'activeCell="{top}" sqref="{top}"/></sheetView>')
+                view = (
+                    f'<sheetView{selected} workbookViewId="0"><pane ySplit="{freeze_rows}" topLeftCell="{top}" '
+                    'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" '
+                    f'activeCell="{top}" sqref="{top}"/></sheetView>'
+                )
             else:
                 view = f'<sheetView{selected} workbookViewId="0"/>'
-            cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{width + 0.71:.2f}" customWidth="1"/>'
-                           for i, width in enumerate(widths))
-            sheet.write(XML_HEAD + f'<worksheet xmlns="{MAIN}" xmlns:r="{REL}"><sheetViews>{view}</sheetViews>'
-                        '<sheetFormatPr defaultRowHeight="15"/>' + (f"<cols>{cols}</cols>" if cols else "")
-                        + "<sheetData>")
+            cols = "".join(
+                f'<col min="{i + 1}" max="{i + 1}" width="{width + 0.71:.2f}" customWidth="1"/>'
+                for i, width in enumerate(widths)
+            )
+            sheet.write(
+                XML_HEAD + f'<worksheet xmlns="{MAIN}" xmlns:r="{REL}"><sheetViews>{view}</sheetViews>'
+                '<sheetFormatPr defaultRowHeight="15"/>' + (f"<cols>{cols}</cols>" if cols else "") + "<sheetData>"
+            )
             yield sheet
             tables = "".join(f'<tablePart r:id="rId{i + 1}"/>' for i in range(len(sheet.tables)))
-            sheet.write('</sheetData><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-                        'footer="0.3"/>' + (f'<tableParts count="{len(sheet.tables)}">{tables}</tableParts>'
-                                           if tables else "") + "</worksheet>")
+            sheet.write(
+                '</sheetData><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
+                'footer="0.3"/>'
+                + (f'<tableParts count="{len(sheet.tables)}">{tables}</tableParts>' if tables else "")
+                + "</worksheet>"
+            )
         if sheet.tables:
             rels = []
             for number, (name, ref, headers) in enumerate(sheet.tables, start=1):
                 self._tables += 1
-                rels.append(f'<Relationship Id="rId{number}" Type="{REL}/table" '
-                            f'Target="../tables/table{self._tables}.xml"/>')
-                columns = "".join(f'<tableColumn id="{i + 1}" name="{xml_attr(header)}"/>'
-                                  for i, header in enumerate(headers))
-                self._write_part(f"xl/tables/table{self._tables}.xml", XML_HEAD + (
-                    f'<table xmlns="{MAIN}" id="{self._tables}" name="{name}" displayName="{name}" ref="{ref}" '
-                    f'totalsRowShown="0"><autoFilter ref="{ref}"/><tableColumns count="{len(headers)}">{columns}'
-                    '</tableColumns><tableStyleInfo name="TableStyleMedium2" showFirstColumn="0" '
-                    'showLastColumn="0" showRowStripes="1" showColumnStripes="0"/></table>'))
-            self._write_part(f"xl/worksheets/_rels/sheet{index + 1}.xml.rels", XML_HEAD + (
-                f'<Relationships xmlns="{PKG_REL}">' + "".join(rels) + "</Relationships>"))
+                rels.append(
+                    f'<Relationship Id="rId{number}" Type="{REL}/table" Target="../tables/table{self._tables}.xml"/>'
+                )
+                columns = "".join(
+                    f'<tableColumn id="{i + 1}" name="{xml_attr(header)}"/>' for i, header in enumerate(headers)
+                )
+                self._write_part(
+                    f"xl/tables/table{self._tables}.xml",
+                    XML_HEAD
+                    + (
+                        f'<table xmlns="{MAIN}" id="{self._tables}" name="{name}" displayName="{name}" ref="{ref}" '
+                        f'totalsRowShown="0"><autoFilter ref="{ref}"/><tableColumns count="{len(headers)}">{columns}'
+                        '</tableColumns><tableStyleInfo name="TableStyleMedium2" showFirstColumn="0" '
+                        'showLastColumn="0" showRowStripes="1" showColumnStripes="0"/></table>'
+                    ),
+                )
+            self._write_part(
+                f"xl/worksheets/_rels/sheet{index + 1}.xml.rels",
+                XML_HEAD + (f'<Relationships xmlns="{PKG_REL}">' + "".join(rels) + "</Relationships>"),
+            )
 
     def close(self) -> None:
-        sheets = "".join(f'<sheet name="{xml_attr(name)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>'
-                         for i, name in enumerate(self._names))
-        self._write_part("xl/workbook.xml", XML_HEAD + (
-            f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><workbookPr/><bookViews><workbookView/></bookViews>'
-            f'<sheets>{sheets}</sheets><calcPr calcId="191029" fullCalcOnLoad="1"/></workbook>'))
-        rels = "".join(f'<Relationship Id="rId{i + 1}" Type="{REL}/worksheet" Target="worksheets/sheet{i + 1}.xml"/>'
-                       for i in range(len(self._names)))
+        sheets = "".join(
+            f'<sheet name="{xml_attr(name)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>'
+            for i, name in enumerate(self._names)
+        )
+        self._write_part(
+            "xl/workbook.xml",
+            XML_HEAD
+            + (
+                f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><workbookPr/><bookViews><workbookView/></bookViews>'
+                f'<sheets>{sheets}</sheets><calcPr calcId="191029" fullCalcOnLoad="1"/></workbook>'
+            ),
+        )
+        rels = "".join(
+            f'<Relationship Id="rId{i + 1}" Type="{REL}/worksheet" Target="worksheets/sheet{i + 1}.xml"/>'
+            for i in range(len(self._names))
+        )
         rels += f'<Relationship Id="rId{len(self._names) + 1}" Type="{REL}/styles" Target="styles.xml"/>'
-        self._write_part("xl/_rels/workbook.xml.rels", XML_HEAD + f'<Relationships xmlns="{PKG_REL}">{rels}'
-                                                                  "</Relationships>")
+        self._write_part(
+            "xl/_rels/workbook.xml.rels", XML_HEAD + f'<Relationships xmlns="{PKG_REL}">{rels}</Relationships>'
+        )
         self._write_part("xl/styles.xml", _styles())
         self._zip.close()
 
 
 def _styles() -> str:
-    numfmts = "".join(f'<numFmt numFmtId="{_NUMFMT_IDS[name]}" formatCode="{xml_attr(code)}"/>'
-                      for name, code in _NUMFMTS.items())
-    fonts = ('<font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
-             '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
-             '<font><b/><sz val="13"/><name val="Calibri"/><family val="2"/></font>'
-             '<font><b/><sz val="11"/><color rgb="FF1A7F37"/><name val="Calibri"/><family val="2"/></font>')
-    borders = ('<border><left/><right/><top/><bottom/><diagonal/></border>'
-               '<border><left/><right/><top/><bottom style="thin"><color auto="1"/></bottom><diagonal/></border>'
-               '<border><left/><right/><top style="thin"><color auto="1"/></top><bottom/><diagonal/></border>')
+    numfmts = "".join(
+        f'<numFmt numFmtId="{_NUMFMT_IDS[name]}" formatCode="{xml_attr(code)}"/>' for name, code in _NUMFMTS.items()
+    )
+    fonts = (
+        '<font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+        '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+        '<font><b/><sz val="13"/><name val="Calibri"/><family val="2"/></font>'
+        '<font><b/><sz val="11"/><color rgb="FF1A7F37"/><name val="Calibri"/><family val="2"/></font>'
+    )
+    borders = (
+        "<border><left/><right/><top/><bottom/><diagonal/></border>"
+        '<border><left/><right/><top/><bottom style="thin"><color auto="1"/></bottom><diagonal/></border>'
+        '<border><left/><right/><top style="thin"><color auto="1"/></top><bottom/><diagonal/></border>'
+    )
     xfs = []
     for numfmt, font, border, wrap in _STYLES.values():
         fmt_id = _NUMFMT_IDS[numfmt] if numfmt else 0
@@ -318,8 +371,11 @@ def _styles() -> str:
         attrs += ' applyNumberFormat="1"' if numfmt else ""
         attrs += ' applyFont="1"' if font else ""
         attrs += ' applyBorder="1"' if border else ""
-        xfs.append(f'<xf {attrs} applyAlignment="1"><alignment wrapText="1" vertical="top"/></xf>' if wrap
-                   else f"<xf {attrs}/>")
+        xfs.append(
+            f'<xf {attrs} applyAlignment="1"><alignment wrapText="1" vertical="top"/></xf>'
+            if wrap
+            else f"<xf {attrs}/>"
+        )
     return XML_HEAD + (
         f'<styleSheet xmlns="{MAIN}"><numFmts count="{len(_NUMFMTS)}">{numfmts}</numFmts>'
         f'<fonts count="4">{fonts}</fonts>'
@@ -329,4 +385,5 @@ def _styles() -> str:
         f'<cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs>'
         '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
         '<dxfs count="0"/><tableStyles count="0" defaultTableStyle="TableStyleMedium2" '
-        'defaultPivotStyle="PivotStyleLight16"/></styleSheet>')
+        'defaultPivotStyle="PivotStyleLight16"/></styleSheet>'
+    )

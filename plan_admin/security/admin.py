@@ -10,8 +10,10 @@ from .models import EnrolmentLink
 
 
 class IssueLinkForm(forms.ModelForm):
-    user = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
-                                  help_text="The link works only for this user, logged in with their password.")
+    user = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        help_text="The link works only for this user, logged in with their password.",
+    )
 
     class Meta:
         model = EnrolmentLink

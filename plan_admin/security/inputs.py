@@ -33,7 +33,8 @@ def local_redirect_target(request, target: str | None) -> str | None:
     """
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return None
     return target

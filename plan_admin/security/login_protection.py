@@ -63,5 +63,6 @@ class AddressLimitHandler(AxesDatabaseHandler):
         if self.address_failures(request) >= settings.LOGIN_FAILURES_PER_ADDRESS:
             request.axes_locked_out = True
             request.axes_credentials = credentials
-            user_locked_out.send("axes", request=request, username=credentials.get("username"),
-                                 ip_address=request.axes_ip_address)
+            user_locked_out.send(
+                "axes", request=request, username=credentials.get("username"), ip_address=request.axes_ip_address
+            )

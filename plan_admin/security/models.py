@@ -25,11 +25,14 @@ class EnrolmentLinkQuerySet(models.QuerySet):
 
 
 class EnrolmentLink(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="enrolment_links",
-                             help_text="The user who will enrol an authenticator app with this link.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="enrolment_links",
+        help_text="The user who will enrol an authenticator app with this link.",
+    )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                                  editable=False)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False)
     issued_at = models.DateTimeField(editable=False)
     expires_at = models.DateTimeField(editable=False)
     used_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -49,8 +52,13 @@ class EnrolmentLink(models.Model):
         """A new link for `user`, issued by `by`; returns the row and the secret token (shown once, not stored)."""
         token = secrets.token_urlsafe(32)
         now = timezone.now()
-        link = cls.objects.create(user=user, token_hash=token_hash(token), issued_by=by, issued_at=now,
-                                  expires_at=now + timedelta(hours=settings.SECOND_FACTOR_ENROLMENT_HOURS))
+        link = cls.objects.create(
+            user=user,
+            token_hash=token_hash(token),
+            issued_by=by,
+            issued_at=now,
+            expires_at=now + timedelta(hours=settings.SECOND_FACTOR_ENROLMENT_HOURS),
+        )
         return link, token
 
     @property

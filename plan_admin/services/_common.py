@@ -44,7 +44,9 @@ def whole_shares(value, *, field: str = "shares", allow_negative: bool = False) 
         raise InvalidInput("Shares are whole: enter a number without a fraction.", field=field)
     number = int(number)
     if number == 0 or (number < 0 and not allow_negative):
-        message = "The change must add or remove at least one share." if allow_negative else "Shares must be at least 1."
+        message = (
+            "The change must add or remove at least one share." if allow_negative else "Shares must be at least 1."
+        )
         raise InvalidInput(message, field=field)
     if abs(number) > MAX_SHARES:
         raise InvalidInput(f"{fmt.shares(number)} shares is more than the ledger can record.", field=field)

@@ -27,7 +27,12 @@ def clean_vote(*, decision: str, comment: str) -> tuple[str, str]:
 
 
 def refuse_unless_may_vote(
-    *, voter, noun: str, status_label: str | None, proposed_by_id: int | None, designated_user_id: int | None,
+    *,
+    voter,
+    noun: str,
+    status_label: str | None,
+    proposed_by_id: int | None,
+    designated_user_id: int | None,
     voter_ids: set[int],
 ) -> None:
     """Raise VoteRefused unless `voter` may vote on this proposal (a "designation" or a "proposal", says `noun`).
@@ -59,8 +64,9 @@ def tally(*, plan: Plan, decisions_so_far: list[str], decision: str) -> Outcome:
     approvals = decisions_so_far.count(VoteDecision.APPROVE) + (decision == VoteDecision.APPROVE)
     rejections = decisions_so_far.count(VoteDecision.REJECT) + (decision == VoteDecision.REJECT)
     same = approvals if decision == VoteDecision.APPROVE else rejections
-    return Outcome(decided=decision if same >= plan.required_approvals else None, approvals=approvals,
-                   rejections=rejections)
+    return Outcome(
+        decided=decision if same >= plan.required_approvals else None, approvals=approvals, rejections=rejections
+    )
 
 
 def decided_by_votes() -> dict:
@@ -91,8 +97,9 @@ def open_resolution_item(*, designation_id: int | None = None, proposal_id: int 
     return items.filter(proposal_id=proposal_id).first()
 
 
-def refuse_if_out_for_signature(*, noun: str, designation_id: int | None = None, proposal_id: int | None = None,
-                                doing: str, error=VoteRefused) -> None:
+def refuse_if_out_for_signature(
+    *, noun: str, designation_id: int | None = None, proposal_id: int | None = None, doing: str, error=VoteRefused
+) -> None:
     """While a resolution is out for signature its proposals are frozen: no vote, no withdrawal (issue 12)."""
     item = open_resolution_item(designation_id=designation_id, proposal_id=proposal_id)
     if item is not None:
@@ -108,8 +115,13 @@ def decided_from_records(*, decided_on, decision_reference, plan: Plan) -> dict:
     decided_on = _common.date(decided_on, field="decided_on", label="date of the board's decision")
     _common.not_in_future(decided_on, field="decided_on", what="A decision of the board")
     _common.check_record_date(plan, decided_on, from_records=True, field="decided_on", what="A decision")
-    reference = _common.text(decision_reference, field="decision_reference", label="reference to the minutes or "
-                             "written consent", required=True, max_length=300)
+    reference = _common.text(
+        decision_reference,
+        field="decision_reference",
+        label="reference to the minutes or written consent",
+        required=True,
+        max_length=300,
+    )
     return {
         "decided_on": decided_on,
         "decision_reference": reference,

@@ -39,17 +39,20 @@ def _clean_debt_terms(*, plan: Plan, shares: int, kind: str, debt_amount, debt_r
         raise InvalidInput("Choose compensation or debt settlement.", field="kind")
     if kind == BoardDesignation.Kind.COMPENSATION:
         if debt_amount not in (None, "") or (debt_reference or "").strip() or price_per_share not in (None, ""):
-            raise InvalidInput("Only a debt-settlement designation names a debt and a price per share.",
-                               field="debt_amount")
+            raise InvalidInput(
+                "Only a debt-settlement designation names a debt and a price per share.", field="debt_amount"
+            )
         return {"kind": kind, "debt_amount": None, "debt_reference": "", "price_per_share": None}
     if debt_amount in (None, ""):
-        raise InvalidInput("A debt-settlement designation names the amount of the creditor's debt.",
-                           field="debt_amount")
+        raise InvalidInput(
+            "A debt-settlement designation names the amount of the creditor's debt.", field="debt_amount"
+        )
     amount = _common.money(debt_amount, field="debt_amount", label="debt amount")
     if amount == 0:
         raise InvalidInput("The debt settled must be more than $0.", field="debt_amount")
-    reference = _common.text(debt_reference, field="debt_reference", label="debt reference", required=True,
-                             max_length=200)
+    reference = _common.text(
+        debt_reference, field="debt_reference", label="debt reference", required=True, max_length=200
+    )
     if price_per_share in (None, ""):
         raise InvalidInput("A debt-settlement designation names the price per share.", field="price_per_share")
     price = _common.money(price_per_share, field="price_per_share", label="price per share")
@@ -69,8 +72,9 @@ def _clean_debt_terms(*, plan: Plan, shares: int, kind: str, debt_amount, debt_r
     return {"kind": kind, "debt_amount": amount, "debt_reference": reference, "price_per_share": price}
 
 
-def consideration_finding(plan: Plan, designation: BoardDesignation, *, decided_on: datetime.date | None = None,
-                          reference: str = "") -> str:
+def consideration_finding(
+    plan: Plan, designation: BoardDesignation, *, decided_on: datetime.date | None = None, reference: str = ""
+) -> str:
     """The board's finding that cancelling the debt is adequate consideration, as the approval records it."""
     where = f" ({reference})" if reference else ""
     return (
@@ -83,9 +87,18 @@ def consideration_finding(plan: Plan, designation: BoardDesignation, *, decided_
     )
 
 
-def _clean_proposal(*, plan: Plan, participant: Participant, year: int, shares: int, factors_considered: str,
-                    kind: str = BoardDesignation.Kind.COMPENSATION, debt_amount: Decimal | None = None,
-                    debt_reference: str = "", price_per_share: Decimal | None = None) -> dict:
+def _clean_proposal(
+    *,
+    plan: Plan,
+    participant: Participant,
+    year: int,
+    shares: int,
+    factors_considered: str,
+    kind: str = BoardDesignation.Kind.COMPENSATION,
+    debt_amount: Decimal | None = None,
+    debt_reference: str = "",
+    price_per_share: Decimal | None = None,
+) -> dict:
     """Check a designation's terms against the locked plan; shared by proposals and past records."""
     shares = _common.whole_shares(shares)
     year = _common.year(year, plan=plan)
@@ -109,11 +122,24 @@ def _clean_proposal(*, plan: Plan, participant: Participant, year: int, shares: 
             f"{fmt.shares(duplicate.shares)} shares).",
             field="participant",
         )
-    debt_terms = _clean_debt_terms(plan=plan, shares=shares, kind=kind, debt_amount=debt_amount,
-                                   debt_reference=debt_reference, price_per_share=price_per_share)
-    return {"plan": plan, "participant": participant, "year": year, "shares": shares, "factors_considered": factors,
-            # Fixed now: changing the participant's login later changes who may not vote on this designation.
-            "designated_user_id": participant.user_id, **debt_terms}
+    debt_terms = _clean_debt_terms(
+        plan=plan,
+        shares=shares,
+        kind=kind,
+        debt_amount=debt_amount,
+        debt_reference=debt_reference,
+        price_per_share=price_per_share,
+    )
+    return {
+        "plan": plan,
+        "participant": participant,
+        "year": year,
+        "shares": shares,
+        "factors_considered": factors,
+        # Fixed now: changing the participant's login later changes who may not vote on this designation.
+        "designated_user_id": participant.user_id,
+        **debt_terms,
+    }
 
 
 @transaction.atomic
@@ -143,9 +169,17 @@ def designation_propose(
     """
     locked = _common.lock_plan(plan.pk)
     participant = Participant.objects.get(pk=participant.pk)  # its login as it is now, not as the caller read it
-    terms = _clean_proposal(plan=locked, participant=participant, year=year, shares=shares,
-                            factors_considered=factors_considered, kind=kind, debt_amount=debt_amount,
-                            debt_reference=debt_reference, price_per_share=price_per_share)
+    terms = _clean_proposal(
+        plan=locked,
+        participant=participant,
+        year=year,
+        shares=shares,
+        factors_considered=factors_considered,
+        kind=kind,
+        debt_amount=debt_amount,
+        debt_reference=debt_reference,
+        price_per_share=price_per_share,
+    )
     _refuse_closed_year(locked, terms["year"], doing="no designation can be proposed for it")
     designation = BoardDesignation(**terms, proposed_by=by)
     _common.save(designation, by=by)
@@ -165,8 +199,12 @@ def designation_withdraw(*, designation: BoardDesignation, by: AbstractBaseUser 
         raise InvalidTransition(
             f"This designation is {locked.get_status_display().lower()}; only a proposal can be withdrawn."
         )
-    decisions.refuse_if_out_for_signature(noun="designation", designation_id=locked.pk, error=InvalidTransition,
-                                          doing="withdraw the resolution first, then the designation.")
+    decisions.refuse_if_out_for_signature(
+        noun="designation",
+        designation_id=locked.pk,
+        error=InvalidTransition,
+        doing="withdraw the resolution first, then the designation.",
+    )
     locked.status = Status.WITHDRAWN
     locked.decided_at = timezone.now()
     _common.save(locked, by=by, update_fields=["status", "decided_at"])
@@ -188,7 +226,8 @@ def refuse_approval(plan: Plan, designation: BoardDesignation) -> None:
     """What refuses approving a designation of the locked plan: a closed year, the pool (rule 3, all years)."""
     _refuse_closed_year(plan, designation.year, doing="no designation for it can be approved")
     pool.refuse_over_commitment(
-        plan, adding=designation.shares,
+        plan,
+        adding=designation.shares,
         action=f"Approving {fmt.shares(designation.shares)} shares for {designation.participant} in {designation.year}",
     )
 
@@ -207,17 +246,30 @@ def designation_decide(plan: Plan, designation: BoardDesignation, *, decision: s
             if designation.price_per_share < plan.par_value:
                 raise PriceBelowPar(
                     f"The price of {fmt.money(designation.price_per_share)} per share is below the par value of "
-                    f"{fmt.money(plan.par_value)}.", field="price_per_share")
+                    f"{fmt.money(plan.par_value)}.",
+                    field="price_per_share",
+                )
             designation.consideration_finding = consideration_finding(
-                plan, designation, decided_on=fields["decided_on"], reference=fields["decision_reference"])
+                plan, designation, decided_on=fields["decided_on"], reference=fields["decision_reference"]
+            )
         _approve(plan, designation)
         designation.status = Status.APPROVED
     else:
         designation.status = Status.REJECTED
     for name, value in fields.items():
         setattr(designation, name, value)
-    _common.save(designation, by=by, update_fields=["status", "decided_on", "decision_reference", "decision_source",
-                                                     "decided_at", "consideration_finding"])
+    _common.save(
+        designation,
+        by=by,
+        update_fields=[
+            "status",
+            "decided_on",
+            "decision_reference",
+            "decision_source",
+            "decided_at",
+            "consideration_finding",
+        ],
+    )
 
 
 @transaction.atomic
@@ -238,12 +290,16 @@ def designation_vote(
     locked = BoardDesignation.objects.select_for_update().select_related("participant").get(pk=designation.pk)
     votes = dict(DesignationVote.objects.filter(designation=locked).values_list("voter_id", "decision"))
     decisions.refuse_unless_may_vote(
-        voter=voter, noun="designation",
+        voter=voter,
+        noun="designation",
         status_label=None if locked.status == Status.PROPOSED else locked.get_status_display().lower(),
-        proposed_by_id=locked.proposed_by_id, designated_user_id=locked.designated_user_id, voter_ids=set(votes),
+        proposed_by_id=locked.proposed_by_id,
+        designated_user_id=locked.designated_user_id,
+        voter_ids=set(votes),
     )
-    decisions.refuse_if_out_for_signature(noun="designation", designation_id=locked.pk,
-                                          doing="the board decides it by signing that resolution.")
+    decisions.refuse_if_out_for_signature(
+        noun="designation", designation_id=locked.pk, doing="the board decides it by signing that resolution."
+    )
     outcome = decisions.tally(plan=plan, decisions_so_far=list(votes.values()), decision=decision)
     if decision == VoteDecision.APPROVE:
         # Checked on every approving vote, deciding or not, so that a member is told at once.
@@ -257,12 +313,25 @@ def designation_vote(
     return vote
 
 
-def _lapse(plan: Plan, designation: BoardDesignation, *, lapsed_on: datetime.date, reason: str, by,
-           year_closing: PlanYearClosing | None = None) -> DesignationLapse:
+def _lapse(
+    plan: Plan,
+    designation: BoardDesignation,
+    *,
+    lapsed_on: datetime.date,
+    reason: str,
+    by,
+    year_closing: PlanYearClosing | None = None,
+) -> DesignationLapse:
     """Lapse one approved designation of the locked plan; its unissued shares leave the committed counter."""
     released = designation.shares - designation.issued_shares
-    lapse = DesignationLapse(designation=designation, lapsed_on=lapsed_on, released_shares=released, reason=reason,
-                             year_closing=year_closing, recorded_by=by)
+    lapse = DesignationLapse(
+        designation=designation,
+        lapsed_on=lapsed_on,
+        released_shares=released,
+        reason=reason,
+        year_closing=year_closing,
+        recorded_by=by,
+    )
     lapse.save()
     designation.status = Status.LAPSED
     _common.save(designation, by=by, update_fields=["status"])
@@ -282,7 +351,10 @@ def _clean_lapse_date(value, *, year: int) -> datetime.date:
 
 @transaction.atomic
 def designation_lapse(
-    *, designation: BoardDesignation, reason: str, lapsed_on: datetime.date | None = None,
+    *,
+    designation: BoardDesignation,
+    reason: str,
+    lapsed_on: datetime.date | None = None,
     by: AbstractBaseUser | None,
 ) -> DesignationLapse:
     """Record that an approved designation lapses after its year, releasing its unissued shares. Locks the Plan.
@@ -320,8 +392,9 @@ def plan_year_close(
     closed_on = _clean_lapse_date(closed_on or _common.today(), year=year)
     existing = PlanYearClosing.objects.filter(plan=locked, year=year).first()
     if existing is not None:
-        raise InvalidTransition(f"The plan's year {year} was already closed on {fmt.day(existing.closed_on)}.",
-                                field="year")
+        raise InvalidTransition(
+            f"The plan's year {year} was already closed on {fmt.day(existing.closed_on)}.", field="year"
+        )
     pending = BoardDesignation.objects.filter(plan=locked, year=year, status=Status.PROPOSED).count()
     if pending:
         raise InvalidTransition(
@@ -331,11 +404,17 @@ def plan_year_close(
         )
     closing = PlanYearClosing(plan=locked, year=year, closed_on=closed_on, reason=reason, recorded_by=by)
     closing.save()
-    open_designations = BoardDesignation.objects.select_for_update().filter(plan=locked, year=year,
-                                                                             status=Status.APPROVED)
+    open_designations = BoardDesignation.objects.select_for_update().filter(
+        plan=locked, year=year, status=Status.APPROVED
+    )
     for designation in open_designations:
-        _lapse(locked, designation, lapsed_on=closed_on, reason=f"The plan's year {year} was closed: {reason}",
-               by=by, year_closing=closing)
+        _lapse(
+            locked,
+            designation,
+            lapsed_on=closed_on,
+            reason=f"The plan's year {year} was closed: {reason}",
+            by=by,
+            year_closing=closing,
+        )
     plan.committed_shares = locked.committed_shares
     return closing
-

@@ -34,16 +34,24 @@ BULK_BATCH_SIZE = 2000
 
 
 def clean_issuance_values(
-    *, issue_date, shares, price, kind, debt_amount, debt_reference, notes, from_records: bool = False,
-    source_reference: str = "", reference: str = "",
+    *,
+    issue_date,
+    shares,
+    price,
+    kind,
+    debt_amount,
+    debt_reference,
+    notes,
+    from_records: bool = False,
+    source_reference: str = "",
+    reference: str = "",
 ) -> dict:
     """The issuance's own values, cleaned; no ledger state is read. Raises InvalidInput."""
     values = {
         "shares": _common.whole_shares(shares),
         "issue_date": _common.date(issue_date, field="issue_date", label="issue date"),
         "price_per_share": _common.money(price, field="price_per_share", label="price per share"),
-        "debt_reference": _common.text(debt_reference, field="debt_reference", label="debt reference",
-                                       max_length=200),
+        "debt_reference": _common.text(debt_reference, field="debt_reference", label="debt reference", max_length=200),
         "notes": _common.text(notes, field="notes", label="notes", max_length=10_000),
         "reference": _common.text(reference, field="reference", label="reference", max_length=100),
         "entered_from_records": bool(from_records),
@@ -57,8 +65,9 @@ def clean_issuance_values(
         if debt_amount == 0:
             raise InvalidInput("The debt settled must be more than $0.", field="debt_amount")
         if not values["debt_reference"]:
-            raise InvalidInput("A debt settlement needs a reference to the debt (invoice, note).",
-                               field="debt_reference")
+            raise InvalidInput(
+                "A debt settlement needs a reference to the debt (invoice, note).", field="debt_reference"
+            )
     elif kind == Issuance.Kind.COMPENSATION:
         if debt_amount not in (None, ""):
             raise InvalidInput("Only a debt settlement records a debt amount.", field="debt_amount")
@@ -70,8 +79,16 @@ def clean_issuance_values(
     return values
 
 
-def check_issuance(*, plan: Plan, designation: BoardDesignation, values: dict, designation_issued: int,
-                   plan_issued: int, confirmed: bool, debt_settled: Decimal = Decimal(0)) -> None:
+def check_issuance(
+    *,
+    plan: Plan,
+    designation: BoardDesignation,
+    values: dict,
+    designation_issued: int,
+    plan_issued: int,
+    confirmed: bool,
+    debt_settled: Decimal = Decimal(0),
+) -> None:
     """Check one cleaned issuance against the locked plan and the designation as read under the lock.
 
     `plan_issued` / `designation_issued` are the shares issued so far (the counters, plus any earlier rows of a
@@ -186,8 +203,12 @@ def _check_debt_settlement(*, plan: Plan, designation: BoardDesignation, values:
 
 def debt_settled_by(designation_ids) -> dict[int, Decimal]:
     """Debt settled so far (standing debt-settlement issuances) per designation, in one query."""
-    rows = (Issuance.objects.standing().filter(designation_id__in=designation_ids, kind=Issuance.Kind.DEBT_SETTLEMENT)
-            .values("designation_id").annotate(total=Sum("debt_amount")))
+    rows = (
+        Issuance.objects.standing()
+        .filter(designation_id__in=designation_ids, kind=Issuance.Kind.DEBT_SETTLEMENT)
+        .values("designation_id")
+        .annotate(total=Sum("debt_amount"))
+    )
     return {row["designation_id"]: row["total"] or Decimal(0) for row in rows}
 
 
@@ -202,8 +223,18 @@ def _is_confirmed(designation: BoardDesignation) -> bool:
 
 # --- submission keys: a resubmitted form records once, and only the values it was first sent with ---------------
 
-_COMPARED = ("issue_date", "shares", "kind", "price_per_share", "debt_amount", "debt_reference", "notes",
-             "entered_from_records", "source_reference", "reference")
+_COMPARED = (
+    "issue_date",
+    "shares",
+    "kind",
+    "price_per_share",
+    "debt_amount",
+    "debt_reference",
+    "notes",
+    "entered_from_records",
+    "source_reference",
+    "reference",
+)
 
 
 def _refuse_taken_reference(plan_id: int, reference: str, *, taken_by: int | None) -> None:
@@ -221,7 +252,8 @@ def _taken_references(plan_ids, references) -> dict[tuple[int, str], int]:
     if not references:
         return {}
     rows = Issuance.objects.filter(designation__plan_id__in=plan_ids, reference__in=references).values_list(
-        "designation__plan_id", "reference", "pk")
+        "designation__plan_id", "reference", "pk"
+    )
     return {(plan_id, reference): pk for plan_id, reference, pk in rows}
 
 
@@ -281,8 +313,15 @@ def issuance_record(
     naming what was recorded. Two requests with one key at the same time record one row.
     """
     values = clean_issuance_values(
-        issue_date=issue_date, shares=shares, price=price_per_share, kind=kind, debt_amount=debt_amount,
-        debt_reference=debt_reference, notes=notes, from_records=from_records, source_reference=source_reference,
+        issue_date=issue_date,
+        shares=shares,
+        price=price_per_share,
+        kind=kind,
+        debt_amount=debt_amount,
+        debt_reference=debt_reference,
+        notes=notes,
+        from_records=from_records,
+        source_reference=source_reference,
         reference=reference,
     )
     # Before the lock: the designation's fixed terms (plan, year, shares, participant, how it was decided never
@@ -301,12 +340,20 @@ def issuance_record(
     for name, value in current.items():  # its status, counter and decision date as they are now
         setattr(fixed, name, value)
     settled = debt_settled_by([fixed.pk]).get(fixed.pk, Decimal(0)) if fixed.is_debt_settlement else Decimal(0)
-    check_issuance(plan=locked_plan, designation=fixed, values=values, designation_issued=fixed.issued_shares,
-                   plan_issued=locked_plan.issued_shares, confirmed=confirmed, debt_settled=settled)
+    check_issuance(
+        plan=locked_plan,
+        designation=fixed,
+        values=values,
+        designation_issued=fixed.issued_shares,
+        plan_issued=locked_plan.issued_shares,
+        confirmed=confirmed,
+        debt_settled=settled,
+    )
     if values["reference"]:
         taken = _taken_references([fixed.plan_id], [values["reference"]])
-        _refuse_taken_reference(fixed.plan_id, values["reference"],
-                                taken_by=taken.get((fixed.plan_id, values["reference"])))
+        _refuse_taken_reference(
+            fixed.plan_id, values["reference"], taken_by=taken.get((fixed.plan_id, values["reference"]))
+        )
 
     issuance = Issuance(designation=fixed, submission_key=submission_key, recorded_by=by, recorded_at=now, **values)
     shares = values["shares"]
@@ -341,14 +388,13 @@ def _replay(submission_key, *, designation_id: int, values: dict, by) -> Issuanc
 
 
 @transaction.atomic
-def issuance_record_many(
-    *, rows: list[dict], by: AbstractBaseUser | None, plan: Plan | None = None
-) -> list[Issuance]:
+def issuance_record_many(*, rows: list[dict], by: AbstractBaseUser | None, plan: Plan | None = None) -> list[Issuance]:
     """Record a batch of issuances all or nothing, with the same rules and messages as issuance_record.
 
     Each row is a dict of issuance_record's arguments: `designation` (a BoardDesignation or its pk),
     `issue_date`, `shares`, `price_per_share`, and optionally `kind`, `debt_amount`, `debt_reference`, `notes`,
-    `from_records`, `source_reference`, `reference` (unique within the plan, and within the batch). `plan`, when given, is the plan every row's designation must belong to.
+    `from_records`, `source_reference`, `reference` (unique within the plan, and within the batch). `plan`, when
+    given, is the plan every row's designation must belong to.
 
     Cleans every row first; then locks every involved Plan row once, in ascending pk order (one SELECT ... FOR
     UPDATE), and reads the involved designations in one query. Every row is checked by check_issuance against
@@ -371,13 +417,20 @@ def issuance_record_many(
         if isinstance(designation, BoardDesignation):
             known_plan_ids[designation_id] = designation.plan_id
         try:
-            cleaned.append(clean_issuance_values(
-                issue_date=row["issue_date"], shares=row["shares"], price=row["price_per_share"],
-                kind=row.get("kind", Issuance.Kind.COMPENSATION), debt_amount=row.get("debt_amount"),
-                debt_reference=row.get("debt_reference", ""), notes=row.get("notes", ""),
-                from_records=row.get("from_records", False), source_reference=row.get("source_reference", ""),
-                reference=row.get("reference", ""),
-            ))
+            cleaned.append(
+                clean_issuance_values(
+                    issue_date=row["issue_date"],
+                    shares=row["shares"],
+                    price=row["price_per_share"],
+                    kind=row.get("kind", Issuance.Kind.COMPENSATION),
+                    debt_amount=row.get("debt_amount"),
+                    debt_reference=row.get("debt_reference", ""),
+                    notes=row.get("notes", ""),
+                    from_records=row.get("from_records", False),
+                    source_reference=row.get("source_reference", ""),
+                    reference=row.get("reference", ""),
+                )
+            )
         except PlanRuleViolation as error:
             errors.append((index, " ".join(error.messages)))
             cleaned.append(None)
@@ -388,8 +441,9 @@ def issuance_record_many(
     plan_ids = {plan.pk} if plan is not None else set(known_plan_ids.values())
     plans = {locked.pk: locked for locked in Plan.objects.select_for_update().filter(pk__in=plan_ids).order_by("pk")}
     designations = BoardDesignation.objects.select_related("participant").in_bulk(set(designation_ids))
-    confirmed = set(RecordConfirmation.objects.filter(designation_id__in=designations).values_list(
-        "designation_id", flat=True))
+    confirmed = set(
+        RecordConfirmation.objects.filter(designation_id__in=designations).values_list("designation_id", flat=True)
+    )
     taken = _taken_references(plans, [values["reference"] for values in cleaned if values])
 
     plan_issued = {pk: locked.issued_shares for pk, locked in plans.items()}
@@ -407,15 +461,23 @@ def issuance_record_many(
                 raise DesignationNotApproved("That designation does not exist.", field="designation")
             _check_designation_plan(designation_plan_id=fresh.plan_id, plan=plan)
             locked_plan = plans[fresh.plan_id]
-            check_issuance(plan=locked_plan, designation=fresh, values=values,
-                           designation_issued=designation_issued[fresh.pk], plan_issued=plan_issued[locked_plan.pk],
-                           confirmed=not fresh.is_from_records or fresh.pk in confirmed,
-                           debt_settled=debt_settled.get(fresh.pk, Decimal(0)))
+            check_issuance(
+                plan=locked_plan,
+                designation=fresh,
+                values=values,
+                designation_issued=designation_issued[fresh.pk],
+                plan_issued=plan_issued[locked_plan.pk],
+                confirmed=not fresh.is_from_records or fresh.pk in confirmed,
+                debt_settled=debt_settled.get(fresh.pk, Decimal(0)),
+            )
             if values["reference"]:
                 key = (locked_plan.pk, values["reference"])
                 if key in batch_references:
-                    raise InvalidInput(f"The reference {values['reference']!r} is also the reference of row "
-                                       f"{batch_references[key] + 1} of this batch.", field="reference")
+                    raise InvalidInput(
+                        f"The reference {values['reference']!r} is also the reference of row "
+                        f"{batch_references[key] + 1} of this batch.",
+                        field="reference",
+                    )
                 _refuse_taken_reference(*key, taken_by=taken.get(key))
                 batch_references[key] = index
         except PlanRuleViolation as error:
@@ -450,32 +512,41 @@ def issuance_record_many(
 
 @transaction.atomic
 def issuance_cancel(
-    *, issuance: Issuance, cancelled_on: datetime.date, reason: str, from_records: bool = False,
-    source_reference: str = "", by: AbstractBaseUser | None,
+    *,
+    issuance: Issuance,
+    cancelled_on: datetime.date,
+    reason: str,
+    from_records: bool = False,
+    source_reference: str = "",
+    by: AbstractBaseUser | None,
 ) -> IssuanceCancellation:
     """Cancel an issuance in full, returning its shares to its designation and to the pool. Locks the Plan.
 
     Like issuance_record, it reads the issuance's fixed terms before the lock and, under it, sends one locking read,
     one read of the designation's status and of any cancellation, one insert (the row and its history) and one
-    update of the counters (services/ledger_sql.py). If the designation is approved, its unissued balance grows again and so does the plan's committed counter;
+    update of the counters (services/ledger_sql.py). If the designation is approved, its unissued balance grows
+    again and so does the plan's committed counter;
     if it has lapsed, the shares are free. Raises InvalidTransition when already cancelled, InvalidInput for a
     missing reason, a date before the issuance or in the future, or on the wrong side of the ledger start date.
     """
-    reason = _common.text(reason, field="reason", label="reason for the cancellation", required=True,
-                          max_length=5000)
+    reason = _common.text(reason, field="reason", label="reason for the cancellation", required=True, max_length=5000)
     cancelled_on = _common.date(cancelled_on, field="cancelled_on", label="cancellation date")
     _common.not_in_future(cancelled_on, field="cancelled_on", what="A cancellation")
     source = _common.source_reference(source_reference, from_records=from_records)
     # Before the lock: the issuance's fixed terms (its designation, plan, shares and date never change).
-    fixed = Issuance.objects.filter(pk=issuance.pk).values("designation_id", "designation__plan_id", "shares",
-                                                           "issue_date").first()
+    fixed = (
+        Issuance.objects.filter(pk=issuance.pk)
+        .values("designation_id", "designation__plan_id", "shares", "issue_date")
+        .first()
+    )
     if fixed is None:
         raise InvalidInput("There is no such issuance.")
     now = timezone.now()
 
     plan, _ = ledger_sql.lock_plan(fixed["designation__plan_id"])
-    status, already_cancelled = ledger_sql.cancellation_state(issuance_id=issuance.pk,
-                                                              designation_id=fixed["designation_id"])
+    status, already_cancelled = ledger_sql.cancellation_state(
+        issuance_id=issuance.pk, designation_id=fixed["designation_id"]
+    )
     if already_cancelled:
         raise InvalidTransition("This issuance is already cancelled.")
     if cancelled_on < fixed["issue_date"]:
@@ -483,13 +554,26 @@ def issuance_cancel(
             f"The cancellation date may not precede the issue date, {fmt.day(fixed['issue_date'])}.",
             field="cancelled_on",
         )
-    _common.check_record_date(plan, cancelled_on, from_records=from_records, field="cancelled_on",
-                              what="A cancellation")
-    cancellation = IssuanceCancellation(issuance_id=issuance.pk, cancelled_on=cancelled_on, reason=reason,
-                                        entered_from_records=bool(from_records), source_reference=source,
-                                        recorded_by=by, recorded_at=now)
+    _common.check_record_date(
+        plan, cancelled_on, from_records=from_records, field="cancelled_on", what="A cancellation"
+    )
+    cancellation = IssuanceCancellation(
+        issuance_id=issuance.pk,
+        cancelled_on=cancelled_on,
+        reason=reason,
+        entered_from_records=bool(from_records),
+        source_reference=source,
+        recorded_by=by,
+        recorded_at=now,
+    )
     shares = fixed["shares"]
     recommitted = shares if status == Status.APPROVED else 0  # a lapsed designation's shares go back to the pool
-    ledger_sql.insert_with_history(cancellation, by=by, when=now, counters=ledger_sql.Counters(
-        plan_id=plan.pk, designation_id=fixed["designation_id"], issued=-shares, committed=recommitted))
+    ledger_sql.insert_with_history(
+        cancellation,
+        by=by,
+        when=now,
+        counters=ledger_sql.Counters(
+            plan_id=plan.pk, designation_id=fixed["designation_id"], issued=-shares, committed=recommitted
+        ),
+    )
     return cancellation

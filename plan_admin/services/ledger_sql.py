@@ -30,8 +30,15 @@ from django.db import connection
 
 from ..models import BoardDesignation, Issuance, IssuanceCancellation, Plan
 
-PLAN_COLUMNS = ("authorized_shares", "issued_shares", "committed_shares", "par_value", "effective_date",
-                "termination_date", "ledger_start_date")
+PLAN_COLUMNS = (
+    "authorized_shares",
+    "issued_shares",
+    "committed_shares",
+    "par_value",
+    "effective_date",
+    "termination_date",
+    "ledger_start_date",
+)
 DESIGNATION_COLUMNS = ("status", "issued_shares", "decided_on")
 
 
@@ -78,8 +85,7 @@ def _from_db(model, column: str, value):
 def _lock_sql(vendor: str, with_key: bool) -> str:
     plan, issuance = _quote(Plan._meta.db_table), _quote(Issuance._meta.db_table)
     columns = [_quote(column) for column in PLAN_COLUMNS]
-    key = (f"(SELECT i.{_quote('id')} FROM {issuance} i WHERE i.{_quote('submission_key')} = %s)"
-           if with_key else "NULL")
+    key = f"(SELECT i.{_quote('id')} FROM {issuance} i WHERE i.{_quote('submission_key')} = %s)" if with_key else "NULL"
     lock = " FOR UPDATE" if vendor == "postgresql" else ""
     return f"SELECT {', '.join(columns)}, {key} FROM {plan} WHERE {_quote('id')} = %s{lock}"
 
@@ -87,12 +93,16 @@ def _lock_sql(vendor: str, with_key: bool) -> str:
 def lock_plan(plan_id: int, *, submission_key=None) -> tuple[Plan, int | None] | None:
     """Lock the plan row; return it (the columns the checks read) and the id of an issuance already recorded with
     `submission_key` (None if there is none). None when there is no such plan."""
-    key_param = ([_db_value(Issuance._meta.get_field("submission_key"), submission_key)]
-                 if submission_key is not None else [])
+    key_param = (
+        [_db_value(Issuance._meta.get_field("submission_key"), submission_key)] if submission_key is not None else []
+    )
     row = _execute(_lock_sql(connection.vendor, submission_key is not None), key_param + [plan_id], fetch=True)
     if row is None:
         return None
-    plan = Plan(id=plan_id, **{column: _from_db(Plan, column, value) for column, value in zip(PLAN_COLUMNS, row[:-1], strict=True)})
+    plan = Plan(
+        id=plan_id,
+        **{column: _from_db(Plan, column, value) for column, value in zip(PLAN_COLUMNS, row[:-1], strict=True)},
+    )
     plan._state.adding = False
     return plan, row[-1]
 
@@ -100,8 +110,10 @@ def lock_plan(plan_id: int, *, submission_key=None) -> tuple[Plan, int | None] |
 @cache
 def _designation_sql() -> str:
     columns = ", ".join(_quote(column) for column in DESIGNATION_COLUMNS)
-    return (f"SELECT {columns} FROM {_quote(BoardDesignation._meta.db_table)} WHERE {_quote('id')} = %s "
-            f"AND {_quote('plan_id')} = %s")
+    return (
+        f"SELECT {columns} FROM {_quote(BoardDesignation._meta.db_table)} WHERE {_quote('id')} = %s "
+        f"AND {_quote('plan_id')} = %s"
+    )
 
 
 def read_designation(designation_id: int, plan_id: int) -> dict | None:
@@ -111,14 +123,19 @@ def read_designation(designation_id: int, plan_id: int) -> dict | None:
     row = _execute(_designation_sql(), [designation_id, plan_id], fetch=True)
     if row is None:
         return None
-    return {column: _from_db(BoardDesignation, column, value) for column, value in zip(DESIGNATION_COLUMNS, row, strict=True)}
+    return {
+        column: _from_db(BoardDesignation, column, value)
+        for column, value in zip(DESIGNATION_COLUMNS, row, strict=True)
+    }
 
 
 @cache
 def _cancellation_state_sql() -> str:
     designation, cancellation = _quote(BoardDesignation._meta.db_table), _quote(IssuanceCancellation._meta.db_table)
-    return (f"SELECT d.{_quote('status')}, (SELECT COUNT(*) FROM {cancellation} c WHERE c.{_quote('issuance_id')} "
-            f"= %s) FROM {designation} d WHERE d.{_quote('id')} = %s")
+    return (
+        f"SELECT d.{_quote('status')}, (SELECT COUNT(*) FROM {cancellation} c WHERE c.{_quote('issuance_id')} "
+        f"= %s) FROM {designation} d WHERE d.{_quote('id')} = %s"
+    )
 
 
 def cancellation_state(*, issuance_id: int, designation_id: int) -> tuple[str, bool]:
@@ -154,16 +171,20 @@ HISTORY_EXTRA = ("history_date", "history_change_reason", "history_type", "histo
 def _insert_sql(model, conflict: str | None) -> str:
     fields = _fields(model)
     on_conflict = f" ON CONFLICT ({_quote(conflict)}) DO NOTHING" if conflict else ""
-    return (f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}){on_conflict} RETURNING {_quote('id')}")
+    return (
+        f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}){on_conflict} RETURNING {_quote('id')}"
+    )
 
 
 @cache
 def _history_sql(model) -> str:
     history = _history_model(model)
     columns = [field.column for _, field in _history_fields(model)] + list(HISTORY_EXTRA)
-    return (f"INSERT INTO {_quote(history._meta.db_table)} ({', '.join(_quote(c) for c in columns)}) "
-            f"VALUES ({', '.join(['%s'] * len(columns))})")
+    return (
+        f"INSERT INTO {_quote(history._meta.db_table)} ({', '.join(_quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
 
 
 @cache
@@ -181,14 +202,15 @@ def _history_from_i_sql(model) -> str:
     """The history row copied from the row a CTE named `i` inserted; the four history columns are parameters."""
     own = [field.column for _, field in _history_fields(model)]
     columns = own + list(HISTORY_EXTRA)
-    return (f"INSERT INTO {_quote(_history_model(model)._meta.db_table)} ({', '.join(_quote(c) for c in columns)}) "
-            f"SELECT {', '.join('i.' + _quote(c) for c in own)}, %s, %s, %s, %s FROM i RETURNING {_quote('id')}")
+    return (
+        f"INSERT INTO {_quote(_history_model(model)._meta.db_table)} ({', '.join(_quote(c) for c in columns)}) "
+        f"SELECT {', '.join('i.' + _quote(c) for c in own)}, %s, %s, %s, %s FROM i RETURNING {_quote('id')}"
+    )
 
 
 def _history_extra(model, *, by, when: datetime.datetime) -> list:
     """The values of the history columns that are not the row's own: date, change reason, type, user."""
-    return [_db_value(_history_model(model)._meta.get_field("history_date"), when), None, "+",
-            getattr(by, "pk", None)]
+    return [_db_value(_history_model(model)._meta.get_field("history_date"), when), None, "+", getattr(by, "pk", None)]
 
 
 @dataclass(frozen=True)
@@ -211,13 +233,16 @@ def _insert_with_history_and_counters_sql(model, conflict: str | None) -> str:
     was written (with `conflict`, a taken value writes nothing); the statement returns the new id, or no row."""
     designation_sql, plan_sql = _counter_sql()
     written = " AND EXISTS (SELECT 1 FROM i)"
-    return (f"WITH i AS ({_insert_returning_row_sql(model, conflict)}), h AS ({_history_from_i_sql(model)}), "
-            f"d AS ({designation_sql}{written} RETURNING 1) "
-            f"{plan_sql}{written} RETURNING (SELECT {_quote('id')} FROM h)")
+    return (
+        f"WITH i AS ({_insert_returning_row_sql(model, conflict)}), h AS ({_history_from_i_sql(model)}), "
+        f"d AS ({designation_sql}{written} RETURNING 1) "
+        f"{plan_sql}{written} RETURNING (SELECT {_quote('id')} FROM h)"
+    )
 
 
-def insert_with_history(instance, *, by, when: datetime.datetime, conflict: str | None = None,
-                        counters: Counters | None = None) -> int | None:
+def insert_with_history(
+    instance, *, by, when: datetime.datetime, conflict: str | None = None, counters: Counters | None = None
+) -> int | None:
     """Insert `instance` (unsaved, every field set, `recorded_at` included) and its "+" history row, and move the
     `counters`; return its new id. With `conflict` (a unique column), return None and write nothing (counters
     included) when that value is already taken."""
@@ -228,8 +253,9 @@ def insert_with_history(instance, *, by, when: datetime.datetime, conflict: str 
         if counters is None:
             row = _execute(_insert_with_history_sql(model, conflict), values + extra, fetch=True)
         else:
-            row = _execute(_insert_with_history_and_counters_sql(model, conflict),
-                           values + extra + counters.params(), fetch=True)
+            row = _execute(
+                _insert_with_history_and_counters_sql(model, conflict), values + extra + counters.params(), fetch=True
+            )
     else:
         row = _execute(_insert_sql(model, conflict), values, fetch=True)
     if row is None:
@@ -241,8 +267,12 @@ def insert_with_history(instance, *, by, when: datetime.datetime, conflict: str 
         history = [_db_value(field, getattr(instance, name)) for name, field in _history_fields(model)]
         _execute(_history_sql(model), history + _history_extra(model, by=by, when=when), fetch=False)
         if counters is not None:
-            move_counters(plan_id=counters.plan_id, designation_id=counters.designation_id, issued=counters.issued,
-                          committed=counters.committed)
+            move_counters(
+                plan_id=counters.plan_id,
+                designation_id=counters.designation_id,
+                issued=counters.issued,
+                committed=counters.committed,
+            )
     return row[0]
 
 
@@ -259,8 +289,10 @@ def insert_issuance(issuance: Issuance, *, by, when: datetime.datetime, counters
 def _counter_sql() -> tuple[str, str]:
     designation, plan = _quote(BoardDesignation._meta.db_table), _quote(Plan._meta.db_table)
     issued, committed, pk = _quote("issued_shares"), _quote("committed_shares"), _quote("id")
-    return (f"UPDATE {designation} SET {issued} = {issued} + %s WHERE {pk} = %s",
-            f"UPDATE {plan} SET {issued} = {issued} + %s, {committed} = {committed} + %s WHERE {pk} = %s")
+    return (
+        f"UPDATE {designation} SET {issued} = {issued} + %s WHERE {pk} = %s",
+        f"UPDATE {plan} SET {issued} = {issued} + %s, {committed} = {committed} + %s WHERE {pk} = %s",
+    )
 
 
 def move_counters(*, plan_id: int, designation_id: int, issued: int, committed: int) -> None:
@@ -270,8 +302,11 @@ def move_counters(*, plan_id: int, designation_id: int, issued: int, committed: 
     """
     designation_sql, plan_sql = _counter_sql()
     if connection.vendor == "postgresql":
-        _execute(f"WITH d AS ({designation_sql} RETURNING 1) {plan_sql}",
-                 [issued, designation_id, issued, committed, plan_id], fetch=False)
+        _execute(
+            f"WITH d AS ({designation_sql} RETURNING 1) {plan_sql}",
+            [issued, designation_id, issued, committed, plan_id],
+            fetch=False,
+        )
     else:
         _execute(designation_sql, [issued, designation_id], fetch=False)
         _execute(plan_sql, [issued, committed, plan_id], fetch=False)

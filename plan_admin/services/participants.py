@@ -24,14 +24,22 @@ def participant_create(
     *, name: str, category: str, email: str = "", notes: str = "", user=None, by: AbstractBaseUser | None
 ) -> Participant:
     """Add a participant. Locks nothing: participants are not counted against any plan."""
-    participant = Participant(**clean_participant_fields(name=name, category=category, email=email, notes=notes), user=user)
+    participant = Participant(
+        **clean_participant_fields(name=name, category=category, email=email, notes=notes), user=user
+    )
     _common.save(participant, by=by)
     return participant
 
 
 @transaction.atomic
 def participant_update(
-    *, participant: Participant, name: str, category: str, email: str = "", notes: str = "", user=None,
+    *,
+    participant: Participant,
+    name: str,
+    category: str,
+    email: str = "",
+    notes: str = "",
+    user=None,
     by: AbstractBaseUser | None,
 ) -> Participant:
     """Change a participant's details, their login included. Locks the participant row.

@@ -55,15 +55,18 @@ def plan_set_ledger_start(*, plan: Plan, ledger_start_date: datetime.date | None
     )
     if ledger_start_date is None:
         if from_records:
-            raise InvalidInput("History has been entered from records for this plan: its ledger start date stays.",
-                               field="ledger_start_date")
+            raise InvalidInput(
+                "History has been entered from records for this plan: its ledger start date stays.",
+                field="ledger_start_date",
+            )
     else:
         day = ledger_start_date
         recorded_here_before = (
             issuances.filter(entered_from_records=False, issue_date__lt=day).count()
             + cancellations.filter(entered_from_records=False, cancelled_on__lt=day).count()
-            + designations.filter(decision_source__in=[DecisionSource.VOTES, DecisionSource.RESOLUTION],
-                                  decided_on__lt=day).count()
+            + designations.filter(
+                decision_source__in=[DecisionSource.VOTES, DecisionSource.RESOLUTION], decided_on__lt=day
+            ).count()
             + reserve.filter(board_approval_date__lt=day).count()
         )
         if recorded_here_before:
@@ -76,8 +79,9 @@ def plan_set_ledger_start(*, plan: Plan, ledger_start_date: datetime.date | None
             issuances.filter(entered_from_records=True, issue_date__gte=day).count()
             + cancellations.filter(entered_from_records=True, cancelled_on__gte=day).count()
             + designations.filter(decision_source=DecisionSource.RECORDS, decided_on__gte=day).count()
-            + ShareReserveChange.objects.filter(plan=locked, entered_from_records=True,
-                                                board_approval_date__gte=day).count()
+            + ShareReserveChange.objects.filter(
+                plan=locked, entered_from_records=True, board_approval_date__gte=day
+            ).count()
         )
         if past_after:
             raise InvalidInput(
@@ -120,13 +124,20 @@ def past_designation_record(
     """
     locked = _common.lock_plan(plan.pk)
     participant = Participant.objects.get(pk=participant.pk)
-    terms = _clean_proposal(plan=locked, participant=participant, year=year, shares=shares,
-                            factors_considered=factors_considered, kind=kind, debt_amount=debt_amount,
-                            debt_reference=debt_reference, price_per_share=price_per_share)
+    terms = _clean_proposal(
+        plan=locked,
+        participant=participant,
+        year=year,
+        shares=shares,
+        factors_considered=factors_considered,
+        kind=kind,
+        debt_amount=debt_amount,
+        debt_reference=debt_reference,
+        price_per_share=price_per_share,
+    )
     if decision not in VoteDecision.values:
         raise InvalidInput("Choose whether the board approved or rejected it.", field="decision")
-    decided = decisions.decided_from_records(decided_on=decided_on, decision_reference=decision_reference,
-                                             plan=locked)
+    decided = decisions.decided_from_records(decided_on=decided_on, decision_reference=decision_reference, plan=locked)
     _refuse_closed_year(locked, terms["year"], doing="no designation can be entered for it")
     status = BoardDesignation.Status.APPROVED if decision == VoteDecision.APPROVE else BoardDesignation.Status.REJECTED
     designation = BoardDesignation(**terms, **decided, status=status, proposed_by=by)
@@ -134,7 +145,8 @@ def past_designation_record(
         _approve(locked, designation)
         if designation.is_debt_settlement:
             designation.consideration_finding = consideration_finding(
-                locked, designation, decided_on=decided["decided_on"], reference=decided["decision_reference"])
+                locked, designation, decided_on=decided["decided_on"], reference=decided["decision_reference"]
+            )
     _common.save(designation, by=by)
     return designation
 
@@ -156,12 +168,17 @@ def past_reserve_change_record(
     """
     locked = _common.lock_plan(plan.pk)
     shares = _common.whole_shares(shares, allow_negative=True)
-    decided = decisions.decided_from_records(decided_on=board_approval_date, decision_reference=resolution_reference,
-                                             plan=locked)
+    decided = decisions.decided_from_records(
+        decided_on=board_approval_date, decision_reference=resolution_reference, plan=locked
+    )
     return apply_reserve_change(
-        locked, shares=shares, board_approval_date=decided["decided_on"],
+        locked,
+        shares=shares,
+        board_approval_date=decided["decided_on"],
         resolution_reference=decided["decision_reference"],
-        note=_common.text(note, field="note", label="note", max_length=10_000), by=by, entered_from_records=True,
+        note=_common.text(note, field="note", label="note", max_length=10_000),
+        by=by,
+        entered_from_records=True,
     )
 
 
@@ -191,8 +208,9 @@ def _designated_user_id(record) -> int | None:
     if isinstance(record, BoardDesignation):
         return record.designated_user_id
     if isinstance(record, Issuance):
-        return BoardDesignation.objects.filter(pk=record.designation_id).values_list("designated_user_id",
-                                                                                      flat=True).get()
+        return (
+            BoardDesignation.objects.filter(pk=record.designation_id).values_list("designated_user_id", flat=True).get()
+        )
     return None
 
 
@@ -213,8 +231,9 @@ def past_record_confirm(*, record, by: AbstractBaseUser, comment: str = "") -> R
     if not is_board_member(by):
         raise VoteRefused("Only members of the board confirm history entered from records.")
     if not _is_from_records(fresh):
-        raise InvalidTransition("This record was made in plan-admin, not entered from records: there is nothing to "
-                                "confirm.")
+        raise InvalidTransition(
+            "This record was made in plan-admin, not entered from records: there is nothing to confirm."
+        )
     if RecordConfirmation.objects.filter(**{field: fresh}).exists():
         raise InvalidTransition("This record is already confirmed.")
     entered_by = fresh.proposed_by_id if isinstance(fresh, BoardDesignation) else fresh.recorded_by_id

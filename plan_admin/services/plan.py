@@ -51,12 +51,14 @@ def plan_create(
         ledger_start_date = _common.date(ledger_start_date, field="ledger_start_date", label="ledger start date")
         _common.not_in_future(ledger_start_date, field="ledger_start_date", what="The ledger start date")
     plan = Plan(
-        company_name=_common.text(company_name, field="company_name", label="company name", required=True,
-                                  max_length=200),
+        company_name=_common.text(
+            company_name, field="company_name", label="company name", required=True, max_length=200
+        ),
         name=_common.text(name, field="name", label="plan name", required=True, max_length=200),
         purpose=_common.text(purpose, field="purpose", label="purpose"),
-        stock_class=_common.text(stock_class, field="stock_class", label="class of stock", required=True,
-                                 max_length=100),
+        stock_class=_common.text(
+            stock_class, field="stock_class", label="class of stock", required=True, max_length=100
+        ),
         par_value=_common.money(par_value, field="par_value", label="par value"),
         board_approval_date=board_approval_date,
         effective_date=effective_date,
@@ -64,11 +66,18 @@ def plan_create(
         ledger_start_date=ledger_start_date,
     )
     shares = _common.whole_shares(initial_shares, field="initial_shares")
-    reference = _common.text(resolution_reference, field="resolution_reference", label="resolution reference",
-                             max_length=300)
+    reference = _common.text(
+        resolution_reference, field="resolution_reference", label="resolution reference", max_length=300
+    )
     _common.save(plan, by=by)
-    change = ShareReserveChange(plan=plan, shares=shares, board_approval_date=board_approval_date,
-                                resolution_reference=reference, note="Initial authorization", recorded_by=by)
+    change = ShareReserveChange(
+        plan=plan,
+        shares=shares,
+        board_approval_date=board_approval_date,
+        resolution_reference=reference,
+        note="Initial authorization",
+        recorded_by=by,
+    )
     _common.save(change, by=by)
     pool.move_counters(plan, authorized=shares)
     return plan
@@ -90,15 +99,16 @@ def plan_update_details(
     Par value, reserve, term and ledger start change only through their own services.
     """
     locked = _common.lock_plan(plan.pk)
-    locked.company_name = _common.text(company_name, field="company_name", label="company name", required=True,
-                                       max_length=200)
+    locked.company_name = _common.text(
+        company_name, field="company_name", label="company name", required=True, max_length=200
+    )
     locked.name = _common.text(name, field="name", label="plan name", required=True, max_length=200)
     locked.purpose = _common.text(purpose, field="purpose", label="purpose")
-    locked.stock_class = _common.text(stock_class, field="stock_class", label="class of stock", required=True,
-                                      max_length=100)
+    locked.stock_class = _common.text(
+        stock_class, field="stock_class", label="class of stock", required=True, max_length=100
+    )
     locked.required_approvals = _required_approvals(required_approvals)
-    _common.save(locked, by=by, update_fields=["company_name", "name", "purpose", "stock_class",
-                                               "required_approvals"])
+    _common.save(locked, by=by, update_fields=["company_name", "name", "purpose", "stock_class", "required_approvals"])
     return locked
 
 
@@ -146,9 +156,7 @@ def _refuse_if_terminated(plan: Plan, *, doing: str) -> None:
 
 
 @transaction.atomic
-def reserve_change_propose(
-    *, plan: Plan, shares: int, explanation: str, by: AbstractBaseUser | None
-) -> PlanProposal:
+def reserve_change_propose(*, plan: Plan, shares: int, explanation: str, by: AbstractBaseUser | None) -> PlanProposal:
     """Propose that the board increase (positive `shares`) or decrease (negative) the share reserve. Locks the Plan.
 
     Raises InvalidInput (zero shares, a reserve the ledger cannot hold, a missing explanation), OutsidePlanTerm
@@ -156,8 +164,9 @@ def reserve_change_propose(
     """
     locked = _common.lock_plan(plan.pk)
     shares = _common.whole_shares(shares, allow_negative=True)
-    explanation = _common.text(explanation, field="explanation", label="explanation for the board", required=True,
-                               max_length=10_000)
+    explanation = _common.text(
+        explanation, field="explanation", label="explanation for the board", required=True, max_length=10_000
+    )
     _refuse_if_terminated(locked, doing="its reserve no longer changes")
     if locked.authorized_shares + shares > _common.MAX_SHARES:
         raise InvalidInput("A reserve that large is more than the ledger can record.", field="shares")
@@ -167,8 +176,9 @@ def reserve_change_propose(
             f"{fmt.shares(-shares)}.",
             field="shares",
         )
-    proposal = PlanProposal(plan=locked, kind=PlanProposal.Kind.RESERVE_CHANGE, shares=shares,
-                            explanation=explanation, proposed_by=by)
+    proposal = PlanProposal(
+        plan=locked, kind=PlanProposal.Kind.RESERVE_CHANGE, shares=shares, explanation=explanation, proposed_by=by
+    )
     _common.save(proposal, by=by)
     return proposal
 
@@ -184,8 +194,9 @@ def termination_propose(
     """
     locked = _common.lock_plan(plan.pk)
     termination_date = _common.date(termination_date, field="termination_date", label="termination date")
-    explanation = _common.text(explanation, field="explanation", label="explanation for the board", required=True,
-                               max_length=10_000)
+    explanation = _common.text(
+        explanation, field="explanation", label="explanation for the board", required=True, max_length=10_000
+    )
     _refuse_if_terminated(locked, doing="it cannot be terminated again")
     if locked.effective_date and termination_date < locked.effective_date:
         raise OutsidePlanTerm(
@@ -194,8 +205,13 @@ def termination_propose(
         )
     if PlanProposal.objects.filter(plan=locked, kind=PlanProposal.Kind.TERMINATION, status=Status.PROPOSED).exists():
         raise InvalidTransition("A termination of this plan is already before the board.", field="termination_date")
-    proposal = PlanProposal(plan=locked, kind=PlanProposal.Kind.TERMINATION, termination_date=termination_date,
-                            explanation=explanation, proposed_by=by)
+    proposal = PlanProposal(
+        plan=locked,
+        kind=PlanProposal.Kind.TERMINATION,
+        termination_date=termination_date,
+        explanation=explanation,
+        proposed_by=by,
+    )
     _common.save(proposal, by=by)
     return proposal
 
@@ -210,8 +226,12 @@ def plan_proposal_withdraw(*, proposal: PlanProposal, by: AbstractBaseUser | Non
     locked = PlanProposal.objects.select_for_update().get(pk=proposal.pk)
     if locked.status != Status.PROPOSED:
         raise InvalidTransition(f"This proposal is {locked.get_status_display().lower()}; it cannot be withdrawn.")
-    decisions.refuse_if_out_for_signature(noun="proposal", proposal_id=locked.pk, error=InvalidTransition,
-                                          doing="withdraw the resolution first, then the proposal.")
+    decisions.refuse_if_out_for_signature(
+        noun="proposal",
+        proposal_id=locked.pk,
+        error=InvalidTransition,
+        doing="withdraw the resolution first, then the proposal.",
+    )
     locked.status = Status.WITHDRAWN
     locked.decided_at = timezone.now()
     _common.save(locked, by=by, update_fields=["status", "decided_at"])
@@ -233,14 +253,29 @@ def _check_reserve_change(plan: Plan, shares: int) -> None:
         )
 
 
-def apply_reserve_change(plan: Plan, *, shares: int, board_approval_date: datetime.date, resolution_reference: str,
-                         note: str, by, proposal: PlanProposal | None = None,
-                         entered_from_records: bool = False) -> ShareReserveChange:
+def apply_reserve_change(
+    plan: Plan,
+    *,
+    shares: int,
+    board_approval_date: datetime.date,
+    resolution_reference: str,
+    note: str,
+    by,
+    proposal: PlanProposal | None = None,
+    entered_from_records: bool = False,
+) -> ShareReserveChange:
     """Check and write one reserve change of the locked plan, and move its authorized counter."""
     _check_reserve_change(plan, shares)
-    change = ShareReserveChange(plan=plan, shares=shares, board_approval_date=board_approval_date,
-                                resolution_reference=resolution_reference, note=note, proposal=proposal,
-                                entered_from_records=entered_from_records, recorded_by=by)
+    change = ShareReserveChange(
+        plan=plan,
+        shares=shares,
+        board_approval_date=board_approval_date,
+        resolution_reference=resolution_reference,
+        note=note,
+        proposal=proposal,
+        entered_from_records=entered_from_records,
+        recorded_by=by,
+    )
     _common.save(change, by=by)
     pool.move_counters(plan, authorized=shares)
     return change
@@ -256,7 +291,8 @@ def _check_termination(plan: Plan, termination_date: datetime.date) -> None:
     later = Issuance.objects.standing().filter(designation__plan=plan, issue_date__gte=termination_date).count()
     if later:
         raise OutsidePlanTerm(
-            f"{later:,} issuance(s) are dated on or after {fmt.day(termination_date)}: the plan cannot end before them.",
+            f"{later:,} issuance(s) are dated on or after {fmt.day(termination_date)}: "
+            "the plan cannot end before them.",
             field="termination_date",
         )
 
@@ -279,9 +315,15 @@ def plan_proposal_decide(plan: Plan, proposal: PlanProposal, *, decision: str, f
     if decision == VoteDecision.APPROVE:
         proposal.status = Status.APPROVED
         if proposal.kind == PlanProposal.Kind.RESERVE_CHANGE:
-            apply_reserve_change(plan, shares=proposal.shares, board_approval_date=proposal.decided_on,
-                                 resolution_reference=proposal.decision_reference, note=proposal.explanation,
-                                 by=by, proposal=proposal)
+            apply_reserve_change(
+                plan,
+                shares=proposal.shares,
+                board_approval_date=proposal.decided_on,
+                resolution_reference=proposal.decision_reference,
+                note=proposal.explanation,
+                by=by,
+                proposal=proposal,
+            )
         else:
             _check_termination(plan, proposal.termination_date)
             plan.termination_date = proposal.termination_date
@@ -289,8 +331,9 @@ def plan_proposal_decide(plan: Plan, proposal: PlanProposal, *, decision: str, f
             _common.save(plan, by=by, update_fields=["termination_date", "termination_resolution"])
     else:
         proposal.status = Status.REJECTED
-    _common.save(proposal, by=by, update_fields=["status", "decided_on", "decision_reference", "decision_source",
-                                                 "decided_at"])
+    _common.save(
+        proposal, by=by, update_fields=["status", "decided_on", "decision_reference", "decision_source", "decided_at"]
+    )
 
 
 @transaction.atomic
@@ -311,12 +354,16 @@ def plan_proposal_vote(
     locked = PlanProposal.objects.select_for_update().get(pk=proposal.pk)
     votes = dict(PlanProposalVote.objects.filter(proposal=locked).values_list("voter_id", "decision"))
     decisions.refuse_unless_may_vote(
-        voter=voter, noun="proposal",
+        voter=voter,
+        noun="proposal",
         status_label=None if locked.status == Status.PROPOSED else locked.get_status_display().lower(),
-        proposed_by_id=locked.proposed_by_id, designated_user_id=None, voter_ids=set(votes),
+        proposed_by_id=locked.proposed_by_id,
+        designated_user_id=None,
+        voter_ids=set(votes),
     )
-    decisions.refuse_if_out_for_signature(noun="proposal", proposal_id=locked.pk,
-                                          doing="the board decides it by signing that resolution.")
+    decisions.refuse_if_out_for_signature(
+        noun="proposal", proposal_id=locked.pk, doing="the board decides it by signing that resolution."
+    )
     if decision == VoteDecision.APPROVE:
         refuse_proposal_approval(plan, locked)
     outcome = decisions.tally(plan=plan, decisions_so_far=list(votes.values()), decision=decision)

@@ -69,11 +69,19 @@ def person(user) -> str:
     return (user.get_full_name() or user.get_username()).strip()
 
 
-def chain_link(*, previous: str, document_sha256: str, signer_id: int, signer_name: str,
-               signed_at: datetime.datetime, client_address: str | None) -> str:
+def chain_link(
+    *,
+    previous: str,
+    document_sha256: str,
+    signer_id: int,
+    signer_name: str,
+    signed_at: datetime.datetime,
+    client_address: str | None,
+) -> str:
     """One link of a resolution's signature chain: SHA-256 over the previous link and this signature's facts."""
-    text = "\n".join([previous, document_sha256, str(signer_id), signer_name, signed_at.isoformat(),
-                      client_address or ""])
+    text = "\n".join(
+        [previous, document_sha256, str(signer_id), signer_name, signed_at.isoformat(), client_address or ""]
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -82,9 +90,14 @@ def chain_is_intact(resolution: Resolution) -> bool:
     document = resolution.documents.get(kind=ResolutionDocument.Kind.FOR_SIGNATURE)
     previous = document.sha256
     for signature in resolution.signatures.order_by("signed_at", "pk"):
-        link = chain_link(previous=previous, document_sha256=signature.document_sha256,
-                          signer_id=signature.signer_id, signer_name=signature.signer_name,
-                          signed_at=signature.signed_at, client_address=signature.client_address)
+        link = chain_link(
+            previous=previous,
+            document_sha256=signature.document_sha256,
+            signer_id=signature.signer_id,
+            signer_name=signature.signer_name,
+            signed_at=signature.signed_at,
+            client_address=signature.client_address,
+        )
         if signature.previous_sha256 != previous or signature.chain_sha256 != link:
             return False
         previous = link
@@ -105,8 +118,12 @@ def _order(item_subject) -> int:
 
 
 def _board_members():
-    return (get_user_model().objects.filter(is_active=True, groups__name=roles.BOARD)
-            .order_by("last_name", "first_name", "username").distinct())
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=roles.BOARD)
+        .order_by("last_name", "first_name", "username")
+        .distinct()
+    )
 
 
 def _recusals(director, subjects) -> list[str]:
@@ -138,35 +155,41 @@ def _clean_subjects(plan: Plan, designations, proposals) -> list:
     if len(locked) != len(ids) + len(proposal_ids):
         raise InvalidInput("One of the chosen proposals does not exist.", field="designations")
     voted = set(DesignationVote.objects.filter(designation_id__in=ids).values_list("designation_id", flat=True))
-    voted_on = set(PlanProposalVote.objects.filter(proposal_id__in=proposal_ids).values_list("proposal_id",
-                                                                                             flat=True))
+    voted_on = set(PlanProposalVote.objects.filter(proposal_id__in=proposal_ids).values_list("proposal_id", flat=True))
     closed = set(PlanYearClosing.objects.filter(plan=plan).values_list("year", flat=True))
     for subject in locked:
         what = _describe(subject)
         what = what[0].upper() + what[1:]
         is_designation = isinstance(subject, BoardDesignation)
         if subject.plan_id != plan.pk:
-            raise InvalidInput(f"{what} belongs to another plan: a resolution decides the proposals of one plan.",
-                               field="designations")
+            raise InvalidInput(
+                f"{what} belongs to another plan: a resolution decides the proposals of one plan.", field="designations"
+            )
         if subject.status != "proposed":
-            raise InvalidTransition(f"{what} is {subject.get_status_display().lower()}: only open proposals can be "
-                                    "put to the board.", field="designations")
-        item = decisions.open_resolution_item(designation_id=subject.pk if is_designation else None,
-                                              proposal_id=None if is_designation else subject.pk)
+            raise InvalidTransition(
+                f"{what} is {subject.get_status_display().lower()}: only open proposals can be put to the board.",
+                field="designations",
+            )
+        item = decisions.open_resolution_item(
+            designation_id=subject.pk if is_designation else None, proposal_id=None if is_designation else subject.pk
+        )
         if item is not None:
-            raise InvalidTransition(f"{what} is already out for signature in {item.resolution.reference}.",
-                                    field="designations")
+            raise InvalidTransition(
+                f"{what} is already out for signature in {item.resolution.reference}.", field="designations"
+            )
         if subject.pk in (voted if is_designation else voted_on):
-            raise InvalidTransition(f"{what} already has votes of board members: it is being decided by votes.",
-                                    field="designations")
+            raise InvalidTransition(
+                f"{what} already has votes of board members: it is being decided by votes.", field="designations"
+            )
         if is_designation and subject.year in closed:
-            raise InvalidTransition(f"The plan's year {subject.year} is closed: {what[0].lower()}{what[1:]} cannot "
-                                    "be approved.", field="designations")
+            raise InvalidTransition(
+                f"The plan's year {subject.year} is closed: {what[0].lower()}{what[1:]} cannot be approved.",
+                field="designations",
+            )
     terminations = [s for s in locked if isinstance(s, PlanProposal) and s.kind == PlanProposal.Kind.TERMINATION]
     if len(terminations) > 1:
         raise InvalidInput("A resolution terminates the plan once.", field="proposals")
-    return sorted(locked, key=lambda s: (_order(s), getattr(s, "year", 0), str(getattr(s, "participant", "")),
-                                         s.pk))
+    return sorted(locked, key=lambda s: (_order(s), getattr(s, "year", 0), str(getattr(s, "participant", "")), s.pk))
 
 
 @dataclass
@@ -213,13 +236,16 @@ def pool_effect(plan: Plan, subjects) -> PoolEffect:
 def document_context(resolution: Resolution, *, plan: Plan, subjects, signatories, meeting_date=None) -> dict:
     """What the resolution's template is given: every figure comes from the ledger rows."""
     designations = [s for s in subjects if isinstance(s, BoardDesignation)]
-    reserve_changes = [s for s in subjects
-                       if isinstance(s, PlanProposal) and s.kind == PlanProposal.Kind.RESERVE_CHANGE]
-    termination = next((s for s in subjects if isinstance(s, PlanProposal)
-                        and s.kind == PlanProposal.Kind.TERMINATION), None)
+    reserve_changes = [
+        s for s in subjects if isinstance(s, PlanProposal) and s.kind == PlanProposal.Kind.RESERVE_CHANGE
+    ]
+    termination = next(
+        (s for s in subjects if isinstance(s, PlanProposal) and s.kind == PlanProposal.Kind.TERMINATION), None
+    )
     for designation in designations:
-        designation.value_at_price = (designation.price_per_share * designation.shares
-                                      if designation.is_debt_settlement else None)
+        designation.value_at_price = (
+            designation.price_per_share * designation.shares if designation.is_debt_settlement else None
+        )
     return {
         "resolution": resolution,
         "reference": resolution.reference,
@@ -243,8 +269,9 @@ def _store(resolution: Resolution, kind: str, data: bytes, *, written: list, cha
     digest = storage.sha256(data)
     name = storage.write(f"resolutions/{resolution.pk}/{kind}-{digest[:16]}.pdf", data)
     written.append(name)
-    document = ResolutionDocument(resolution=resolution, kind=kind, file_name=name, sha256=digest, size=len(data),
-                                  chain_sha256=chain)
+    document = ResolutionDocument(
+        resolution=resolution, kind=kind, file_name=name, sha256=digest, size=len(data), chain_sha256=chain
+    )
     document.save()
     return document
 
@@ -254,8 +281,11 @@ def _clean_kind(kind, *, plan: Plan, meeting_date, directors_present):
         raise InvalidInput("Choose a written consent or the record of a meeting.", field="kind")
     if kind == Kind.WRITTEN_CONSENT:
         if meeting_date is not None or directors_present:
-            raise InvalidInput("A written consent is made without a meeting: leave the meeting's date and the "
-                               "directors present empty.", field="meeting_date")
+            raise InvalidInput(
+                "A written consent is made without a meeting: leave the meeting's date and the "
+                "directors present empty.",
+                field="meeting_date",
+            )
         return None, list(_board_members())
     if meeting_date is None:
         raise InvalidInput("Enter the date of the meeting.", field="meeting_date")
@@ -274,8 +304,10 @@ def _clean_kind(kind, *, plan: Plan, meeting_date, directors_present):
 def _default_title(kind: str, plan: Plan, meeting_date) -> str:
     if kind == Kind.WRITTEN_CONSENT:
         return f"Written Consent of the Board of Directors of {plan.company_name} in Lieu of a Meeting"
-    return (f"Resolutions Adopted by the Board of Directors of {plan.company_name} at a Meeting Held on "
-            f"{fmt.day(meeting_date)}")
+    return (
+        f"Resolutions Adopted by the Board of Directors of {plan.company_name} at a Meeting Held on "
+        f"{fmt.day(meeting_date)}"
+    )
 
 
 def resolution_prepare(
@@ -302,9 +334,17 @@ def resolution_prepare(
     """
     written: list[str] = []
     try:
-        return _prepare(plan=plan, kind=kind, designations=designations, proposals=proposals,
-                        meeting_date=meeting_date, directors_present=directors_present, title=title, by=by,
-                        written=written)
+        return _prepare(
+            plan=plan,
+            kind=kind,
+            designations=designations,
+            proposals=proposals,
+            meeting_date=meeting_date,
+            directors_present=directors_present,
+            title=title,
+            by=by,
+            written=written,
+        )
     except BaseException:
         for name in written:
             storage.delete_quietly(name)
@@ -314,24 +354,30 @@ def resolution_prepare(
 @transaction.atomic
 def _prepare(*, plan, kind, designations, proposals, meeting_date, directors_present, title, by, written):
     locked = _common.lock_plan(plan.pk)
-    meeting_date, directors = _clean_kind(kind, plan=locked, meeting_date=meeting_date,
-                                          directors_present=directors_present)
+    meeting_date, directors = _clean_kind(
+        kind, plan=locked, meeting_date=meeting_date, directors_present=directors_present
+    )
     subjects = _clean_subjects(locked, designations, proposals)
     if meeting_date is not None:
         for subject in subjects:
             if timezone.localdate(subject.proposed_at) > meeting_date:
-                raise InvalidInput(f"{_describe(subject)[0].upper()}{_describe(subject)[1:]} was proposed after the "
-                                   f"meeting of {fmt.day(meeting_date)}: the meeting cannot have decided it.",
-                                   field="meeting_date")
-    title = _common.text(title, field="title", label="title", max_length=300) or _default_title(kind, locked,
-                                                                                             meeting_date)
+                raise InvalidInput(
+                    f"{_describe(subject)[0].upper()}{_describe(subject)[1:]} was proposed after the "
+                    f"meeting of {fmt.day(meeting_date)}: the meeting cannot have decided it.",
+                    field="meeting_date",
+                )
+    title = _common.text(title, field="title", label="title", max_length=300) or _default_title(
+        kind, locked, meeting_date
+    )
     seats = []
     for director in directors:
         reasons = _recusals(director, subjects)
-        recusal = (f"{person(director)} {'; '.join(reasons)}, and so does not sign this resolution."
-                   if reasons else "")
-        seats.append(ResolutionSignatory(director=director, director_name=person(director), entitled=not reasons,
-                                         recusal=recusal))
+        recusal = f"{person(director)} {'; '.join(reasons)}, and so does not sign this resolution." if reasons else ""
+        seats.append(
+            ResolutionSignatory(
+                director=director, director_name=person(director), entitled=not reasons, recusal=recusal
+            )
+        )
     entitled = sum(1 for seat in seats if seat.entitled)
     required = entitled if kind == Kind.WRITTEN_CONSENT else locked.required_approvals
     if entitled < locked.required_approvals or entitled == 0:
@@ -340,22 +386,29 @@ def _prepare(*, plan, kind, designations, proposals, meeting_date, directors_pre
             f"Only {entitled:,} of the {who} may sign this resolution (the others proposed one of its proposals or "
             f"are designated by one), and the plan requires {locked.required_approvals:,} approval"
             f"{'s' if locked.required_approvals != 1 else ''}: put the proposals that recuse them to the board "
-            "separately, or to more directors.", field="designations")
-    resolution = Resolution(plan=locked, kind=kind, title=title, meeting_date=meeting_date,
-                            required_signatures=required, prepared_by=by)
+            "separately, or to more directors.",
+            field="designations",
+        )
+    resolution = Resolution(
+        plan=locked, kind=kind, title=title, meeting_date=meeting_date, required_signatures=required, prepared_by=by
+    )
     resolution.save()
     for position, subject in enumerate(subjects, start=1):
         is_designation = isinstance(subject, BoardDesignation)
-        ResolutionItem(resolution=resolution, position=position, designation=subject if is_designation else None,
-                       proposal=None if is_designation else subject).save()
+        ResolutionItem(
+            resolution=resolution,
+            position=position,
+            designation=subject if is_designation else None,
+            proposal=None if is_designation else subject,
+        ).save()
     for seat in seats:
         seat.resolution = resolution
         seat.save()
-    context = document_context(resolution, plan=locked, subjects=subjects, signatories=seats,
-                               meeting_date=meeting_date)
+    context = document_context(resolution, plan=locked, subjects=subjects, signatories=seats, meeting_date=meeting_date)
     markup = render_to_string(settings.RESOLUTION_DOCUMENT_TEMPLATE, context)
-    data = pdf.render(markup, title=title, footer=f"{resolution.reference} · {locked.company_name}",
-                      created=timezone.now())
+    data = pdf.render(
+        markup, title=title, footer=f"{resolution.reference} · {locked.company_name}", created=timezone.now()
+    )
     _store(resolution, ResolutionDocument.Kind.FOR_SIGNATURE, data, written=written)
     from ..notifications import resolutions as notices
 
@@ -370,8 +423,9 @@ def _lock(resolution: Resolution) -> tuple[Plan, Resolution]:
     plan = _common.lock_plan(resolution.plan_id)
     locked = Resolution.objects.select_for_update().select_related("prepared_by").get(pk=resolution.pk)
     if locked.status != Status.PENDING:
-        raise InvalidTransition(f"{locked.reference} is {locked.get_status_display().lower()}: it is no longer out "
-                                "for signature.")
+        raise InvalidTransition(
+            f"{locked.reference} is {locked.get_status_display().lower()}: it is no longer out for signature."
+        )
     return plan, locked
 
 
@@ -389,8 +443,10 @@ def _refuse_unless_entitled(resolution: Resolution, director, *, doing: str) -> 
         raise VoteRefused("Only members of the board sign the board's resolutions.")
     seat = ResolutionSignatory.objects.filter(resolution=resolution, director=director).first()
     if seat is None:
-        raise VoteRefused(f"You are not named in {resolution.reference}"
-                          + (" (you were not present at the meeting)." if resolution.kind == Kind.MEETING else "."))
+        raise VoteRefused(
+            f"You are not named in {resolution.reference}"
+            + (" (you were not present at the meeting)." if resolution.kind == Kind.MEETING else ".")
+        )
     if not seat.entitled:
         raise VoteRefused(f"You do not {doing} {resolution.reference}: {seat.recusal}")
     signed = ResolutionSignature.objects.filter(resolution=resolution, signer=director).first()
@@ -402,21 +458,28 @@ def _refuse_unless_entitled(resolution: Resolution, director, *, doing: str) -> 
 
 
 def _items(resolution: Resolution) -> list:
-    items = (ResolutionItem.objects.filter(resolution=resolution).select_related("designation__participant",
-                                                                                 "proposal")
-             .order_by("position"))
+    items = (
+        ResolutionItem.objects.filter(resolution=resolution)
+        .select_related("designation__participant", "proposal")
+        .order_by("position")
+    )
     subjects = []
     for item in items:
         if item.designation_id:
-            subjects.append(BoardDesignation.objects.select_for_update().select_related("participant")
-                            .get(pk=item.designation_id))
+            subjects.append(
+                BoardDesignation.objects.select_for_update().select_related("participant").get(pk=item.designation_id)
+            )
         else:
             subjects.append(PlanProposal.objects.select_for_update().get(pk=item.proposal_id))
     return subjects
 
 
 def resolution_sign(
-    *, resolution: Resolution, signer: AbstractBaseUser, document_sha256: str, client_address: str | None = None,
+    *,
+    resolution: Resolution,
+    signer: AbstractBaseUser,
+    document_sha256: str,
+    client_address: str | None = None,
     second_factor: bool = False,
 ) -> ResolutionSignature:
     """Record one entitled director's signature of the document for signature. Locks the Plan, the resolution,
@@ -432,8 +495,14 @@ def resolution_sign(
     """
     written: list[str] = []
     try:
-        return _sign(resolution=resolution, signer=signer, document_sha256=document_sha256,
-                     client_address=client_address, second_factor=second_factor, written=written)
+        return _sign(
+            resolution=resolution,
+            signer=signer,
+            document_sha256=document_sha256,
+            client_address=client_address,
+            second_factor=second_factor,
+            written=written,
+        )
     except BaseException:
         for name in written:
             storage.delete_quietly(name)
@@ -446,15 +515,19 @@ def _sign(*, resolution, signer, document_sha256, client_address, second_factor,
     seat = _refuse_unless_entitled(locked, signer, doing="sign")
     document = ResolutionDocument.objects.get(resolution=locked, kind=ResolutionDocument.Kind.FOR_SIGNATURE)
     if document_sha256 != document.sha256:
-        raise InvalidInput(f"The document you read is not the one out for signature (SHA-256 {document.sha256}): "
-                           "reload the page, read it again, and sign.", field="document_sha256")
+        raise InvalidInput(
+            f"The document you read is not the one out for signature (SHA-256 {document.sha256}): "
+            "reload the page, read it again, and sign.",
+            field="document_sha256",
+        )
     signed_bytes = storage.read(document.file_name, expected_sha256=document.sha256)
     subjects = _items(locked)
     earlier = list(ResolutionSignature.objects.filter(resolution=locked).order_by("signed_at", "pk"))
     for subject in subjects:  # the refusals of a vote, for each proposal the resolution decides
         is_designation = isinstance(subject, BoardDesignation)
         decisions.refuse_unless_may_vote(
-            voter=signer, noun="designation" if is_designation else "proposal",
+            voter=signer,
+            noun="designation" if is_designation else "proposal",
             status_label=None if subject.status == "proposed" else subject.get_status_display().lower(),
             proposed_by_id=subject.proposed_by_id,
             designated_user_id=subject.designated_user_id if is_designation else None,
@@ -464,16 +537,32 @@ def _sign(*, resolution, signer, document_sha256, client_address, second_factor,
     address = _clean_address(client_address)
     previous = earlier[-1].chain_sha256 if earlier else document.sha256
     signature = ResolutionSignature(
-        resolution=locked, signer=signer, signer_name=seat.director_name, signed_at=now, client_address=address,
-        document_sha256=storage.sha256(signed_bytes), second_factor=bool(second_factor), previous_sha256=previous,
-        chain_sha256=chain_link(previous=previous, document_sha256=document.sha256, signer_id=signer.pk,
-                                signer_name=seat.director_name, signed_at=now, client_address=address),
+        resolution=locked,
+        signer=signer,
+        signer_name=seat.director_name,
+        signed_at=now,
+        client_address=address,
+        document_sha256=storage.sha256(signed_bytes),
+        second_factor=bool(second_factor),
+        previous_sha256=previous,
+        chain_sha256=chain_link(
+            previous=previous,
+            document_sha256=document.sha256,
+            signer_id=signer.pk,
+            signer_name=seat.director_name,
+            signed_at=now,
+            client_address=address,
+        ),
     )
     signature.save()
     signatures = [*earlier, signature]
     if locked.kind == Kind.MEETING:
-        done = decisions.tally(plan=plan, decisions_so_far=[VoteDecision.APPROVE] * len(earlier),
-                               decision=VoteDecision.APPROVE).decided is not None
+        done = (
+            decisions.tally(
+                plan=plan, decisions_so_far=[VoteDecision.APPROVE] * len(earlier), decision=VoteDecision.APPROVE
+            ).decided
+            is not None
+        )
     else:
         done = len(signatures) >= locked.required_signatures
     if done:
@@ -481,14 +570,16 @@ def _sign(*, resolution, signer, document_sha256, client_address, second_factor,
     return signature
 
 
-def _take_effect(plan: Plan, resolution: Resolution, subjects, signatures, *, signed_bytes: bytes, by,
-                 written: list) -> None:
+def _take_effect(
+    plan: Plan, resolution: Resolution, subjects, signatures, *, signed_bytes: bytes, by, written: list
+) -> None:
     """Decide every proposal through the services' own decision code, then store the signed, sealed document."""
     decided_on = resolution.meeting_date or _common.today()
     effect = pool_effect(plan, subjects)
     if effect.designated and effect.over_commits:  # said for the resolution as a whole, in the pool's figures
-        after = (f" ({fmt.shares(effect.authorized_after)} after its change to the reserve)"
-                 if effect.reserve_change else "")
+        after = (
+            f" ({fmt.shares(effect.authorized_after)} after its change to the reserve)" if effect.reserve_change else ""
+        )
         remaining = max(effect.authorized_after - effect.issued - effect.committed, 0)
         raise ResolutionRefused(
             f"{resolution.reference} cannot take effect, so your signature was not recorded and nothing was "
@@ -523,19 +614,28 @@ def _take_effect(plan: Plan, resolution: Resolution, subjects, signatures, *, si
     resolution.closed_at = timezone.now()
     resolution.save(update_fields=["status", "effective_on", "closed_at"])
     context = {
-        "resolution": resolution, "plan": plan, "signatures": signatures, "subjects": subjects,
+        "resolution": resolution,
+        "plan": plan,
+        "signatures": signatures,
+        "subjects": subjects,
         "document": ResolutionDocument.objects.get(resolution=resolution, kind=ResolutionDocument.Kind.FOR_SIGNATURE),
-        "chain_head": signatures[-1].chain_sha256, "decided_on": decided_on, "reference": reference,
+        "chain_head": signatures[-1].chain_sha256,
+        "decided_on": decided_on,
+        "reference": reference,
         "recused": list(resolution.signatories.filter(entitled=False)),
         "declines": list(resolution.declines.all()),
         "time_zone": settings.TIME_ZONE,
     }
-    page = pdf.render(render_to_string(settings.RESOLUTION_SIGNATURE_PAGE_TEMPLATE, context),
-                      title=f"{resolution.reference}: signatures", footer=f"{resolution.reference} · signatures",
-                      created=resolution.closed_at)
+    page = pdf.render(
+        render_to_string(settings.RESOLUTION_SIGNATURE_PAGE_TEMPLATE, context),
+        title=f"{resolution.reference}: signatures",
+        footer=f"{resolution.reference} · signatures",
+        created=resolution.closed_at,
+    )
     with_signatures = pdf.append_pages(signed_bytes, page)
-    sealed = seal.seal(with_signatures, reason=f"{resolution.reference} of {plan.company_name}, in effect "
-                                                f"{fmt.day(decided_on)}")
+    sealed = seal.seal(
+        with_signatures, reason=f"{resolution.reference} of {plan.company_name}, in effect {fmt.day(decided_on)}"
+    )
     _store(resolution, ResolutionDocument.Kind.SIGNED, sealed, written=written, chain=signatures[-1].chain_sha256)
     from ..notifications import resolutions as notices
 
@@ -543,8 +643,9 @@ def _take_effect(plan: Plan, resolution: Resolution, subjects, signatures, *, si
 
 
 @transaction.atomic
-def resolution_decline(*, resolution: Resolution, director: AbstractBaseUser, reason: str,
-                       client_address: str | None = None) -> ResolutionDecline:
+def resolution_decline(
+    *, resolution: Resolution, director: AbstractBaseUser, reason: str, client_address: str | None = None
+) -> ResolutionDecline:
     """Record an entitled director's refusal to sign, with the reason. Locks the Plan, then the resolution.
 
     A written consent needs every entitled director, so one decline declines it; a meeting's record is declined
@@ -555,8 +656,9 @@ def resolution_decline(*, resolution: Resolution, director: AbstractBaseUser, re
     _plan, locked = _lock(resolution)
     reason = _common.text(reason, field="reason", label="reason for declining", required=True, max_length=5000)
     _refuse_unless_entitled(locked, director, doing="sign or decline")
-    decline = ResolutionDecline(resolution=locked, director=director, reason=reason,
-                                client_address=_clean_address(client_address))
+    decline = ResolutionDecline(
+        resolution=locked, director=director, reason=reason, client_address=_clean_address(client_address)
+    )
     decline.save()
     entitled = locked.signatories.filter(entitled=True).count()
     declined = locked.declines.count()

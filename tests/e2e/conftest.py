@@ -15,8 +15,15 @@ from django.conf import settings
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
 # The README's images: written only when UPDATE_SCREENSHOTS=1 (`make screenshots`), from the tests that take them.
 README_SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
@@ -66,8 +73,14 @@ def page(browser, live_server, request):
     context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
     violations: list[str] = []
-    page.on("console", lambda message: violations.append(f"{page.url}: {message.text}")
-            if any(marker in message.text for marker in CSP_VIOLATION_MARKERS) else None)
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(f"{page.url}: {message.text}")
+            if any(marker in message.text for marker in CSP_VIOLATION_MARKERS)
+            else None
+        ),
+    )
     page.csp_violations = violations
     yield page
     context.close()

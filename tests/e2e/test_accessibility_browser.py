@@ -83,20 +83,23 @@ def test_board_members_pages_are_accessible(page, ledger):
     """The board's pages, as a member who may vote and as the director whose own designation waits."""
     log_in(page, "board", landing="Board dashboard")
     resolution = ledger["resolution"]
-    problems = walk(page, [
-        reverse("board-dashboard"),
-        reverse("designation-detail", args=[ledger["proposal"].pk]),
-        reverse("designation-detail", args=[ledger["approved"].pk]),
-        reverse("proposal-detail", args=[ledger["reserve"].pk]),
-        reverse("plan-detail", args=[ledger["plan"].pk]),
-        reverse("participant-detail", args=[ledger["participant"].pk]),
-        reverse("resolution-list"),
-        reverse("resolution-detail", args=[resolution.pk]),  # the signing page: the PDF and the password
-        reverse("past-records"),
-        reverse("reports"),
-        reverse("notification-preferences"),
-        reverse("two-factor"),
-    ])
+    problems = walk(
+        page,
+        [
+            reverse("board-dashboard"),
+            reverse("designation-detail", args=[ledger["proposal"].pk]),
+            reverse("designation-detail", args=[ledger["approved"].pk]),
+            reverse("proposal-detail", args=[ledger["reserve"].pk]),
+            reverse("plan-detail", args=[ledger["plan"].pk]),
+            reverse("participant-detail", args=[ledger["participant"].pk]),
+            reverse("resolution-list"),
+            reverse("resolution-detail", args=[resolution.pk]),  # the signing page: the PDF and the password
+            reverse("past-records"),
+            reverse("reports"),
+            reverse("notification-preferences"),
+            reverse("two-factor"),
+        ],
+    )
     # The vote's confirmation page, reached as a member reaches it.
     page.goto(reverse("board-dashboard"))
     page.locator(f"#designation-{ledger['proposal'].pk}").get_by_role("button", name="Approve").click()
@@ -115,50 +118,75 @@ def test_board_members_pages_are_accessible(page, ledger):
 
 def test_staff_pages_are_accessible(page, ledger):
     log_in(page, "staff", landing="Plan ledger")
-    problems = walk(page, [
-        reverse("admin:index"),
-        admin("issuance_changelist"), admin("issuance_change", ledger["compensation"].pk),
-        admin("issuance_change", ledger["debt_issuance"].pk), admin("issuance_add"),
-        admin("issuance_cancel", ledger["compensation"].pk), admin("issuance_import"),
-        admin("boarddesignation_changelist"), admin("boarddesignation_change", ledger["approved"].pk),
-        admin("boarddesignation_add"),
-        admin("participant_changelist"), admin("participant_change", ledger["participant"].pk),
-        admin("participant_add"),
-        admin("plan_changelist"), admin("plan_change", ledger["plan"].pk),
-        admin("sharereservechange_changelist"), admin("planproposal_changelist"),
-        admin("planproposal_change", ledger["reserve"].pk),
-        admin("issuancecancellation_changelist"), admin("designationvote_changelist"),
-        admin("importrecord_changelist"),
-        admin("issuance_history", ledger["compensation"].pk),
-        reverse("resolution-list"), reverse("resolution-prepare"),
-        reverse("reports"),
-        admin("issuance_past"), admin("boarddesignation_past"), admin("boarddesignation_import"),
-        admin("participant_import"),
-    ])
+    problems = walk(
+        page,
+        [
+            reverse("admin:index"),
+            admin("issuance_changelist"),
+            admin("issuance_change", ledger["compensation"].pk),
+            admin("issuance_change", ledger["debt_issuance"].pk),
+            admin("issuance_add"),
+            admin("issuance_cancel", ledger["compensation"].pk),
+            admin("issuance_import"),
+            admin("boarddesignation_changelist"),
+            admin("boarddesignation_change", ledger["approved"].pk),
+            admin("boarddesignation_add"),
+            admin("participant_changelist"),
+            admin("participant_change", ledger["participant"].pk),
+            admin("participant_add"),
+            admin("plan_changelist"),
+            admin("plan_change", ledger["plan"].pk),
+            admin("sharereservechange_changelist"),
+            admin("planproposal_changelist"),
+            admin("planproposal_change", ledger["reserve"].pk),
+            admin("issuancecancellation_changelist"),
+            admin("designationvote_changelist"),
+            admin("importrecord_changelist"),
+            admin("issuance_history", ledger["compensation"].pk),
+            reverse("resolution-list"),
+            reverse("resolution-prepare"),
+            reverse("reports"),
+            admin("issuance_past"),
+            admin("boarddesignation_past"),
+            admin("boarddesignation_import"),
+            admin("participant_import"),
+        ],
+    )
     assert not problems, "\n".join(problems)
 
 
 def test_superuser_pages_are_accessible(page, ledger):
     log_in(page, "root", landing="Plan ledger")
-    problems = walk(page, [
-        reverse("admin:index"), admin("plan_add"), admin("plan_change", ledger["plan"].pk),
-        reverse("admin:auth_user_changelist"), reverse("admin:auth_user_change", args=[ledger["users"]["staff"].pk]),
-        admin("issuance_change", ledger["compensation"].pk),
-    ], follow_links=False)
+    problems = walk(
+        page,
+        [
+            reverse("admin:index"),
+            admin("plan_add"),
+            admin("plan_change", ledger["plan"].pk),
+            reverse("admin:auth_user_changelist"),
+            reverse("admin:auth_user_change", args=[ledger["users"]["staff"].pk]),
+            admin("issuance_change", ledger["compensation"].pk),
+        ],
+        follow_links=False,
+    )
     assert not problems, "\n".join(problems)
 
 
 def test_auditor_pages_are_accessible(page, ledger):
     log_in(page, "auditor", landing="Board dashboard")
-    problems = walk(page, [
-        reverse("board-dashboard"),
-        reverse("designation-detail", args=[ledger["debt"].pk]),
-        reverse("resolution-detail", args=[ledger["resolution"].pk]),
-        reverse("reports"),
-        reverse("admin:index"),
-        admin("issuance_changelist"), admin("issuance_change", ledger["debt_issuance"].pk),
-        admin("boarddesignation_change", ledger["debt"].pk),
-    ])
+    problems = walk(
+        page,
+        [
+            reverse("board-dashboard"),
+            reverse("designation-detail", args=[ledger["debt"].pk]),
+            reverse("resolution-detail", args=[ledger["resolution"].pk]),
+            reverse("reports"),
+            reverse("admin:index"),
+            admin("issuance_changelist"),
+            admin("issuance_change", ledger["debt_issuance"].pk),
+            admin("boarddesignation_change", ledger["debt"].pk),
+        ],
+    )
     # The refusal pages read as well: 403 (an auditor adds nothing) and 404.
     for url, status in ((admin("issuance_add"), 403), ("/designations/999999/", 404)):
         assert page.goto(url).status == status

@@ -23,8 +23,9 @@ def ledger():
     board = factories.make_user("board", role=factories.roles.BOARD)
     plan = factories.make_plan(by=root)
     participant = factories.make_participant("Dana Whitfield", by=staff)
-    designation = factories.make_designation(plan=plan, participant=participant, year=2024, shares=100_000,
-                                             staff=staff, approver=board)
+    designation = factories.make_designation(
+        plan=plan, participant=participant, year=2024, shares=100_000, staff=staff, approver=board
+    )
     issuance = factories.issue(designation, by=staff, shares=1_000)
     mistaken = factories.issue(designation, by=staff, shares=10)
     services.issuance_cancel(issuance=mistaken, cancelled_on=datetime.date(2024, 7, 1), reason="Typo", by=staff)

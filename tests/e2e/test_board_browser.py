@@ -20,8 +20,11 @@ def people():
         "board": factories.make_user("board", role=factories.roles.BOARD),
         "board2": factories.make_user("board2", role=factories.roles.BOARD),
     }
-    for username, (first, last) in {"board": ("Beatrice", "Moreau"), "staff": ("Sam", "Okafor"),
-                                    "board2": ("Tomás", "Ibarra")}.items():
+    for username, (first, last) in {
+        "board": ("Beatrice", "Moreau"),
+        "staff": ("Sam", "Okafor"),
+        "board2": ("Tomás", "Ibarra"),
+    }.items():
         users[username].first_name, users[username].last_name = first, last
         users[username].save(update_fields=["first_name", "last_name"])
     return users
@@ -53,22 +56,37 @@ def test_board_member_logs_in_reviews_and_approves(page, people, screenshot):
     staff = people["staff"]
     plan = factories.make_plan(by=people["root"])
     # A ledger worth looking at: issuances over three years in every category, and proposals for two years.
-    for index, (name, category) in enumerate([("Dana Whitfield", "key_employee"), ("Lee Park", "consultant"),
-                                              ("Ines Alvarez", "non_employee_director")]):
+    for index, (name, category) in enumerate(
+        [("Dana Whitfield", "key_employee"), ("Lee Park", "consultant"), ("Ines Alvarez", "non_employee_director")]
+    ):
         person = factories.make_participant(name, by=staff, category=category)
         for year in (2022, 2023, 2024):
-            designation = factories.make_designation(plan=plan, participant=person, year=year,
-                                                     shares=(index + 2) * 150_000, staff=staff,
-                                                     approver=people["board2"])
+            designation = factories.make_designation(
+                plan=plan,
+                participant=person,
+                year=year,
+                shares=(index + 2) * 150_000,
+                staff=staff,
+                approver=people["board2"],
+            )
             factories.issue(designation, by=staff, shares=(index + 1) * 100_000 + year % 10 * 20_000)
     omar = factories.make_participant("Omar Haddad", by=staff)
     proposal = factories.make_designation(
-        plan=plan, participant=omar, year=2025, shares=250_000, staff=staff,
+        plan=plan,
+        participant=omar,
+        year=2025,
+        shares=250_000,
+        staff=staff,
         factors="Led the 2024 debt restructuring; retention through the 2026 financing.",
     )
-    other = factories.make_designation(plan=plan, participant=factories.make_participant("Mei Chen", by=staff),
-                                       year=2026, shares=75_000, staff=staff,
-                                       factors="Consulting on the patent portfolio.")
+    other = factories.make_designation(
+        plan=plan,
+        participant=factories.make_participant("Mei Chen", by=staff),
+        year=2026,
+        shares=75_000,
+        staff=staff,
+        factors="Consulting on the patent portfolio.",
+    )
 
     log_in(page, "board")
     assert page.url.endswith(reverse("board-dashboard"))
@@ -124,8 +142,9 @@ def test_board_member_logs_in_reviews_and_approves(page, people, screenshot):
 def test_two_approvals_needed(page, people):
     plan = factories.make_plan(by=people["root"], required_approvals=2)
     person = factories.make_participant("Dana Whitfield", by=people["staff"])
-    proposal = factories.make_designation(plan=plan, participant=person, year=2025, shares=40_000,
-                                          staff=people["staff"])
+    proposal = factories.make_designation(
+        plan=plan, participant=person, year=2025, shares=40_000, staff=people["staff"]
+    )
 
     log_in(page, "board")
     expect(card(page, proposal)).to_contain_text("0 of 2 needed")
@@ -153,8 +172,9 @@ def test_two_approvals_needed(page, people):
 def test_rejection_is_shown_as_rejected(page, people):
     plan = factories.make_plan(by=people["root"])
     person = factories.make_participant("Lee Park", by=people["staff"], category=Participant.Category.CONSULTANT)
-    proposal = factories.make_designation(plan=plan, participant=person, year=2025, shares=900_000,
-                                          staff=people["staff"])
+    proposal = factories.make_designation(
+        plan=plan, participant=person, year=2025, shares=900_000, staff=people["staff"]
+    )
 
     log_in(page, "board")
     card(page, proposal).get_by_label("Comment").fill("Out of proportion to the engagement.")
@@ -177,14 +197,17 @@ def test_rejection_is_shown_as_rejected(page, people):
 
 def test_approval_that_would_over_commit_the_pool_is_refused(page, people, screenshot):
     plan = factories.make_plan(by=people["root"], shares=1_000_000, name="Small plan")
-    factories.change_reserve(plan, shares=500_000, staff=people["staff"], approver=people["board2"],
-                             on=datetime.date(2005, 3, 14))
+    factories.change_reserve(
+        plan, shares=500_000, staff=people["staff"], approver=people["board2"], on=datetime.date(2005, 3, 14)
+    )
     first = factories.make_participant("Lee Park", by=people["staff"])
-    factories.make_designation(plan=plan, participant=first, year=2025, shares=1_300_000, staff=people["staff"],
-                               approver=people["board2"])
+    factories.make_designation(
+        plan=plan, participant=first, year=2025, shares=1_300_000, staff=people["staff"], approver=people["board2"]
+    )
     person = factories.make_participant("Dana Whitfield", by=people["staff"])
-    proposal = factories.make_designation(plan=plan, participant=person, year=2025, shares=300_000,
-                                          staff=people["staff"])
+    proposal = factories.make_designation(
+        plan=plan, participant=person, year=2025, shares=300_000, staff=people["staff"]
+    )
     before = factories.ledger_snapshot()
 
     log_in(page, "board")

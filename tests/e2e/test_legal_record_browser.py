@@ -23,8 +23,9 @@ def people():
         "board": factories.make_user("board", role=factories.roles.BOARD),
         "board2": factories.make_user("board2", role=factories.roles.BOARD),
     }
-    for user, (first, last) in zip(users.values(), [("Site", "Admin"), ("Sam", "Okafor"), ("Beatrice", "Moreau"),
-                                                    ("Tomás", "Ibarra")], strict=True):
+    for user, (first, last) in zip(
+        users.values(), [("Site", "Admin"), ("Sam", "Okafor"), ("Beatrice", "Moreau"), ("Tomás", "Ibarra")], strict=True
+    ):
         user.first_name, user.last_name = first, last
         user.save(update_fields=["first_name", "last_name"])
     return users
@@ -44,11 +45,13 @@ def test_board_approves_a_reserve_increase_proposed_by_staff(page, people, scree
     this_year = datetime.date.today().year
     lee = factories.make_participant("Lee Park", by=staff)
     dana = factories.make_participant("Dana Whitfield", by=staff)
-    last = factories.make_designation(plan=plan, participant=lee, year=this_year - 1, shares=400_000, staff=staff,
-                                      approver=board2)
+    last = factories.make_designation(
+        plan=plan, participant=lee, year=this_year - 1, shares=400_000, staff=staff, approver=board2
+    )
     factories.issue(last, by=staff, shares=100_000)
-    factories.make_designation(plan=plan, participant=dana, year=this_year, shares=550_000, staff=staff,
-                               approver=board2)
+    factories.make_designation(
+        plan=plan, participant=dana, year=this_year, shares=550_000, staff=staff, approver=board2
+    )
 
     # Staff propose the increase in the admin.
     staff_logs_in(page)
@@ -87,22 +90,32 @@ def test_board_approves_a_reserve_increase_proposed_by_staff(page, people, scree
     plan.refresh_from_db()
     assert plan.authorized_shares == 1_500_000
     change = plan.reserve_changes.get(proposal=proposal)
-    assert (change.shares, change.board_approval_date, change.recorded_by) == (500_000, datetime.date.today(),
-                                                                               people["board"])
+    assert (change.shares, change.board_approval_date, change.recorded_by) == (
+        500_000,
+        datetime.date.today(),
+        people["board"],
+    )
 
 
 def test_designation_page_shows_the_decision_date_and_reference(page, people):
     plan = factories.make_plan(by=people["root"])
     person = factories.make_participant("Dana Whitfield", by=people["staff"])
-    designation = factories.make_designation(plan=plan, participant=person, year=2024, shares=100_000,
-                                             staff=people["staff"], approver=people["board2"],
-                                             decided_on=datetime.date(2024, 3, 5))
+    designation = factories.make_designation(
+        plan=plan,
+        participant=person,
+        year=2024,
+        shares=100_000,
+        staff=people["staff"],
+        approver=people["board2"],
+        decided_on=datetime.date(2024, 3, 5),
+    )
     log_in(page, "board")
     page.goto(reverse("designation-detail", args=[designation.pk]))
     expect(page.get_by_test_id("decided-on")).to_have_text("March 5, 2024")
     expect(page.get_by_test_id("decision-reference")).to_contain_text("Votes of the board in plan-admin")
     expect(page.get_by_test_id("history")).to_contain_text(
-        "Approved by the board on March 5, 2024 (Votes of the board in plan-admin)")
+        "Approved by the board on March 5, 2024 (Votes of the board in plan-admin)"
+    )
 
 
 def test_a_past_record_waits_for_a_board_members_confirmation(page, people, screenshot):
@@ -126,7 +139,10 @@ def test_a_past_record_waits_for_a_board_members_confirmation(page, people, scre
     expect(page.locator(".messagelist")).to_contain_text("entered from records")
     designation = plan.designations.get()
     assert (designation.status, designation.decided_on, designation.decision_source) == (
-        "approved", datetime.date(2018, 10, 20), "records")
+        "approved",
+        datetime.date(2018, 10, 20),
+        "records",
+    )
     page.get_by_role("button", name="Log out").click()
 
     # The board's dashboard says something waits; the records page lists it; a member confirms it.

@@ -48,8 +48,9 @@ def test_board_pages_format_years_shares_money_and_people(page, ledger):
     log_in(page, "auditor", landing="Board dashboard")
     expect(page.locator("#before-board .year-heading").filter(has_text=str(year))).to_have_text([str(year)])
     expect(page.locator(f"#designation-{ledger['proposal'].pk} [data-figure='shares']")).to_have_text("250,000")
-    expect_person(page.locator(f"#designation-{ledger['proposal'].pk} .meta").first, name="Sam Okafor",
-                  username="staff")
+    expect_person(
+        page.locator(f"#designation-{ledger['proposal'].pk} .meta").first, name="Sam Okafor", username="staff"
+    )
     no_grouped_year(page.content(), year)
     assert "{#" not in page.inner_text("body") and "#}" not in page.inner_text("body")  # no template comment shown
 
@@ -92,14 +93,18 @@ def test_admin_formats_and_links_for_staff(page, ledger, screenshot):
     page.goto(admin("issuance_changelist"))
     table = page.locator("#result_list")
     expect(table.locator(f"tr:has(a[href$='/{compensation.pk}/change/']) td.field-year")).to_have_text(str(year - 1))
-    expect(table.locator(f"tr:has(a[href$='/{compensation.pk}/change/']) td.field-price_per_share_shown")) \
-        .to_have_text("$0.15")
-    expect(table.locator(f"tr:has(a[href$='/{debt_issuance.pk}/change/']) td.field-price_per_share_shown")) \
-        .to_have_text("$0.001")
-    expect(table.locator(f"tr:has(a[href$='/{debt_issuance.pk}/change/']) td.field-debt_amount_shown")) \
-        .to_have_text("$500.00")
-    expect(table.locator(f"tr:has(a[href$='/{compensation.pk}/change/']) td.field-shares_display")) \
-        .to_have_text("150,000")
+    expect(table.locator(f"tr:has(a[href$='/{compensation.pk}/change/']) td.field-price_per_share_shown")).to_have_text(
+        "$0.15"
+    )
+    expect(
+        table.locator(f"tr:has(a[href$='/{debt_issuance.pk}/change/']) td.field-price_per_share_shown")
+    ).to_have_text("$0.001")
+    expect(table.locator(f"tr:has(a[href$='/{debt_issuance.pk}/change/']) td.field-debt_amount_shown")).to_have_text(
+        "$500.00"
+    )
+    expect(table.locator(f"tr:has(a[href$='/{compensation.pk}/change/']) td.field-shares_display")).to_have_text(
+        "150,000"
+    )
     no_grouped_year(table.inner_text(), year - 1)
 
     # A compensation issuance: price with its currency, the recorder's name as text, no debt fields or hint.
@@ -111,8 +116,9 @@ def test_admin_formats_and_links_for_staff(page, ledger, screenshot):
     screenshot(page, "admin-issuance")
     # "View on site" goes to the board-facing page: the designation's history, at this issuance.
     page.get_by_role("link", name="View on site").click()
-    expect(page).to_have_url(f"{page.url.split('/designations/')[0]}/designations/{compensation.designation_id}/"
-                             f"#issuance-{compensation.pk}")
+    expect(page).to_have_url(
+        f"{page.url.split('/designations/')[0]}/designations/{compensation.designation_id}/#issuance-{compensation.pk}"
+    )
     expect(page.locator(f"#issuance-{compensation.pk}")).to_contain_text("150,000")
 
     page.goto(admin("issuance_change", debt_issuance.pk))
@@ -121,8 +127,9 @@ def test_admin_formats_and_links_for_staff(page, ledger, screenshot):
 
     # Designations: the list's Year column and the change page's Year field.
     page.goto(admin("boarddesignation_changelist"))
-    expect(page.locator(f"#result_list tr:has(a[href$='/{ledger['approved'].pk}/change/']) td.field-year_shown")) \
-        .to_have_text(str(year - 1))
+    expect(
+        page.locator(f"#result_list tr:has(a[href$='/{ledger['approved'].pk}/change/']) td.field-year_shown")
+    ).to_have_text(str(year - 1))
     no_grouped_year(page.locator("#result_list").inner_text(), year)
     no_grouped_year(page.locator("#result_list").inner_text(), year - 1)
     page.goto(admin("boarddesignation_change", ledger["approved"].pk))
@@ -153,7 +160,8 @@ def test_reject_is_confirmed_with_what_it_decides(page, ledger):
     card.get_by_role("button", name="Reject").click()
     confirmation = page.get_by_test_id("vote-confirmation")
     expect(confirmation.get_by_role("heading", level=1)).to_have_text(
-        f"Reject the {ledger['year']} designation of Lee Park?")
+        f"Reject the {ledger['year']} designation of Lee Park?"
+    )
     expect(confirmation.locator('[data-fact="participant"]')).to_have_text("Lee Park (Consultant)")
     expect(confirmation.locator('[data-fact="shares"]')).to_have_text("250,000")
     expect(confirmation.get_by_test_id("pool-effect")).to_contain_text("before →")
@@ -169,7 +177,8 @@ def test_reject_is_confirmed_with_what_it_decides(page, ledger):
     proposal.refresh_from_db()
     assert proposal.status == BoardDesignation.Status.REJECTED
     assert list(proposal.votes.values_list("voter__username", "decision", "comment")) == [
-        ("board", "reject", "Not this year.")]
+        ("board", "reject", "Not this year.")
+    ]
 
 
 def test_signing_page_restates_what_is_signed(page, ledger):
@@ -194,16 +203,20 @@ def test_director_is_told_plainly_she_cannot_vote_on_her_own_designation(page, l
     # The server refuses it all the same: a hidden button is not a permission.
     token = page.context.cookies()
     csrf = next(cookie["value"] for cookie in token if cookie["name"] == "csrftoken")
-    page.request.post(reverse("designation-vote", args=[own.pk]), form={"decision": "approve"},
-                      headers={"X-CSRFToken": csrf, "Referer": page.url})
+    page.request.post(
+        reverse("designation-vote", args=[own.pk]),
+        form={"decision": "approve"},
+        headers={"X-CSRFToken": csrf, "Referer": page.url},
+    )
     own.refresh_from_db()
     assert own.status == BoardDesignation.Status.PROPOSED and not own.votes.exists()
 
 
 def test_a_member_who_proposed_is_told_why(page, ledger):
     board2 = ledger["users"]["board2"]
-    mine = factories.make_designation(plan=ledger["plan"], participant=ledger["participant"], year=ledger["year"],
-                                      shares=10_000, staff=board2)
+    mine = factories.make_designation(
+        plan=ledger["plan"], participant=ledger["participant"], year=ledger["year"], shares=10_000, staff=board2
+    )
     log_in(page, "board2", landing="Board dashboard")
     card = page.locator(f"#before-board #designation-{mine.pk}")
     expect(card.get_by_test_id("why-not")).to_have_text("You proposed this designation, so you cannot vote on it.")
@@ -235,7 +248,8 @@ def test_reports_page_has_a_labelled_filter_form_and_says_what_each_report_holds
     # Table headers read left to right, numbers right-aligned (the designation's page).
     page.goto(reverse("designation-detail", args=[ledger["approved"].pk]))
     aligns = page.locator("table.data thead th").evaluate_all(
-        "cells => cells.map(c => [c.classList.contains('num'), getComputedStyle(c).textAlign])")
+        "cells => cells.map(c => [c.classList.contains('num'), getComputedStyle(c).textAlign])"
+    )
     assert aligns and all(align == ("right" if num else "left") for num, align in aligns), aligns
 
 
@@ -277,7 +291,8 @@ def test_approve_with_its_confirmation_by_keyboard_alone(page, ledger):
     proposal.refresh_from_db()
     assert proposal.status == BoardDesignation.Status.APPROVED
     assert list(proposal.votes.values_list("voter__username", "decision", "comment")) == [
-        ("board", "approve", "Agreed.")]
+        ("board", "approve", "Agreed.")
+    ]
 
 
 def test_record_an_issuance_by_keyboard_alone(page):
@@ -285,8 +300,14 @@ def test_record_an_issuance_by_keyboard_alone(page):
     staff = factories.make_user("staff", role=factories.roles.STAFF)
     board = factories.make_user("board", role=factories.roles.BOARD)
     plan = factories.make_plan(by=root)
-    designation = factories.make_designation(plan=plan, participant=factories.make_participant(
-        "Dana Whitfield", by=staff), year=datetime.date.today().year, shares=10_000, staff=staff, approver=board)
+    designation = factories.make_designation(
+        plan=plan,
+        participant=factories.make_participant("Dana Whitfield", by=staff),
+        year=datetime.date.today().year,
+        shares=10_000,
+        staff=staff,
+        approver=board,
+    )
     keyboard_log_in(page, "staff")
     expect(page.get_by_role("heading", name="Plan ledger")).to_be_visible()
     page.goto(admin("issuance_changelist"))
@@ -305,7 +326,11 @@ def test_record_an_issuance_by_keyboard_alone(page):
     expect(page.locator(".messagelist .success")).to_contain_text("1,500 shares to Dana Whitfield")
     issuance = Issuance.objects.get()
     assert (issuance.designation_id, issuance.shares, str(issuance.price_per_share), issuance.recorded_by) == (
-        designation.pk, 1_500, "0.150000", staff)
+        designation.pk,
+        1_500,
+        "0.150000",
+        staff,
+    )
 
 
 # --- (7) the board's pages on a phone ------------------------------------------------------------------------------

@@ -19,18 +19,29 @@ from tests.test_resolutions import validate_with_cli
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_staff_gather_a_written_consent_and_two_directors_sign_it(page, people, screenshot, tmp_path,
-                                                                 settings, live_server):
+def test_staff_gather_a_written_consent_and_two_directors_sign_it(
+    page, people, screenshot, tmp_path, settings, live_server
+):
     settings.SITE_URL = live_server.url
     staff = people["staff"]
     plan = factories.make_plan(by=people["root"])
     this_year = datetime.date.today().year
-    dana = factories.make_designation(plan=plan, participant=factories.make_participant("Dana Whitfield", by=staff),
-                                      year=this_year, shares=250_000, staff=staff,
-                                      factors="Led the refinancing; retention through the 2027 financing.")
-    lee = factories.make_designation(plan=plan, participant=factories.make_participant(
-        "Lee Park", by=staff, category="consultant"), year=this_year, shares=75_000, staff=staff,
-        factors="Consulting on the patent portfolio.")
+    dana = factories.make_designation(
+        plan=plan,
+        participant=factories.make_participant("Dana Whitfield", by=staff),
+        year=this_year,
+        shares=250_000,
+        staff=staff,
+        factors="Led the refinancing; retention through the 2027 financing.",
+    )
+    lee = factories.make_designation(
+        plan=plan,
+        participant=factories.make_participant("Lee Park", by=staff, category="consultant"),
+        year=this_year,
+        shares=75_000,
+        staff=staff,
+        factors="Consulting on the patent portfolio.",
+    )
 
     # Staff gather both proposals into a written consent.
     log_in_as_staff(page)
@@ -73,7 +84,10 @@ def test_staff_gather_a_written_consent_and_two_directors_sign_it(page, people, 
     for designation in (dana, lee):
         designation.refresh_from_db()
         assert (designation.status, designation.decided_on, designation.decision_source) == (
-            "approved", today, "resolution")
+            "approved",
+            today,
+            "resolution",
+        )
     resolution.refresh_from_db()
     assert (resolution.status, resolution.effective_on) == ("effective", today)
 
@@ -93,7 +107,7 @@ def test_staff_gather_a_written_consent_and_two_directors_sign_it(page, people, 
     # ends in the last signature's link, each link following from the one before.
     signatures = list(resolution.signatures.order_by("signed_at", "pk"))
     for_signature = resolution.documents.get(kind=ResolutionDocument.Kind.FOR_SIGNATURE)
-    assert hashlib.sha256(data[:for_signature.size]).hexdigest() == for_signature.sha256
+    assert hashlib.sha256(data[: for_signature.size]).hexdigest() == for_signature.sha256
     assert {signature.document_sha256 for signature in signatures} == {for_signature.sha256}
     assert signed.chain_sha256 == signatures[-1].chain_sha256 and resolution_services.chain_is_intact(resolution)
     assert validate_with_cli(downloaded).returncode == 0

@@ -1,7 +1,8 @@
 """HTTP load test: many logged-in staff clients post issuance forms to gunicorn on PostgreSQL at once.
 
-The pool is fully committed to designations that two clients share, so that only some of the posts fit. Afterwards exactly the issuances that fit are recorded, no
-response is a server error, every refused post shows its refusal, and `manage.py reconcile` finds no drift.
+The pool is fully committed to designations that two clients share, so that only some of the posts fit. Afterwards
+exactly the issuances that fit are recorded, no response is a server error, every refused post shows its refusal, and
+`manage.py reconcile` finds no drift.
 Loopback only, bounded in count and time. Results go to benchmarks/results/loadtest.json.
 
     .venv/bin/python tests/load/run.py --clients 20 --posts 500 --workers 4
@@ -44,8 +45,9 @@ def recreate_database(server_url: str, name: str) -> str:
 
 
 def manage(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          check=check, timeout=600)
+    return subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=check, timeout=600
+    )
 
 
 SETUP_LEDGER = """
@@ -100,14 +102,25 @@ SUBMISSION_KEY = re.compile(r'name="submission_key" value="([^"]+)"')
 REFUSAL = re.compile(r"(would exceed the [\d,]+ authorized shares|would exceed [^<]*designation of [\d,]+ shares)")
 
 
-def client_run(base: str, username: str, password: str, designation_id: int, issue_date: str, posts: int,
-               tally: Tally, deadline: float):
+def client_run(
+    base: str,
+    username: str,
+    password: str,
+    designation_id: int,
+    issue_date: str,
+    posts: int,
+    tally: Tally,
+    deadline: float,
+):
     session = requests.Session()
     login_page = session.get(f"{base}/accounts/login/", timeout=30)
     token = CSRF.search(login_page.text).group(1)
-    logged_in = session.post(f"{base}/accounts/login/", data={"username": username, "password": password,
-                                                               "csrfmiddlewaretoken": token}, timeout=30,
-                             allow_redirects=False)
+    logged_in = session.post(
+        f"{base}/accounts/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+        timeout=30,
+        allow_redirects=False,
+    )
     assert logged_in.status_code == 302, f"{username} could not log in ({logged_in.status_code})"
     add_url = f"{base}/admin/plan_admin/issuance/add/"
     for _ in range(posts):
@@ -115,12 +128,20 @@ def client_run(base: str, username: str, password: str, designation_id: int, iss
             raise TimeoutError("the load test ran past its time bound")
         form = session.get(add_url, timeout=30)
         started = time.monotonic()
-        response = session.post(add_url, timeout=60, allow_redirects=False, data={
-            "csrfmiddlewaretoken": CSRF.search(form.text).group(1),
-            "submission_key": SUBMISSION_KEY.search(form.text).group(1),
-            "designation": designation_id, "issue_date": issue_date, "shares": SHARES_PER_POST,
-            "kind": "compensation", "price_per_share": "0.05",
-        })
+        response = session.post(
+            add_url,
+            timeout=60,
+            allow_redirects=False,
+            data={
+                "csrfmiddlewaretoken": CSRF.search(form.text).group(1),
+                "submission_key": SUBMISSION_KEY.search(form.text).group(1),
+                "designation": designation_id,
+                "issue_date": issue_date,
+                "shares": SHARES_PER_POST,
+                "kind": "compensation",
+                "price_per_share": "0.05",
+            },
+        )
         latency = time.monotonic() - started
         if response.status_code >= 500:
             tally.add("server_errors", latency)
@@ -130,12 +151,26 @@ def client_run(base: str, username: str, password: str, designation_id: int, iss
             kind = "plan limit" if "authorized" in match.group(1) else "designation limit"
             tally.add("refusals", latency, kind)
         else:
-            tally.add("unexplained", latency, f"HTTP {response.status_code}: " + " ".join(
-                re.findall(r'class="errornote[^"]*"[^>]*>(.*?)</', response.text, re.S))[:300])
+            tally.add(
+                "unexplained",
+                latency,
+                f"HTTP {response.status_code}: "
+                + " ".join(re.findall(r'class="errornote[^"]*"[^>]*>(.*?)</', response.text, re.S))[:300],
+            )
 
 
-def bench_client(base: str, username: str, password: str, designation_id: int, issue_date: str, posts: int,
-                 mode: str, latencies: list, failures: list, deadline: float) -> None:
+def bench_client(
+    base: str,
+    username: str,
+    password: str,
+    designation_id: int,
+    issue_date: str,
+    posts: int,
+    mode: str,
+    latencies: list,
+    failures: list,
+    deadline: float,
+) -> None:
     """Throughput mode: log in, read the CSRF token once, then post as fast as the server answers. "admin" posts the
     admin's issuance form (a fresh submission key per post, as each new form would carry); "raw" the baseline."""
     import uuid
@@ -143,8 +178,12 @@ def bench_client(base: str, username: str, password: str, designation_id: int, i
     session = requests.Session()
     login_page = session.get(f"{base}/accounts/login/", timeout=30)
     token = CSRF.search(login_page.text).group(1)
-    session.post(f"{base}/accounts/login/", data={"username": username, "password": password,
-                                                  "csrfmiddlewaretoken": token}, timeout=30, allow_redirects=False)
+    session.post(
+        f"{base}/accounts/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+        timeout=30,
+        allow_redirects=False,
+    )
     form = session.get(f"{base}/admin/plan_admin/issuance/add/", timeout=30)
     token = CSRF.search(form.text).group(1)
     url = f"{base}/admin/plan_admin/issuance/add/" if mode == "admin" else f"{base}/bench/raw-issuance/"
@@ -154,8 +193,12 @@ def bench_client(base: str, username: str, password: str, designation_id: int, i
             raise TimeoutError("the benchmark ran past its time bound")
         data = {"csrfmiddlewaretoken": token, "designation": designation_id, "shares": SHARES_PER_POST}
         if mode == "admin":
-            data |= {"submission_key": str(uuid.uuid4()), "issue_date": issue_date, "kind": "compensation",
-                     "price_per_share": "0.05"}
+            data |= {
+                "submission_key": str(uuid.uuid4()),
+                "issue_date": issue_date,
+                "kind": "compensation",
+                "price_per_share": "0.05",
+            }
         started = time.monotonic()
         response = session.post(url, data=data, timeout=60, allow_redirects=False)
         latency = time.monotonic() - started
@@ -173,25 +216,52 @@ def bench(args) -> int:
     designated = [room] * (2 * args.clients)
     password = secrets.token_urlsafe(16)
     database_url = recreate_database(args.server, "plan_admin_httpbench")
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50),
-           "ALLOWED_HOSTS": "127.0.0.1", "AXES_FAILURE_LIMIT": "1000", "LOGIN_FAILURES_PER_ADDRESS": "100000",
-           "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "AXES_FAILURE_LIMIT": "1000",
+        "LOGIN_FAILURES_PER_ADDRESS": "100000",
+        "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
+    }
     manage(env, "migrate", "--noinput")
-    created = manage(env, "shell", "-c", SETUP_LEDGER.format(
-        clients=args.clients, authorized=sum(designated), password=password, designated=designated))
+    created = manage(
+        env,
+        "shell",
+        "-c",
+        SETUP_LEDGER.format(clients=args.clients, authorized=sum(designated), password=password, designated=designated),
+    )
     designation_ids = [int(line.split()[1]) for line in created.stdout.splitlines() if line.startswith("designation ")]
     today = next(line.split()[1] for line in created.stdout.splitlines() if line.startswith("today "))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [str(Path(PYTHON).with_name("gunicorn")), "benchmarks.bench_wsgi:application", "--bind",
-         f"127.0.0.1:{port}", "--workers", str(args.workers), "--timeout", "60", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
+        [
+            str(Path(PYTHON).with_name("gunicorn")),
+            "benchmarks.bench_wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
     )
-    results = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-               "machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_implementation()} "
-                          f"{platform.python_version()}",
-               "clients": args.clients, "gunicorn_workers": args.workers, "posts_per_mode": posts_per_client * args.clients}
+    results = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_implementation()} "
+        f"{platform.python_version()}",
+        "clients": args.clients,
+        "gunicorn_workers": args.workers,
+        "posts_per_mode": posts_per_client * args.clients,
+    }
     try:
         for _ in range(120):
             try:
@@ -203,11 +273,28 @@ def bench(args) -> int:
             latencies, failures, errors = [], [], []
             deadline = time.monotonic() + args.time_limit
 
-            def worker(n: int, mode=mode, latencies=latencies, failures=failures, errors=errors,
-                       deadline=deadline, offset=offset):
+            def worker(
+                n: int,
+                mode=mode,
+                latencies=latencies,
+                failures=failures,
+                errors=errors,
+                deadline=deadline,
+                offset=offset,
+            ):
                 try:
-                    bench_client(base, f"staff{n}", password, designation_ids[offset * args.clients + n], today,
-                                 posts_per_client, mode, latencies, failures, deadline)
+                    bench_client(
+                        base,
+                        f"staff{n}",
+                        password,
+                        designation_ids[offset * args.clients + n],
+                        today,
+                        posts_per_client,
+                        mode,
+                        latencies,
+                        failures,
+                        deadline,
+                    )
                 except BaseException as error:
                     errors.append(repr(error))
 
@@ -220,8 +307,11 @@ def bench(args) -> int:
             elapsed = time.monotonic() - started
             ordered = sorted(latencies)
             results[mode] = {
-                "accepted": len(latencies), "failures": len(failures), "failure_kinds": sorted(set(failures))[:5],
-                "client_errors": errors[:3], "seconds": round(elapsed, 2),
+                "accepted": len(latencies),
+                "failures": len(failures),
+                "failure_kinds": sorted(set(failures))[:5],
+                "client_errors": errors[:3],
+                "seconds": round(elapsed, 2),
                 "accepted_per_second": round(len(latencies) / elapsed, 1) if elapsed else None,
                 "p50_ms": round(1000 * ordered[len(ordered) // 2], 1) if ordered else None,
                 "p95_ms": round(1000 * ordered[int(len(ordered) * 0.95)], 1) if ordered else None,
@@ -231,9 +321,11 @@ def bench(args) -> int:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     reconcile = manage(env, "reconcile", check=False)
-    results["ratio_admin_to_raw"] = (round(results["admin"]["accepted_per_second"]
-                                           / results["raw"]["accepted_per_second"], 3)
-                                     if results.get("raw", {}).get("accepted_per_second") else None)
+    results["ratio_admin_to_raw"] = (
+        round(results["admin"]["accepted_per_second"] / results["raw"]["accepted_per_second"], 3)
+        if results.get("raw", {}).get("accepted_per_second")
+        else None
+    )
     results["reconcile_exit_status"] = reconcile.returncode  # the raw baseline writes no history; counters agree
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
@@ -251,9 +343,12 @@ def main() -> int:
     parser.add_argument("--server", default=os.environ.get("LOADTEST_POSTGRES", "postgres://postgres@127.0.0.1:5432"))
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds before the test gives up")
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "loadtest.json"))
-    parser.add_argument("--mode", choices=["check", "bench"], default="check",
-                        help="check: the CI load test (only some posts fit); bench: throughput against the raw "
-                             "baseline endpoint")
+    parser.add_argument(
+        "--mode",
+        choices=["check", "bench"],
+        default="check",
+        help="check: the CI load test (only some posts fit); bench: throughput against the raw baseline endpoint",
+    )
     args = parser.parse_args()
     if args.mode == "bench":
         return bench(args)
@@ -264,18 +359,30 @@ def main() -> int:
     # Two clients share each designation; the designations together hold exactly the pool (the plan is fully
     # committed), so every post past a designation's share is refused, whichever client sends it.
     n_designations = max(1, args.clients // 2)
-    per_designation = [fitting_posts // n_designations + (1 if n < fitting_posts % n_designations else 0)
-                       for n in range(n_designations)]
+    per_designation = [
+        fitting_posts // n_designations + (1 if n < fitting_posts % n_designations else 0)
+        for n in range(n_designations)
+    ]
     designated = [posts * SHARES_PER_POST for posts in per_designation]
     assert all(posts > 0 for posts in per_designation), "more designations than posts that fit"
     assert all(2 * posts_per_client >= posts for posts in per_designation), "each designation must fill up"
     password = secrets.token_urlsafe(16)
     database_url = recreate_database(args.server, "plan_admin_loadtest")
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50),
-           "ALLOWED_HOSTS": "127.0.0.1", "AXES_FAILURE_LIMIT": "1000"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "AXES_FAILURE_LIMIT": "1000",
+    }
     manage(env, "migrate", "--noinput")
-    created = manage(env, "shell", "-c", SETUP_LEDGER.format(
-        clients=args.clients, authorized=authorized, password=password, designated=designated))
+    created = manage(
+        env,
+        "shell",
+        "-c",
+        SETUP_LEDGER.format(clients=args.clients, authorized=authorized, password=password, designated=designated),
+    )
     designation_ids = [int(line.split()[1]) for line in created.stdout.splitlines() if line.startswith("designation ")]
     today = next(line.split()[1] for line in created.stdout.splitlines() if line.startswith("today "))
     assert len(designation_ids) == n_designations, created.stdout + created.stderr
@@ -283,9 +390,21 @@ def main() -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [str(Path(PYTHON).with_name("gunicorn")), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--timeout", "60", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
+        [
+            str(Path(PYTHON).with_name("gunicorn")),
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
     )
     try:
         for _ in range(120):
@@ -301,8 +420,16 @@ def main() -> int:
 
         def worker(n: int):
             try:
-                client_run(base, f"staff{n}", password, designation_ids[n % n_designations], today,
-                           posts_per_client, tally, deadline)
+                client_run(
+                    base,
+                    f"staff{n}",
+                    password,
+                    designation_ids[n % n_designations],
+                    today,
+                    posts_per_client,
+                    tally,
+                    deadline,
+                )
             except BaseException as error:
                 failures.append(error)
 
@@ -318,7 +445,8 @@ def main() -> int:
 
     with psycopg.connect(database_url) as connection:
         issued, authorized_now = connection.execute(
-            "SELECT issued_shares, authorized_shares FROM plan_admin_plan").fetchone()
+            "SELECT issued_shares, authorized_shares FROM plan_admin_plan"
+        ).fetchone()
         recorded = connection.execute("SELECT count(*) FROM plan_admin_issuance").fetchone()[0]
     reconcile = manage(env, "reconcile", check=False)
     latencies = sorted(tally.latencies)
@@ -326,17 +454,28 @@ def main() -> int:
     results = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_implementation()} "
-                   f"{platform.python_version()}",
-        "clients": args.clients, "designations": n_designations, "gunicorn_workers": args.workers,
+        f"{platform.python_version()}",
+        "clients": args.clients,
+        "designations": n_designations,
+        "gunicorn_workers": args.workers,
         "requests": total,
-        "successes": tally.successes, "expected_successes": fitting_posts, "refusals": tally.refusals,
-        "refusal_kinds": tally.refusal_kinds, "server_errors": tally.server_errors,
-        "unexplained_responses": tally.unexplained, "unexplained_kinds": tally.unexplained_kinds,"client_failures": [repr(f) for f in failures],
-        "seconds": round(elapsed, 2), "posts_per_second": round(total / elapsed, 1) if elapsed else None,
+        "successes": tally.successes,
+        "expected_successes": fitting_posts,
+        "refusals": tally.refusals,
+        "refusal_kinds": tally.refusal_kinds,
+        "server_errors": tally.server_errors,
+        "unexplained_responses": tally.unexplained,
+        "unexplained_kinds": tally.unexplained_kinds,
+        "client_failures": [repr(f) for f in failures],
+        "seconds": round(elapsed, 2),
+        "posts_per_second": round(total / elapsed, 1) if elapsed else None,
         "median_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None,
         "p95_ms": round(1000 * latencies[int(len(latencies) * 0.95)], 1) if latencies else None,
-        "issued_shares": issued, "authorized_shares": authorized_now, "issuance_rows": recorded,
-        "reconcile_exit_status": reconcile.returncode, "reconcile_output": reconcile.stdout.strip()[-500:],
+        "issued_shares": issued,
+        "authorized_shares": authorized_now,
+        "issuance_rows": recorded,
+        "reconcile_exit_status": reconcile.returncode,
+        "reconcile_output": reconcile.stdout.strip()[-500:],
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
@@ -346,11 +485,14 @@ def main() -> int:
     if failures:
         problems.append(f"{len(failures)} client(s) failed: {failures[0]!r}")
     if tally.server_errors or tally.unexplained:
-        problems.append(f"{tally.server_errors} server errors, {tally.unexplained} responses neither success nor "
-                        "refusal")
+        problems.append(
+            f"{tally.server_errors} server errors, {tally.unexplained} responses neither success nor refusal"
+        )
     if tally.successes != fitting_posts or recorded != fitting_posts or issued != authorized:
-        problems.append(f"{tally.successes} successes and {recorded} rows for {fitting_posts} that fit; issued "
-                        f"{issued} of {authorized}")
+        problems.append(
+            f"{tally.successes} successes and {recorded} rows for {fitting_posts} that fit; issued "
+            f"{issued} of {authorized}"
+        )
     if tally.successes + tally.refusals != total:
         problems.append(f"{tally.successes + tally.refusals} answered of {total}")
     if reconcile.returncode != 0:

@@ -30,6 +30,10 @@ class Command(BaseCommand):
         if key_path.exists() and cert_path.exists() and not force:
             self.stdout.write(f"Seal key exists: {key_path} (certificate {cert_path}).")
             return
-        seal.create_key(key_path=key_path, cert_path=cert_path, common_name=f"{organization} resolution seal",
-                        organization=organization)
+        seal.create_key(
+            key_path=key_path,
+            cert_path=cert_path,
+            common_name=f"{organization} resolution seal",
+            organization=organization,
+        )
         self.stdout.write(f"Seal key created: {key_path} (certificate {cert_path}). Keep the key secret.")

@@ -44,5 +44,6 @@ class Command(BaseCommand):
             for path in target.iterdir():
                 path.replace(out / path.name)
         shutil.rmtree(staging, ignore_errors=True)
-        self.stdout.write(f"{plan}: {result.summary()} Written to {out}; every object validates against OCF "
-                          f"{ocf_schema.OCF_VERSION}.")
+        self.stdout.write(
+            f"{plan}: {result.summary()} Written to {out}; every object validates against OCF {ocf_schema.OCF_VERSION}."
+        )

@@ -53,21 +53,158 @@ CANCELLED_FRACTION = 0.02
 ISSUANCES_PER_DESIGNATION = 3  # on average
 
 FIRST_NAMES = [
-    "Ada", "Adrian", "Aisha", "Alan", "Alba", "Amir", "Ana", "Anders", "Anika", "Arjun", "Beatriz", "Ben", "Bianca",
-    "Boris", "Camila", "Carlos", "Chen", "Chloe", "Dana", "Daniel", "Dara", "David", "Diego", "Elena", "Eli", "Emma",
-    "Erik", "Esther", "Farah", "Felix", "Fiona", "Gabriel", "Grace", "Hana", "Hugo", "Ines", "Ivan", "Jamal", "Jana",
-    "Javier", "Jin", "Joao", "Jonas", "Julia", "Kai", "Kamala", "Karin", "Kenji", "Laila", "Lars", "Leah", "Lena",
-    "Liam", "Lucia", "Luis", "Maya", "Mateo", "Mei", "Miguel", "Mira", "Nadia", "Nikhil", "Noah", "Nora", "Olga",
-    "Omar", "Paula", "Pedro", "Priya", "Rafael", "Rania", "Ravi", "Rosa", "Samir", "Sara", "Sofia", "Tariq", "Teresa",
-    "Tomas", "Uma", "Victor", "Wei", "Yara", "Yusuf", "Zoe",
+    "Ada",
+    "Adrian",
+    "Aisha",
+    "Alan",
+    "Alba",
+    "Amir",
+    "Ana",
+    "Anders",
+    "Anika",
+    "Arjun",
+    "Beatriz",
+    "Ben",
+    "Bianca",
+    "Boris",
+    "Camila",
+    "Carlos",
+    "Chen",
+    "Chloe",
+    "Dana",
+    "Daniel",
+    "Dara",
+    "David",
+    "Diego",
+    "Elena",
+    "Eli",
+    "Emma",
+    "Erik",
+    "Esther",
+    "Farah",
+    "Felix",
+    "Fiona",
+    "Gabriel",
+    "Grace",
+    "Hana",
+    "Hugo",
+    "Ines",
+    "Ivan",
+    "Jamal",
+    "Jana",
+    "Javier",
+    "Jin",
+    "Joao",
+    "Jonas",
+    "Julia",
+    "Kai",
+    "Kamala",
+    "Karin",
+    "Kenji",
+    "Laila",
+    "Lars",
+    "Leah",
+    "Lena",
+    "Liam",
+    "Lucia",
+    "Luis",
+    "Maya",
+    "Mateo",
+    "Mei",
+    "Miguel",
+    "Mira",
+    "Nadia",
+    "Nikhil",
+    "Noah",
+    "Nora",
+    "Olga",
+    "Omar",
+    "Paula",
+    "Pedro",
+    "Priya",
+    "Rafael",
+    "Rania",
+    "Ravi",
+    "Rosa",
+    "Samir",
+    "Sara",
+    "Sofia",
+    "Tariq",
+    "Teresa",
+    "Tomas",
+    "Uma",
+    "Victor",
+    "Wei",
+    "Yara",
+    "Yusuf",
+    "Zoe",
 ]
 LAST_NAMES = [
-    "Abara", "Adeyemi", "Almeida", "Andersen", "Bauer", "Becker", "Bianchi", "Brennan", "Castillo", "Chen", "Costa",
-    "Dalton", "Dimitrov", "Dubois", "Eriksen", "Farouk", "Ferreira", "Fischer", "Garcia", "Gupta", "Haddad", "Hansen",
-    "Hartmann", "Ibarra", "Ivanova", "Jensen", "Kapoor", "Kim", "Kowalski", "Larsen", "Lindqvist", "Lopez", "Mahmoud",
-    "Marino", "Moreau", "Murphy", "Nakamura", "Nguyen", "Novak", "Okafor", "Oyelaran", "Park", "Patel", "Petrov",
-    "Quinn", "Raman", "Reyes", "Rossi", "Sato", "Schmidt", "Silva", "Sorokina", "Suzuki", "Tanaka", "Torres",
-    "Varga", "Vasquez", "Wagner", "Walsh", "Whitfield", "Wong", "Yamada", "Yilmaz", "Zhang", "Zimmermann",
+    "Abara",
+    "Adeyemi",
+    "Almeida",
+    "Andersen",
+    "Bauer",
+    "Becker",
+    "Bianchi",
+    "Brennan",
+    "Castillo",
+    "Chen",
+    "Costa",
+    "Dalton",
+    "Dimitrov",
+    "Dubois",
+    "Eriksen",
+    "Farouk",
+    "Ferreira",
+    "Fischer",
+    "Garcia",
+    "Gupta",
+    "Haddad",
+    "Hansen",
+    "Hartmann",
+    "Ibarra",
+    "Ivanova",
+    "Jensen",
+    "Kapoor",
+    "Kim",
+    "Kowalski",
+    "Larsen",
+    "Lindqvist",
+    "Lopez",
+    "Mahmoud",
+    "Marino",
+    "Moreau",
+    "Murphy",
+    "Nakamura",
+    "Nguyen",
+    "Novak",
+    "Okafor",
+    "Oyelaran",
+    "Park",
+    "Patel",
+    "Petrov",
+    "Quinn",
+    "Raman",
+    "Reyes",
+    "Rossi",
+    "Sato",
+    "Schmidt",
+    "Silva",
+    "Sorokina",
+    "Suzuki",
+    "Tanaka",
+    "Torres",
+    "Varga",
+    "Vasquez",
+    "Wagner",
+    "Walsh",
+    "Whitfield",
+    "Wong",
+    "Yamada",
+    "Yilmaz",
+    "Zhang",
+    "Zimmermann",
 ]
 FIRM_SUFFIXES = ["Consulting LLC", "Advisors", "Engineering LLC", "Partners", "Legal PLLC", "Analytics Inc."]
 FACTORS = [
@@ -148,7 +285,7 @@ class Command(BaseCommand):
         if options["verbosity"] > 1:
             self.stdout.write("Seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in _TIMINGS.items() if k != "_start"))
         self.stdout.write(
-            f"Generated plan #{plan.pk} \"{plan.name}\" (seed {seed}) in {elapsed:.1f} s: "
+            f'Generated plan #{plan.pk} "{plan.name}" (seed {seed}) in {elapsed:.1f} s: '
             + ", ".join(f"{n:,} {what}" for what, n in counts.items())
             + f"; {plan.issued_shares:,} of {plan.authorized_shares:,} authorized shares issued. {report.summary()}"
         )
@@ -201,8 +338,9 @@ class _Generator:
         # designations lapse, releasing what was not issued), as staff close each year after it ends.
         votes = self._votes(designations)
         closings, lapses = self._close_past_years(designations)
-        with _keep_given_timestamps(BoardDesignation, DesignationVote, Issuance, IssuanceCancellation,
-                                    PlanYearClosing, DesignationLapse):
+        with _keep_given_timestamps(
+            BoardDesignation, DesignationVote, Issuance, IssuanceCancellation, PlanYearClosing, DesignationLapse
+        ):
             _bulk(BoardDesignation, designations, user=self.staff)
             _bulk(PlanYearClosing, closings, user=self.staff)
             for lapse in lapses:
@@ -221,9 +359,12 @@ class _Generator:
 
         authorized = sum(plan.reserve_changes.values_list("shares", flat=True))
         issued = sum(d.issued_shares for d in designations)
-        committed = sum(d.shares - d.issued_shares for d in designations if d.status == BoardDesignation.Status.APPROVED)
-        Plan.objects.filter(pk=plan.pk).update(authorized_shares=authorized, issued_shares=issued,
-                                               committed_shares=committed)
+        committed = sum(
+            d.shares - d.issued_shares for d in designations if d.status == BoardDesignation.Status.APPROVED
+        )
+        Plan.objects.filter(pk=plan.pk).update(
+            authorized_shares=authorized, issued_shares=issued, committed_shares=committed
+        )
         plan.refresh_from_db()
         counts = {
             "participants": len(people),
@@ -284,18 +425,31 @@ class _Generator:
                     decided = _at(_random_day(rng, proposed, decision_end), 15)
                 decision = {}
                 if status in (BoardDesignation.Status.APPROVED, BoardDesignation.Status.REJECTED):
-                    decision = {"decided_on": decided.date(), "decision_source": DecisionSource.VOTES,
-                                "decision_reference": "Votes of the board in plan-admin"}
+                    decision = {
+                        "decided_on": decided.date(),
+                        "decision_source": DecisionSource.VOTES,
+                        "decision_reference": "Votes of the board in plan-admin",
+                    }
                 return BoardDesignation(
-                    plan=plan, participant=participant, year=year, shares=shares, status=status,
-                    factors_considered=rng.choice(FACTORS), proposed_by=self.staff, proposed_at=_at(proposed, 9),
-                    decided_at=decided, **decision,
+                    plan=plan,
+                    participant=participant,
+                    year=year,
+                    shares=shares,
+                    status=status,
+                    factors_considered=rng.choice(FACTORS),
+                    proposed_by=self.staff,
+                    proposed_at=_at(proposed, 9),
+                    decided_at=decided,
+                    **decision,
                 )
 
             approved = [designation(p, BoardDesignation.Status.APPROVED, 0) for p in chosen[:n_approved]]
-            debt_designations = {id(d) for d in approved
-                                 if (d.participant.category == Participant.Category.CONSULTANT and rng.random() < 0.4)
-                                 or rng.random() < 0.03}
+            debt_designations = {
+                id(d)
+                for d in approved
+                if (d.participant.category == Participant.Category.CONSULTANT and rng.random() < 0.4)
+                or rng.random() < 0.03
+            }
             debt_terms = defaultdict(lambda: [Decimal(0), None])  # designation -> [debt settled, lowest price]
             for p in chosen[n_approved:]:
                 designations.append(designation(p, BoardDesignation.Status.PROPOSED, rng.randrange(5, 200) * 1_000))
@@ -314,11 +468,15 @@ class _Generator:
                 # A debt settlement is issued against a designation for a debt settlement (check_issuance).
                 debt = id(d) in debt_designations
                 issuance = Issuance(
-                    designation=d, issue_date=on, shares=shares, price_per_share=each,
+                    designation=d,
+                    issue_date=on,
+                    shares=shares,
+                    price_per_share=each,
                     kind=Issuance.Kind.DEBT_SETTLEMENT if debt else Issuance.Kind.COMPENSATION,
                     debt_amount=(shares * each).quantize(Decimal("0.01")) if debt else None,
                     debt_reference=f"INV-{year}-{len(issuances) + 1:06d}" if debt else "",
-                    recorded_by=self.staff, recorded_at=_at(on, 11),
+                    recorded_by=self.staff,
+                    recorded_at=_at(on, 11),
                 )
                 issuance._history_date = issuance.recorded_at
                 issuances.append(issuance)
@@ -336,12 +494,14 @@ class _Generator:
                     d.kind = BoardDesignation.Kind.DEBT_SETTLEMENT
                     d.price_per_share = lowest or PAR_VALUE
                     # The debt named covers every share designated at that price, so the terms are consistent.
-                    d.debt_amount = max(settled, (d.shares * d.price_per_share).quantize(Decimal("0.01"),
-                                                                                        rounding="ROUND_UP"))
+                    d.debt_amount = max(
+                        settled, (d.shares * d.price_per_share).quantize(Decimal("0.01"), rounding="ROUND_UP")
+                    )
                     d.debt_reference = f"Creditor claim {year}-{len(designations) + 1:06d}"
                     d.consideration_finding = (
                         f"The board finds that the cancellation of ${d.debt_amount:,} of debt is adequate "
-                        f"consideration for up to {d.shares:,} shares at ${d.price_per_share} per share.")
+                        f"consideration for up to {d.shares:,} shares at ${d.price_per_share} per share."
+                    )
             designations.extend(approved)
         for d in designations:
             d._history_date = d.decided_at or d.proposed_at
@@ -354,7 +514,10 @@ class _Generator:
         for issuance in cancelled:
             on = min(issuance.issue_date + datetime.timedelta(days=rng.randint(0, 30)), self.today)
             row = IssuanceCancellation(
-                issuance=issuance, cancelled_on=on, reason=rng.choice(CANCEL_REASONS), recorded_by=self.staff,
+                issuance=issuance,
+                cancelled_on=on,
+                reason=rng.choice(CANCEL_REASONS),
+                recorded_by=self.staff,
                 recorded_at=_at(on, 16),
             )
             row._history_date = row.recorded_at
@@ -378,32 +541,48 @@ class _Generator:
             needed = sum(total for year, total in approved_by_year.items() if year <= step_end)
             target = math.ceil(needed * 1.25 / 1_000_000) * 1_000_000
             if target > authorized:
-                changes.append(ShareReserveChange(
-                    plan=self.plan, shares=target - authorized,
-                    board_approval_date=datetime.date(step_start - 1, 12, 15),
-                    resolution_reference=f"Board resolution {step_start - 1}-R{len(changes) + 1}",
-                    note="Reserve increase for the coming years' designations.", recorded_by=self.staff,
-                ))
+                changes.append(
+                    ShareReserveChange(
+                        plan=self.plan,
+                        shares=target - authorized,
+                        board_approval_date=datetime.date(step_start - 1, 12, 15),
+                        resolution_reference=f"Board resolution {step_start - 1}-R{len(changes) + 1}",
+                        note="Reserve increase for the coming years' designations.",
+                        recorded_by=self.staff,
+                    )
+                )
                 authorized = target
         _bulk(ShareReserveChange, changes, user=self.staff)
 
     def _close_past_years(self, designations) -> tuple[list, list]:
         """Close every year before this one on January 15 of the next: its approved designations lapse."""
         closings = {
-            year: PlanYearClosing(plan=self.plan, year=year, closed_on=datetime.date(year + 1, 1, 15),
-                                  reason="Designations are for one year only (plan 3.1).", recorded_by=self.staff,
-                                  recorded_at=_at(datetime.date(year + 1, 1, 15), 10))
-            for year in self.years if year < self.today.year
+            year: PlanYearClosing(
+                plan=self.plan,
+                year=year,
+                closed_on=datetime.date(year + 1, 1, 15),
+                reason="Designations are for one year only (plan 3.1).",
+                recorded_by=self.staff,
+                recorded_at=_at(datetime.date(year + 1, 1, 15), 10),
+            )
+            for year in self.years
+            if year < self.today.year
         }
         lapses = []
         for d in designations:
             closing = closings.get(d.year)
             if closing is not None and d.status == BoardDesignation.Status.APPROVED:
-                lapses.append(DesignationLapse(
-                    designation=d, lapsed_on=closing.closed_on, released_shares=d.shares - d.issued_shares,
-                    reason=f"The plan's year {d.year} was closed: {closing.reason}", year_closing=closing,
-                    recorded_by=self.staff, recorded_at=closing.recorded_at,
-                ))
+                lapses.append(
+                    DesignationLapse(
+                        designation=d,
+                        lapsed_on=closing.closed_on,
+                        released_shares=d.shares - d.issued_shares,
+                        reason=f"The plan's year {d.year} was closed: {closing.reason}",
+                        year_closing=closing,
+                        recorded_by=self.staff,
+                        recorded_at=closing.recorded_at,
+                    )
+                )
                 d.status = BoardDesignation.Status.LAPSED
         return list(closings.values()), lapses
 
@@ -412,8 +591,13 @@ class _Generator:
         for d in designations:
             if d.status in (BoardDesignation.Status.APPROVED, BoardDesignation.Status.REJECTED):
                 decision = "approve" if d.status == BoardDesignation.Status.APPROVED else "reject"
-                vote = DesignationVote(designation=d, voter=self.board, decision=decision, cast_at=d.decided_at,
-                                       comment="Approved at the board meeting." if decision == "approve" else "")
+                vote = DesignationVote(
+                    designation=d,
+                    voter=self.board,
+                    decision=decision,
+                    cast_at=d.decided_at,
+                    comment="Approved at the board meeting." if decision == "approve" else "",
+                )
                 vote._history_date = d.decided_at
                 votes.append(vote)
         return votes
@@ -462,8 +646,12 @@ def _insert(model, rows: list, *, user) -> list:
         )
         for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
             row.pk = pk
-        _copy(cursor, table, [model._meta.pk.column] + [f.column for f in fields],
-              ([row.pk] + [getattr(row, f.attname) for f in fields] for row in rows))
+        _copy(
+            cursor,
+            table,
+            [model._meta.pk.column] + [f.column for f in fields],
+            ([row.pk] + [getattr(row, f.attname) for f in fields] for row in rows),
+        )
         if not hasattr(model, "history"):  # append-only rows with no history of their own
             for row in rows:
                 row._state.adding = False
@@ -475,8 +663,11 @@ def _insert(model, rows: list, *, user) -> list:
             cursor,
             history._meta.db_table,
             history_columns + ["history_date", "history_change_reason", "history_type", "history_user_id"],
-            ([getattr(row, name) for name in tracked]
-             + [getattr(row, "_history_date", None) or now, None, "+", user.pk if user else None] for row in rows),
+            (
+                [getattr(row, name) for name in tracked]
+                + [getattr(row, "_history_date", None) or now, None, "+", user.pk if user else None]
+                for row in rows
+            ),
         )
     for row in rows:
         row._state.adding = False

@@ -108,8 +108,13 @@ class Command(BaseCommand):
         )
         # OCF exports name the company with its date and country of formation, which the plan text does not give:
         # fictional values for the demo (Nevada, as an "Inc." of the period might well be).
-        issuer_details_record(plan=plan, formation_date=datetime.date(1988, 6, 1), country_of_formation="US",
-                              country_subdivision="NV", by=admin)
+        issuer_details_record(
+            plan=plan,
+            formation_date=datetime.date(1988, 6, 1),
+            country_of_formation="US",
+            country_subdivision="NV",
+            by=admin,
+        )
         people = {
             name: services.participant_create(
                 name=name, category=category, email=email, user=users.get(login) if login else None, by=staff
@@ -125,62 +130,120 @@ class Command(BaseCommand):
 
         def past_designation(name, year, shares, factors, decided_on, reference=None, **debt_terms):
             return services.past_designation_record(
-                plan=plan, participant=people[name], year=year, shares=shares, factors_considered=factors,
-                decision="approve", decided_on=decided_on, decision_reference=reference or minutes(decided_on),
-                by=staff, **debt_terms,
+                plan=plan,
+                participant=people[name],
+                year=year,
+                shares=shares,
+                factors_considered=factors,
+                decision="approve",
+                decided_on=decided_on,
+                decision_reference=reference or minutes(decided_on),
+                by=staff,
+                **debt_terms,
             )
 
         def past_issuance(designation, on, shares, price=Decimal("0.15"), source="Stock ledger", **extra):
             return services.issuance_record(
-                designation=designation, issue_date=on, shares=shares, price_per_share=price, from_records=True,
-                source_reference=f"{source}, entry of {on:%B %-d, %Y}", by=staff, **extra,
+                designation=designation,
+                issue_date=on,
+                shares=shares,
+                price_per_share=price,
+                from_records=True,
+                source_reference=f"{source}, entry of {on:%B %-d, %Y}",
+                by=staff,
+                **extra,
             )
 
         early_meeting = datetime.date(first_year, 3, 15)
-        dana_early = past_designation("Dana Whitfield", first_year, 400_000,
-                                      "Led the refinancing; retention through the next year.", early_meeting)
-        priya_early = past_designation("Priya Raman", first_year, 150_000,
-                                       "Product strategy engagement, 12 months.", early_meeting)
+        dana_early = past_designation(
+            "Dana Whitfield",
+            first_year,
+            400_000,
+            "Led the refinancing; retention through the next year.",
+            early_meeting,
+        )
+        priya_early = past_designation(
+            "Priya Raman", first_year, 150_000, "Product strategy engagement, 12 months.", early_meeting
+        )
         past_issuance(dana_early, datetime.date(first_year, 3, 31), 200_000)
         past_issuance(dana_early, datetime.date(first_year, 9, 30), 200_000)
         past_issuance(priya_early, datetime.date(first_year, 6, 30), 100_000)
-        services.plan_year_close(plan=plan, year=first_year, closed_on=datetime.date(first_year + 1, 1, 15),
-                                 reason="Designations are for one year only (plan 3.1).", by=staff)
-        increase = services.past_reserve_change_record(
-            plan=plan, shares=2_000_000, board_approval_date=datetime.date(first_year + 2, 6, 1),
-            resolution_reference=minutes(datetime.date(first_year + 2, 6, 1)),
-            note="Increase for the consultants' program.", by=staff,
+        services.plan_year_close(
+            plan=plan,
+            year=first_year,
+            closed_on=datetime.date(first_year + 1, 1, 15),
+            reason="Designations are for one year only (plan 3.1).",
+            by=staff,
         )
-        dana = past_designation("Dana Whitfield", last_year, 400_000,
-                                "Continued retention; delivered the audit on time.", datetime.date(last_year, 2, 10))
+        increase = services.past_reserve_change_record(
+            plan=plan,
+            shares=2_000_000,
+            board_approval_date=datetime.date(first_year + 2, 6, 1),
+            resolution_reference=minutes(datetime.date(first_year + 2, 6, 1)),
+            note="Increase for the consultants' program.",
+            by=staff,
+        )
+        dana = past_designation(
+            "Dana Whitfield",
+            last_year,
+            400_000,
+            "Continued retention; delivered the audit on time.",
+            datetime.date(last_year, 2, 10),
+        )
         halvorsen = past_designation(
-            "Halvorsen Engineering LLC", last_year, 300_000,
-            "Settles unpaid engineering invoices in stock rather than cash (plan 1.1).", datetime.date(last_year, 10, 20),
+            "Halvorsen Engineering LLC",
+            last_year,
+            300_000,
+            "Settles unpaid engineering invoices in stock rather than cash (plan 1.1).",
+            datetime.date(last_year, 10, 20),
             reference=f"Unanimous written consent of the board dated {datetime.date(last_year, 10, 20):%B %-d, %Y}",
-            kind="debt_settlement", debt_amount=Decimal("45000.00"), debt_reference="Invoices HE-118 to HE-124",
+            kind="debt_settlement",
+            debt_amount=Decimal("45000.00"),
+            debt_reference="Invoices HE-118 to HE-124",
             price_per_share=Decimal("0.15"),
         )
         dana_first = past_issuance(dana, datetime.date(last_year, 3, 31), 200_000)
         dana_second = past_issuance(dana, datetime.date(last_year, 9, 30), 100_000)
         settlement = past_issuance(
-            halvorsen, datetime.date(last_year, 11, 15), 300_000, kind="debt_settlement",
-            debt_amount=Decimal("45000.00"), debt_reference="Invoices HE-118 to HE-124", source="Share certificate 118",
+            halvorsen,
+            datetime.date(last_year, 11, 15),
+            300_000,
+            kind="debt_settlement",
+            debt_amount=Decimal("45000.00"),
+            debt_reference="Invoices HE-118 to HE-124",
+            source="Share certificate 118",
         )
         # A board member checks the entered history against the minutes; two records still wait for it.
-        for record in [dana_early, priya_early, dana, halvorsen, *dana_early.issuances.all(),
-                       *priya_early.issuances.all(), dana_first, dana_second]:
+        for record in [
+            dana_early,
+            priya_early,
+            dana,
+            halvorsen,
+            *dana_early.issuances.all(),
+            *priya_early.issuances.all(),
+            dana_first,
+            dana_second,
+        ]:
             services.past_record_confirm(record=record, by=board, comment="Checked against the source document.")
         del increase, settlement  # left awaiting confirmation on the board's page
 
         # --- this year, recorded here: proposed by staff, decided by the board's votes today ------------------
         def designate(name, shares, factors, approve=True):
             designation = services.designation_propose(
-                plan=plan, participant=people[name], year=this_year, shares=shares, factors_considered=factors,
+                plan=plan,
+                participant=people[name],
+                year=this_year,
+                shares=shares,
+                factors_considered=factors,
                 by=staff,
             )
             if approve:
-                services.designation_vote(designation=designation, voter=board, decision="approve",
-                                          comment="Approved at today's board meeting.")
+                services.designation_vote(
+                    designation=designation,
+                    voter=board,
+                    decision="approve",
+                    comment="Approved at today's board meeting.",
+                )
             return designation
 
         marcus = designate("Marcus Oyelaran", 250_000, "Promotion to VP Operations; market comparables.")
@@ -188,16 +251,25 @@ class Command(BaseCommand):
         designate("Dana Whitfield", 300_000, "Continued retention; the refinancing closed.", approve=False)
         designate("Elena Sorokina", 50_000, "Annual non-employee director grant.", approve=False)
 
-        mistaken = services.issuance_record(designation=marcus, issue_date=today, shares=25_000,
-                                            price_per_share=Decimal("0.18"), by=staff)
-        services.issuance_cancel(issuance=mistaken, cancelled_on=today,
-                                 reason="Recorded against the wrong certificate; re-issued below.", by=staff)
-        services.issuance_record(designation=marcus, issue_date=today, shares=125_000,
-                                 price_per_share=Decimal("0.18"), by=staff)
-        services.issuance_record(designation=tomas, issue_date=today, shares=50_000,
-                                 price_per_share=Decimal("0.20"), by=staff)
+        mistaken = services.issuance_record(
+            designation=marcus, issue_date=today, shares=25_000, price_per_share=Decimal("0.18"), by=staff
+        )
+        services.issuance_cancel(
+            issuance=mistaken,
+            cancelled_on=today,
+            reason="Recorded against the wrong certificate; re-issued below.",
+            by=staff,
+        )
+        services.issuance_record(
+            designation=marcus, issue_date=today, shares=125_000, price_per_share=Decimal("0.18"), by=staff
+        )
+        services.issuance_record(
+            designation=tomas, issue_date=today, shares=50_000, price_per_share=Decimal("0.20"), by=staff
+        )
         services.reserve_change_propose(
-            plan=plan, shares=1_000_000,
-            explanation="Room for next year's key-employee grants: about 1,000,000 shares are expected.", by=staff,
+            plan=plan,
+            shares=1_000_000,
+            explanation="Room for next year's key-employee grants: about 1,000,000 shares are expected.",
+            by=staff,
         )
         del director  # a participant too (Elena Sorokina): she may not vote on her own designation
