@@ -1,0 +1,161 @@
+"""Tests written for the survivors of `make mutate` (docs/mutation-testing.md) in the mutants its first run left
+not checked: each one kills mutants that could change a grant, a limit, a counter, a refusal or what is written.
+
+Kept in a file of their own (listed in [tool.mutmut] pytest_add_cli_args_test_selection in pyproject.toml). Every
+refusal is asserted with its message and with nothing written (tests.factories.ledger_snapshot).
+"""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from plan_admin import exceptions
+from plan_admin import formatting as fmt
+from plan_admin.models import BoardDesignation
+from plan_admin.services import issuances
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_refused(exception_type, message: str, action):
+    """Run `action`, expect `exception_type` with exactly `message`, and prove nothing was written."""
+    before = factories.ledger_snapshot()
+    with pytest.raises(exception_type) as caught:
+        action()
+    assert caught.value.messages == [message]
+    assert factories.ledger_snapshot() == before
+    return caught.value
+
+
+# --- issuance_record: the caller's instances are kept in step with what was written -----------------------------
+
+
+def test_recording_an_issuance_keeps_the_callers_designation_and_plan_in_step(approved_designation, plan, staff_user):
+    plan.refresh_from_db()
+    issued, committed = plan.issued_shares, plan.committed_shares
+
+    factories.issue(approved_designation, by=staff_user, shares=1_000, plan=plan)
+
+    assert approved_designation.issued_shares == 1_000
+    assert (plan.issued_shares, plan.committed_shares) == (issued + 1_000, committed - 1_000)
+    plan.refresh_from_db()
+    assert (plan.issued_shares, plan.committed_shares) == (issued + 1_000, committed - 1_000)
+
+    # A designation given as an instance not read from the database: the row is read, and the caller's instance
+    # is told the counter and status as written.
+    stand_in = BoardDesignation(pk=approved_designation.pk)
+    factories.issue(stand_in, by=staff_user, shares=500, on=datetime.date(2024, 7, 1))
+    assert (stand_in.issued_shares, stand_in.status) == (1_500, BoardDesignation.Status.APPROVED)
+    approved_designation.refresh_from_db()
+    assert approved_designation.issued_shares == 1_500
+
+
+# --- _check_debt_settlement: every refusal, with its message, and every boundary ---------------------------------
+
+
+def test_debt_settlement_refusals_and_boundaries(approved_designation, plan, staff_user, board_member):
+    creditor = factories.make_participant("Halvorsen Engineering LLC", by=staff_user, category="consultant")
+    settlement = factories.make_debt_designation(
+        plan=plan,
+        participant=creditor,
+        year=2024,
+        shares=300_000,
+        staff=staff_user,
+        approver=board_member,
+        debt_amount="45000",
+        debt_reference="Invoices HE-118 to HE-124",
+        price_per_share="0.15",
+    )
+
+    def settle(shares, amount, *, designation=settlement, price=Decimal("0.15"), kind="debt_settlement"):
+        extra = {"debt_amount": Decimal(amount), "debt_reference": "Invoice HE-118"} if amount is not None else {}
+        return factories.issue(designation, by=staff_user, shares=shares, price=price, kind=kind, **extra)
+
+    assert_refused(
+        exceptions.DebtSettlementRefused,
+        "The 2024 designation of Halvorsen Engineering LLC is for the settlement of $45,000.00 of debt (Invoices "
+        "HE-118 to HE-124): record this issuance as a debt settlement.",
+        lambda: settle(10, None, kind="compensation"),
+    )
+    assert_refused(
+        exceptions.DebtSettlementRefused,
+        "This issuance settles debt, but the 2024 designation of Dana Whitfield is for compensation: a debt "
+        "settlement must be made against a designation for that debt, whose approval records the board's finding "
+        "that cancelling it is adequate consideration for the shares.",
+        lambda: settle(10, "1.50", designation=approved_designation),
+    )
+    settle(100_000, "15000")
+    assert_refused(
+        exceptions.DebtSettlementRefused,
+        "This issuance would settle $30,000.01 of debt, more than the board approved: the 2024 designation of "
+        "Halvorsen Engineering LLC names $45,000.00 of debt (Invoices HE-118 to HE-124), of which $15,000.00 is "
+        "already settled, so $30,000.00 remain.",
+        lambda: settle(10, "30000.01"),
+    )
+    assert_refused(
+        exceptions.DebtSettlementRefused,
+        "The price of $0.14 per share is below the $0.15 per share at which the board found the debt adequate "
+        "consideration (the 2024 designation of Halvorsen Engineering LLC).",
+        lambda: settle(10, "1.40", price=Decimal("0.14")),
+    )
+    assert_refused(
+        exceptions.DebtSettlementRefused,
+        "100,000 shares at $0.15 per share come to $15,000.00, more than the $14,999.99 of debt this issuance settles.",
+        lambda: settle(100_000, "14999.99"),
+    )
+    # Exactly at each limit: the remaining debt, the board's price, shares worth exactly the debt settled.
+    settle(100_000, "15000")
+    last = settle(100_000, "15000")
+    assert (last.shares, last.debt_amount, last.price_per_share) == (100_000, Decimal("15000"), Decimal("0.15"))
+    settlement.refresh_from_db()
+    assert settlement.issued_shares == 300_000
+    assert_refused(
+        exceptions.DebtSettlementRefused,
+        "This issuance would settle $0.01 of debt, more than the board approved: the 2024 designation of Halvorsen "
+        "Engineering LLC names $45,000.00 of debt (Invoices HE-118 to HE-124), of which $45,000.00 is already "
+        "settled, so $0.00 remain.",
+        lambda: settle(1, "0.01", price=Decimal("0.15")),
+    )
+
+
+# --- check_issuance: the plan's limit, exact, even when the designation has room --------------------------------
+
+
+def test_check_issuance_refuses_one_share_past_the_plans_authorized_shares(approved_designation, plan):
+    """The pool keeps a designation's room within the plan's (issued + committed <= authorized), so no service call
+    reaches the plan's own limit with room left in the designation; check_issuance, the one place the rule is
+    written, is called here with a plan whose issued shares (`plan_issued`, e.g. earlier rows of a batch) leave
+    500 shares, against a designation with 1,000,000 left."""
+    plan.refresh_from_db()
+    approved_designation.refresh_from_db()
+
+    def check(shares):
+        values = issuances.clean_issuance_values(
+            issue_date=datetime.date(2024, 6, 30),
+            shares=shares,
+            price=Decimal("0.15"),
+            kind="compensation",
+            debt_amount=None,
+            debt_reference="",
+            notes="",
+        )
+        issuances.check_issuance(
+            plan=plan,
+            designation=approved_designation,
+            values=values,
+            designation_issued=0,
+            plan_issued=plan.authorized_shares - 500,
+            confirmed=True,
+        )
+
+    authorized = fmt.shares(plan.authorized_shares)
+    issued = fmt.shares(plan.authorized_shares - 500)
+    assert_refused(
+        exceptions.ShareLimitExceeded,
+        f"This issuance of 501 shares would exceed the {authorized} authorized shares: {issued} are issued, 500 "
+        "remain.",
+        lambda: check(501),
+    )
+    check(500)  # exactly the plan's room: allowed
