@@ -380,8 +380,9 @@ def reasons() -> list[dict]:
 
 def reason_for(mutant: dict, known: list[dict]) -> str | None:
     """The first entry whose `file` and `function` (when given) are the mutant's, whose `from` / `to` are in its
-    original / mutated line, whose `from_re` / `to_re` (regular expressions) are found in them, and whose `to_lacks`
-    is not in the mutated line."""
+    original / mutated line, whose `from_re` / `to_re` (regular expressions) are found in them, whose `to_lacks`
+    is not in the mutated line, and, with `wording_only`, whose mutation is confined to a `doing=`, `label=`, ...
+    argument (only_wording)."""
     for entry in known:
         if entry.get("file", mutant["path"]) != mutant["path"]:
             continue
@@ -396,6 +397,8 @@ def reason_for(mutant: dict, known: list[dict]) -> str | None:
         if entry.get("from_re") and not re.search(entry["from_re"], mutant["from"]):
             continue
         if entry.get("to_lacks") and entry["to_lacks"] in mutant["to"]:
+            continue
+        if entry.get("wording_only") and not only_wording([mutant["from"]], [mutant["to"]]):
             continue
         return entry["reason"]
     return None

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from plan_admin import exceptions
+from plan_admin import exceptions, services
 from plan_admin import formatting as fmt
-from plan_admin.models import BoardDesignation
+from plan_admin.models import BoardDesignation, PlanYearClosing
 from plan_admin.services import issuances
 from tests import factories
 
@@ -159,3 +159,78 @@ def test_check_issuance_refuses_one_share_past_the_plans_authorized_shares(appro
         lambda: check(501),
     )
     check(500)  # exactly the plan's room: allowed
+
+
+# --- clean_issuance_values: the length limits of the references written on the row -------------------------------
+
+
+def test_an_issuances_debt_reference_and_reference_have_their_length_limits(
+    plan, participant, staff_user, board_member
+):
+    settlement = factories.make_debt_designation(
+        plan=plan,
+        participant=participant,
+        year=2024,
+        shares=1_000,
+        staff=staff_user,
+        approver=board_member,
+        debt_amount="1000",
+        debt_reference="Note 7",
+        price_per_share="0.15",
+    )
+
+    def settle(**extra):
+        return factories.issue(
+            settlement, by=staff_user, shares=10, kind="debt_settlement", debt_amount=Decimal("1.50"), **extra
+        )
+
+    assert_refused(
+        exceptions.InvalidInput,
+        "The debt reference may be at most 200 characters.",
+        lambda: settle(debt_reference="D" * 201),
+    )
+    assert_refused(
+        exceptions.InvalidInput,
+        "The reference may be at most 100 characters.",
+        lambda: settle(debt_reference="Note 7", reference="R" * 101),
+    )
+    issuance = settle(debt_reference="D" * 200, reference="R" * 100)
+    issuance.refresh_from_db()
+    assert (issuance.debt_reference, issuance.reference) == ("D" * 200, "R" * 100)
+
+
+# --- refuse_approval: no designation of a closed year is approved ------------------------------------------------
+
+
+def test_a_proposal_of_a_year_closed_meanwhile_is_not_approved(plan, participant, staff_user, board_member):
+    """Closing a year with a proposal pending is refused (plan_year_close), so this state is made directly: the
+    approval's own check of the closed year (refuse_approval), on every approving vote, is the last guard."""
+    pending = factories.make_designation(plan=plan, participant=participant, year=2024, shares=100, staff=staff_user)
+    PlanYearClosing.objects.create(
+        plan=plan, year=2024, closed_on=datetime.date(2024, 12, 31), reason="Closed by the board."
+    )
+    assert_refused(
+        exceptions.OutsidePlanTerm,
+        "The plan's year 2024 was closed on December 31, 2024: no designation for it can be approved.",
+        lambda: services.designation_vote(designation=pending, voter=board_member, decision="approve"),
+    )
+    pending.refresh_from_db()
+    assert pending.status == BoardDesignation.Status.PROPOSED
+
+
+def test_a_blank_debt_amount_from_a_form_is_no_debt_amount(approved_designation, staff_user):
+    assert_refused(
+        exceptions.InvalidInput,
+        "A debt settlement needs the amount of debt settled.",
+        lambda: factories.issue(
+            approved_designation,
+            by=staff_user,
+            shares=10,
+            kind="debt_settlement",
+            debt_amount="",
+            debt_reference="INV-1",
+        ),
+    )
+    issuance = factories.issue(approved_designation, by=staff_user, shares=10, kind="compensation", debt_amount="")
+    issuance.refresh_from_db()
+    assert (issuance.kind, issuance.debt_amount, issuance.shares) == ("compensation", None, 10)
