@@ -13,7 +13,7 @@ import pytest
 from plan_admin import exceptions, services
 from plan_admin import formatting as fmt
 from plan_admin.models import BoardDesignation, PlanYearClosing
-from plan_admin.services import issuances
+from plan_admin.services import _common, issuances
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -234,3 +234,73 @@ def test_a_blank_debt_amount_from_a_form_is_no_debt_amount(approved_designation,
     issuance = factories.issue(approved_designation, by=staff_user, shares=10, kind="compensation", debt_amount="")
     issuance.refresh_from_db()
     assert (issuance.kind, issuance.debt_amount, issuance.shares) == ("compensation", None, 10)
+
+
+# --- whole_shares: the share count of every grant, limit and reserve change --------------------------------------
+
+WHOLE = "Enter a whole number of shares."
+
+
+@pytest.mark.parametrize(
+    ("value", "allow_negative", "expected"),
+    [
+        (12, False, 12),
+        ("12", False, 12),
+        (" 12 ", False, 12),
+        ("+12", False, 12),
+        (Decimal("12.000"), False, 12),
+        ("-12", True, -12),
+        (-12, True, -12),
+        (2**63 - 1, False, 2**63 - 1),
+        (-(2**63 - 1), True, -(2**63 - 1)),
+        # refused: (exception message)
+        (0, False, "Shares must be at least 1."),
+        ("-12", False, "Shares must be at least 1."),
+        (-1, False, "Shares must be at least 1."),
+        (0, True, "The change must add or remove at least one share."),
+        ("0", True, "The change must add or remove at least one share."),
+        (2**63, False, "9,223,372,036,854,775,808 shares is more than the ledger can record."),
+        (-(2**63), True, "-9,223,372,036,854,775,808 shares is more than the ledger can record."),
+        (Decimal("1.5"), False, "Shares are whole: enter a number without a fraction."),
+        (Decimal("NaN"), False, "Shares are whole: enter a number without a fraction."),
+        (Decimal("Infinity"), False, "Shares are whole: enter a number without a fraction."),
+        ("1e3", False, WHOLE),
+        ("1.0", False, WHOLE),
+        ("1,000", False, WHOLE),
+        ("\u0661\u0662", False, WHOLE),  # Arabic-Indic digits: str.isdigit() says yes, Decimal would read 12
+        ("\uff11\uff12", False, WHOLE),  # full-width digits
+        ("12a", False, WHOLE),
+        ("", False, WHOLE),
+        ("+", False, WHOLE),
+        ("+-12", True, WHOLE),
+        (True, False, WHOLE),
+        (12.0, False, WHOLE),
+        (None, False, WHOLE),
+    ],
+)
+def test_whole_shares_reads_only_whole_numbers_of_shares(value, allow_negative, expected):
+    if isinstance(expected, int):
+        assert _common.whole_shares(value, allow_negative=allow_negative) == expected
+        return
+    with pytest.raises(exceptions.InvalidInput) as caught:
+        _common.whole_shares(value, allow_negative=allow_negative)
+    assert caught.value.messages == [expected]
+    assert caught.value.field == "shares"
+
+
+def test_whole_shares_names_the_field_it_was_given_and_a_service_writes_nothing_it_refuses(
+    approved_designation, staff_user
+):
+    with pytest.raises(exceptions.InvalidInput) as caught:
+        _common.whole_shares("1e3", field="change")
+    assert caught.value.field == "change"
+    for shares in ("1e3", "1.0", "\u0661\u0662"):
+        refused = assert_refused(
+            exceptions.InvalidInput,
+            WHOLE,
+            lambda shares=shares: factories.issue(approved_designation, by=staff_user, shares=shares),
+        )
+        assert refused.field == "shares"
+    issuance = factories.issue(approved_designation, by=staff_user, shares=" 12 ")
+    issuance.refresh_from_db()
+    assert issuance.shares == 12
