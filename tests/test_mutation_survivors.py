@@ -304,3 +304,28 @@ def test_whole_shares_names_the_field_it_was_given_and_a_service_writes_nothing_
     issuance = factories.issue(approved_designation, by=staff_user, shares=" 12 ")
     issuance.refresh_from_db()
     assert issuance.shares == 12
+
+
+# --- designation_decide: a debt settlement priced exactly at par is approved -------------------------------------
+
+
+def test_a_debt_settlement_priced_exactly_at_par_is_approved_and_committed(plan, participant, staff_user, board_member):
+    plan.refresh_from_db()
+    committed = plan.committed_shares
+    assert plan.par_value == Decimal("0.001")
+    settlement = factories.make_debt_designation(
+        plan=plan,
+        participant=participant,
+        year=2024,
+        shares=1_000,
+        staff=staff_user,
+        approver=board_member,
+        debt_amount="1",
+        debt_reference="Note 7",
+        price_per_share="0.001",
+    )
+    settlement.refresh_from_db()
+    assert settlement.status == BoardDesignation.Status.APPROVED
+    assert "at $0.001 per share, which is not less than the par value of $0.001" in settlement.consideration_finding
+    plan.refresh_from_db()
+    assert plan.committed_shares == committed + 1_000
