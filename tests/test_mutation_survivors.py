@@ -326,6 +326,12 @@ def test_a_debt_settlement_priced_exactly_at_par_is_approved_and_committed(plan,
     )
     settlement.refresh_from_db()
     assert settlement.status == BoardDesignation.Status.APPROVED
-    assert "at $0.001 per share, which is not less than the par value of $0.001" in settlement.consideration_finding
+    assert settlement.decided_on == datetime.date(2024, 1, 2)
+    assert settlement.consideration_finding == (
+        "The board finds that the cancellation of $1.00 of debt owed by the company to Dana Whitfield (Note 7) is "
+        f"adequate consideration for the issuance of up to 1,000 shares of {plan.stock_class} at $0.001 per share, "
+        "which is not less than the par value of $0.001 per share, as of January 2, 2024 (Votes of the board in "
+        "plan-admin)."
+    )
     plan.refresh_from_db()
     assert plan.committed_shares == committed + 1_000
