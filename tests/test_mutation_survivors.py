@@ -335,3 +335,28 @@ def test_a_debt_settlement_priced_exactly_at_par_is_approved_and_committed(plan,
     )
     plan.refresh_from_db()
     assert plan.committed_shares == committed + 1_000
+
+
+# --- designation_vote: a designation out for signature in a resolution takes no vote ----------------------------
+
+
+def test_no_vote_on_a_designation_out_for_signature_and_only_on_it(plan, participant, staff_user, board_member):
+    pending = factories.make_designation(plan=plan, participant=participant, year=2024, shares=100, staff=staff_user)
+    other = factories.make_designation(
+        plan=plan,
+        year=2024,
+        shares=200,
+        staff=staff_user,
+        participant=factories.make_participant("Lee Okafor", by=staff_user),
+    )
+    resolution = services.resolution_prepare(plan=plan, kind="written_consent", designations=[pending], by=staff_user)
+    assert_refused(
+        exceptions.VoteRefused,
+        f"This designation is out for signature in {resolution.reference} (written consent in lieu of a meeting): "
+        "the board decides it by signing that resolution.",
+        lambda: services.designation_vote(designation=pending, voter=board_member, decision="approve"),
+    )
+    # Another designation of the plan, in no resolution, takes its vote.
+    services.designation_vote(designation=other, voter=board_member, decision="approve")
+    other.refresh_from_db()
+    assert other.status == BoardDesignation.Status.APPROVED
