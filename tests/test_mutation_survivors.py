@@ -358,5 +358,6 @@ def test_no_vote_on_a_designation_out_for_signature_and_only_on_it(plan, partici
     )
     # Another designation of the plan, in no resolution, takes its vote.
     services.designation_vote(designation=other, voter=board_member, decision="approve")
+    assert other.status == BoardDesignation.Status.APPROVED  # the caller's instance, kept in step
     other.refresh_from_db()
     assert other.status == BoardDesignation.Status.APPROVED
