@@ -361,3 +361,22 @@ def test_no_vote_on_a_designation_out_for_signature_and_only_on_it(plan, partici
     assert other.status == BoardDesignation.Status.APPROVED  # the caller's instance, kept in step
     other.refresh_from_db()
     assert other.status == BoardDesignation.Status.APPROVED
+
+
+# --- check_within_term: the plan's effective date is the first day shares may be issued --------------------------
+
+
+def test_an_issuance_may_fall_on_the_plans_effective_date_and_not_the_day_before(
+    plan, participant, staff_user, board_member
+):
+    designation = factories.make_designation(
+        plan=plan, participant=participant, year=2002, shares=1_000, staff=staff_user, approver=board_member
+    )
+    assert_refused(
+        exceptions.OutsidePlanTerm,
+        "February 28, 2002 is before the plan's effective date, March 1, 2002.",
+        lambda: factories.issue(designation, by=staff_user, shares=10, on=datetime.date(2002, 2, 28)),
+    )
+    issuance = factories.issue(designation, by=staff_user, shares=10, on=datetime.date(2002, 3, 1))
+    issuance.refresh_from_db()
+    assert (issuance.issue_date, issuance.shares) == (datetime.date(2002, 3, 1), 10)
