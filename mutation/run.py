@@ -330,6 +330,31 @@ def migrate_template() -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=WORK, env=env, check=True)
 
 
+def _selection(pyproject: Path) -> list[str]:
+    if not pyproject.exists():
+        return []
+    return tomllib.loads(pyproject.read_text())["tool"]["mutmut"].get("pytest_add_cli_args_test_selection", [])
+
+
+def keep_results_if_selection_grew(before: list[str]) -> None:
+    """mutmut resets every result (killed ones and the skipped wording too) when the test selection changes. When it
+    only grew (tests added, none removed), no kill is undone: record the new selection as the one the results were
+    made with, and mutmut finds the new tests (`Found N new tests`) and maps them to the functions they reach."""
+    after = _selection(WORK / "pyproject.toml")
+    stats = WORK / "mutants" / "mutmut-stats.json"
+    if after == before or not before or not set(before) <= set(after) or not stats.exists():
+        return
+    import hashlib
+
+    data = json.loads(stats.read_text())
+    old = hashlib.sha256(repr(tuple(before)).encode()).hexdigest()[:12]
+    if data.get("config_fingerprint", {}).get("test_selection") != old:
+        return
+    data["config_fingerprint"]["test_selection"] = hashlib.sha256(repr(tuple(after)).encode()).hexdigest()[:12]
+    stats.write_text(json.dumps(data, indent=4))
+    print(f"test selection grew by {sorted(set(after) - set(before))}: results kept, the new tests are mapped")
+
+
 def mutmut(*args: str) -> None:
     subprocess.run([MUTMUT, *args], cwd=WORK, env=environment(), check=True)
 
@@ -419,8 +444,9 @@ def reasons() -> list[dict]:
 
 def reason_for(mutant: dict, known: list[dict]) -> str | None:
     """The first entry whose `file` and `function` (when given) are the mutant's, whose `from` / `to` are in its
-    original / mutated line, whose `from_re` / `to_re` (regular expressions) are found in them, and whose `to_lacks`
-    is not in the mutated line."""
+    original / mutated line, whose `from_re` / `to_re` (regular expressions) are found in them, whose `to_lacks`
+    is not in the mutated line, and, with `wording_only`, whose mutation is confined to a `doing=`, `label=`, ...
+    argument (only_wording)."""
     for entry in known:
         if entry.get("file", mutant["path"]) != mutant["path"]:
             continue
@@ -435,6 +461,8 @@ def reason_for(mutant: dict, known: list[dict]) -> str | None:
         if entry.get("from_re") and not re.search(entry["from_re"], mutant["from"]):
             continue
         if entry.get("to_lacks") and entry["to_lacks"] in mutant["to"]:
+            continue
+        if entry.get("wording_only") and not only_wording([mutant["from"]], [mutant["to"]]):
             continue
         return entry["reason"]
     return None
@@ -534,9 +562,11 @@ def main(argv: list[str]) -> int:
         )
         mutmut("run", "--max-children", str(os.cpu_count() or 2))
     elif command == "again":
+        before = _selection(WORK / "pyproject.toml")
         shutil.rmtree(WORK / "tests", ignore_errors=True)
         shutil.rmtree(WORK / "mutants" / "tests", ignore_errors=True)
         copy_project()
+        keep_results_if_selection_grew(before)
         names = argv[1:] or [key for key, info in collect().items() if info["status"] not in {"killed", "skipped"}]
         if names:
             mutmut("run", "--max-children", str(os.cpu_count() or 2), *names)
