@@ -380,3 +380,16 @@ def test_an_issuance_may_fall_on_the_plans_effective_date_and_not_the_day_before
     issuance = factories.issue(designation, by=staff_user, shares=10, on=datetime.date(2002, 3, 1))
     issuance.refresh_from_db()
     assert (issuance.issue_date, issuance.shares) == (datetime.date(2002, 3, 1), 10)
+
+
+def test_an_issuance_may_name_its_designation_by_id(approved_designation, staff_user):
+    """issuance_record reads a designation given by its id (as _fixed_terms allows) and records against it."""
+    issuance = services.issuance_record(
+        designation=approved_designation.pk,
+        issue_date=datetime.date(2024, 6, 30),
+        shares=700,
+        price_per_share=Decimal("0.15"),
+        by=staff_user,
+    )
+    approved_designation.refresh_from_db()
+    assert (issuance.designation_id, approved_designation.issued_shares) == (approved_designation.pk, 700)

@@ -362,7 +362,7 @@ def issuance_record(
         # Another plan's request with the same key, not serialized by this plan's lock, recorded first.
         return _replay(submission_key, designation_id=fixed.pk, values=values, by=by)
     fixed.issued_shares += shares
-    if designation is not fixed:
+    if isinstance(designation, BoardDesignation) and designation is not fixed:  # the caller may give a pk
         designation.issued_shares, designation.status = fixed.issued_shares, fixed.status
     if plan is not None:
         plan.issued_shares = locked_plan.issued_shares + shares
