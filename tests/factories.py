@@ -4,6 +4,7 @@ import contextlib
 import datetime
 from decimal import Decimal
 
+import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -265,3 +266,13 @@ def resolution_records(*, plan, staff, directors):
     models.NotificationPreference.objects.create(user=directors[0], reminders=False)
     effective.refresh_from_db()
     return effective
+
+
+def assert_refused(exception_type, message: str, action):
+    """Run `action`, expect `exception_type` with exactly `message`, and prove nothing was written."""
+    before = ledger_snapshot()
+    with pytest.raises(exception_type) as caught:
+        action()
+    assert caught.value.messages == [message]
+    assert ledger_snapshot() == before
+    return caught.value

@@ -15,18 +15,9 @@ from plan_admin import formatting as fmt
 from plan_admin.models import BoardDesignation, PlanYearClosing
 from plan_admin.services import _common, issuances
 from tests import factories
+from tests.factories import assert_refused
 
 pytestmark = pytest.mark.django_db
-
-
-def assert_refused(exception_type, message: str, action):
-    """Run `action`, expect `exception_type` with exactly `message`, and prove nothing was written."""
-    before = factories.ledger_snapshot()
-    with pytest.raises(exception_type) as caught:
-        action()
-    assert caught.value.messages == [message]
-    assert factories.ledger_snapshot() == before
-    return caught.value
 
 
 # --- issuance_record: the caller's instances are kept in step with what was written -----------------------------

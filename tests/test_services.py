@@ -13,18 +13,9 @@ from plan_admin import exceptions, services
 from plan_admin.models import BoardDesignation, DesignationVote, Issuance, Participant
 from plan_admin.selectors import committed_by_year, pool_status
 from tests import factories
+from tests.factories import assert_refused
 
 pytestmark = pytest.mark.django_db
-
-
-def assert_refused(exception_type, message: str, action):
-    """Run `action`, expect `exception_type` with exactly `message`, and prove nothing was written."""
-    before = factories.ledger_snapshot()
-    with pytest.raises(exception_type) as caught:
-        action()
-    assert caught.value.messages == [message]
-    assert factories.ledger_snapshot() == before
-    return caught.value
 
 
 # --- rule 1: issued never exceeds authorized ---------------------------------------------------------------------
