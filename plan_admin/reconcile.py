@@ -1,12 +1,13 @@
 """Check the ledger's counters against its rows. Reads only; nothing here writes.
 
-The services keep four counters in step with the ledger: Plan.authorized_shares (the sum of the plan's share
+The services keep five counters in step with the ledger: Plan.authorized_shares (the sum of the plan's share
 reserve changes), Plan.issued_shares and BoardDesignation.issued_shares (the shares of issuances that have no
-cancellation), and Plan.committed_shares (the unissued balance of every approved designation that has not lapsed,
-of any year). `reconcile()` recomputes each of them from the rows with aggregate queries (a constant number of
-queries whatever the size of the ledger: the database sums the issuances per designation in one pass, and Python
-compares one grouped row per designation) and checks the rules that must hold between them. Each problem found is
-one sentence in plain words.
+cancellation), Plan.committed_shares (the unissued balance of every approved designation that has not lapsed,
+of any year), and IssuanceTotal (per plan, designation year and participant category: the issuances recorded,
+cancelled, and the shares standing). `reconcile()` recomputes each of them from the rows with aggregate queries
+(a constant number of queries whatever the size of the ledger: the database sums the issuances per designation in
+one pass, and Python compares one grouped row per designation) and checks the rules that must hold between them.
+Each problem found is one sentence in plain words.
 """
 
 from collections import defaultdict
@@ -16,7 +17,7 @@ from django.db.models import Count, IntegerField, Max, Min, Sum, Value
 from django.db.models.functions import Coalesce
 
 from . import formatting as fmt
-from .models import BoardDesignation, DesignationLapse, Issuance, IssuanceCancellation, Plan
+from .models import BoardDesignation, DesignationLapse, Issuance, IssuanceCancellation, IssuanceTotal, Plan
 
 # More problems of one kind than this are summarised in one line rather than listed.
 MAX_LISTED = 20
@@ -63,9 +64,9 @@ class _Standing:
 def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
     """Recompute every counter of `plan` (default: every plan) from the ledger rows and report any drift.
 
-    Six queries whatever the ledger's size: the reserve summed per plan, the standing issuances summed per
-    designation (one grouped pass over the issuance table), the designations' counters, the lapses, the number of
-    cancellations, and the names of the designations with a problem.
+    Seven queries whatever the ledger's size: the reserve summed per plan, the standing issuances summed per
+    designation (one grouped pass over the issuance table), the cancellations counted per designation, the
+    designations' counters, the lapses, the issuance totals, and the names of the designations with a problem.
     """
     plans = Plan.objects.order_by("pk") if plan is None else Plan.objects.filter(pk=plan.pk)
     report = ReconcileReport()
@@ -91,8 +92,16 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
     )
     for designation_id, total, count, first, last in grouped:
         standing[designation_id] = _Standing(total=total, count=count, first=first, last=last)
-    report.cancellations = IssuanceCancellation.objects.filter(issuance__designation__plan_id__in=plan_ids).count()
+    cancelled_by_designation = dict(
+        IssuanceCancellation.objects.filter(issuance__designation__plan_id__in=plan_ids)
+        .values_list("issuance__designation_id")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    report.cancellations = sum(cancelled_by_designation.values())
     report.issuances = sum(s.count for s in standing.values()) + report.cancellations
+    # (plan, year, category) -> [standing shares, issuances, cancellations], from the rows
+    ledger_totals: dict[tuple[int, int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
 
     ledger_issued: dict[int, int] = defaultdict(int)
     ledger_committed: dict[int, int] = defaultdict(int)
@@ -102,12 +111,18 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
     drifted, over, not_approved, wrong_year, lapse_mismatch = [], [], [], [], []
     designations = (
         BoardDesignation.objects.filter(plan_id__in=plan_ids)
-        .values_list("pk", "plan_id", "year", "shares", "status", "issued_shares")
+        .values_list("pk", "plan_id", "year", "shares", "status", "issued_shares", "participant__category")
         .order_by("pk")
     )
-    for pk, plan_id, year, shares, status, counter in designations:
+    for pk, plan_id, year, shares, status, counter, category in designations:
         report.designations += 1
         rows = standing.get(pk, _Standing())
+        cancelled = cancelled_by_designation.get(pk, 0)
+        if rows.count or cancelled:
+            total = ledger_totals[(plan_id, year, category)]
+            total[0] += rows.total
+            total[1] += rows.count + cancelled
+            total[2] += cancelled
         ledger_issued[plan_id] += rows.total
         if counter != rows.total:
             drifted.append((pk, plan_id, year, counter, rows.total))
@@ -159,6 +174,8 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
                 f"{fmt.shares(authorized)} authorized."
             )
 
+    _check_totals(problems, plan_ids, ledger_totals)
+
     listed = {
         item[0] for found in (drifted, over, not_approved, wrong_year, lapse_mismatch) for item in found[:MAX_LISTED]
     }
@@ -206,3 +223,28 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
         "designations whose lapse record disagrees with their status",
     )
     return report
+
+
+def _check_totals(problems: list[str], plan_ids: list[int], ledger_totals: dict) -> None:
+    """Compare the IssuanceTotal rows of the plans with the totals computed from the ledger's rows."""
+    counted = {
+        (plan_id, year, category): [issued, issuances, cancellations]
+        for plan_id, year, category, issued, issuances, cancellations in IssuanceTotal.objects.filter(
+            plan_id__in=plan_ids
+        ).values_list("plan_id", "year", "category", "issued_shares", "issuances", "cancellations")
+    }
+    wrong = []
+    for key in sorted(set(counted) | set(ledger_totals)):
+        kept, rows = counted.get(key, [0, 0, 0]), ledger_totals.get(key, [0, 0, 0])
+        if kept != rows:
+            wrong.append((*key, kept, rows))
+
+    def describe(found) -> str:
+        plan_id, year, category, kept, rows = found
+        return (
+            f"Plan #{plan_id}, {year}, {category.replace('_', ' ')}s: the issuance totals say "
+            f"{fmt.shares(kept[0])} shares standing of {kept[1]:,} issuance(s) ({kept[2]:,} cancelled), but the "
+            f"ledger's rows say {fmt.shares(rows[0])} of {rows[1]:,} ({rows[2]:,} cancelled)."
+        )
+
+    _limited(problems, wrong, describe, "issuance totals that disagree with the ledger")

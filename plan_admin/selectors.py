@@ -10,6 +10,7 @@ from .models import (
     DecisionSource,
     Issuance,
     IssuanceCancellation,
+    IssuanceTotal,
     Plan,
     PlanProposal,
     ShareReserveChange,
@@ -177,3 +178,19 @@ def unconfirmed_count() -> int:
         + Issuance.objects.filter(entered_from_records=True, confirmation__isnull=True).count()
         + IssuanceCancellation.objects.filter(entered_from_records=True, confirmation__isnull=True).count()
     )
+
+
+def issuance_count(
+    *, plan_id: int | None = None, year: int | None = None, category: str | None = None, cancelled: bool | None = None
+) -> int:
+    """How many issuances there are (all, standing or cancelled; of one plan, year or category), exactly, from the
+    issuance totals the services keep: one small query however large the ledger."""
+    totals = IssuanceTotal.objects.all()
+    if plan_id is not None:
+        totals = totals.filter(plan_id=plan_id)
+    if year is not None:
+        totals = totals.filter(year=year)
+    if category is not None:
+        totals = totals.filter(category=category)
+    counted = {None: F("issuances"), True: F("cancellations"), False: F("issuances") - F("cancellations")}[cancelled]
+    return totals.aggregate(count=Sum(counted))["count"] or 0

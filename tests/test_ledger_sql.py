@@ -10,7 +10,7 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from plan_admin.models import Issuance, Plan
+from plan_admin.models import Issuance, IssuanceTotal, Plan
 from plan_admin.services import ledger_sql
 from tests import factories
 
@@ -141,13 +141,44 @@ def test_a_raw_cancellation_and_history_read_back_like_the_orms(approved_designa
     assert IssuanceCancellation.history.get(id=raw.pk).history_user == staff_user
 
 
+def totals_of(plan) -> list[tuple]:
+    return list(
+        IssuanceTotal.objects.filter(plan=plan)
+        .order_by("year", "category")
+        .values_list("year", "category", "issued_shares", "issuances", "cancellations")
+    )
+
+
 def test_counters_move_together(approved_designation):
     plan = approved_designation.plan
+    category = approved_designation.participant.category
     with transaction.atomic():
-        ledger_sql.move_counters(plan_id=plan.pk, designation_id=approved_designation.pk, issued=7, committed=-7)
+        ledger_sql.move_counters(
+            ledger_sql.Counters(
+                plan_id=plan.pk, designation_id=approved_designation.pk, issued=7, committed=-7, recorded=1
+            )
+        )
     plan.refresh_from_db()
     approved_designation.refresh_from_db()
     assert (plan.issued_shares, plan.committed_shares, approved_designation.issued_shares) == (7, 999_993, 7)
+    assert totals_of(plan) == [(2024, category, 7, 1, 0)]
+    with transaction.atomic():  # an existing key is added to, not written anew
+        ledger_sql.move_counters(
+            ledger_sql.Counters(
+                plan_id=plan.pk, designation_id=approved_designation.pk, issued=-7, committed=7, cancelled=1
+            )
+        )
+    plan.refresh_from_db()
+    assert (plan.issued_shares, plan.committed_shares) == (0, 1_000_000)
+    assert totals_of(plan) == [(2024, category, 0, 1, 1)]
+
+
+def test_move_totals_adds_to_each_key_given(approved_designation):
+    plan = approved_designation.plan
+    with transaction.atomic():
+        ledger_sql.move_totals({(plan.pk, 2024, "consultant"): (5, 2, 0), (plan.pk, 2023, "consultant"): (0, 0, 0)})
+        ledger_sql.move_totals({(plan.pk, 2024, "consultant"): (-5, 0, 1)})
+    assert totals_of(plan) == [(2024, "consultant", 0, 2, 1)]  # a move of nothing writes no row
 
 
 def test_the_row_its_history_and_the_counters_are_written_together(approved_designation, staff_user):
@@ -155,7 +186,7 @@ def test_the_row_its_history_and_the_counters_are_written_together(approved_desi
     writes none of them."""
     plan = approved_designation.plan
     counters = ledger_sql.Counters(
-        plan_id=plan.pk, designation_id=approved_designation.pk, issued=1_234, committed=-1_234
+        plan_id=plan.pk, designation_id=approved_designation.pk, issued=1_234, committed=-1_234, recorded=1
     )
     first = issuance_for(approved_designation, staff_user)
     with transaction.atomic():
@@ -164,6 +195,7 @@ def test_the_row_its_history_and_the_counters_are_written_together(approved_desi
     approved_designation.refresh_from_db()
     assert (plan.issued_shares, plan.committed_shares, approved_designation.issued_shares) == (1_234, 998_766, 1_234)
     assert Issuance.history.filter(id=first.pk, history_type="+").count() == 1
+    assert totals_of(plan) == [(2024, approved_designation.participant.category, 1_234, 1, 0)]
 
     again = issuance_for(approved_designation, staff_user, submission_key=first.submission_key, reference="G-9")
     histories = Issuance.history.count()
@@ -173,3 +205,4 @@ def test_the_row_its_history_and_the_counters_are_written_together(approved_desi
     approved_designation.refresh_from_db()
     assert (plan.issued_shares, plan.committed_shares, approved_designation.issued_shares) == (1_234, 998_766, 1_234)
     assert (Issuance.objects.count(), Issuance.history.count()) == (1, histories)
+    assert totals_of(plan) == [(2024, approved_designation.participant.category, 1_234, 1, 0)]

@@ -1,6 +1,7 @@
 """`manage.py reconcile`: counters recomputed from the ledger rows; drift reported in words, exit status non-zero."""
 
 import datetime
+import importlib
 from io import StringIO
 
 import pytest
@@ -10,7 +11,7 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from plan_admin import services
-from plan_admin.models import BoardDesignation, Plan
+from plan_admin.models import BoardDesignation, IssuanceTotal, Plan
 from plan_admin.reconcile import reconcile
 from tests import factories
 
@@ -151,3 +152,65 @@ def test_query_count_does_not_grow_with_the_ledger(
         report = reconcile()
     assert report.ok and report.issuances == 12
     assert len(larger.captured_queries) == len(small.captured_queries)
+
+
+def totals(plan) -> dict:
+    return {
+        (year, category): (issued, issuances, cancellations)
+        for year, category, issued, issuances, cancellations in IssuanceTotal.objects.filter(plan=plan).values_list(
+            "year", "category", "issued_shares", "issuances", "cancellations"
+        )
+    }
+
+
+@pytest.mark.django_db
+def test_issuance_totals_follow_the_single_and_batch_paths_and_cancellations(ledger, approved_designation, staff_user):
+    """The ledger fixture records through issuance_record and issuance_cancel; a batch adds to the same keys."""
+    assert totals(ledger) == {(2024, "key_employee"): (1_000, 2, 1), (2024, "consultant"): (2_500, 1, 0)}
+    row = {"designation": approved_designation, "issue_date": datetime.date(2024, 8, 1), "price_per_share": "0.15"}
+    services.issuance_record_many(rows=[row | {"shares": 10}, row | {"shares": 20}], by=staff_user)
+    assert totals(ledger)[(2024, "key_employee")] == (1_030, 4, 1)
+    assert reconcile().ok
+
+
+@pytest.mark.django_db
+def test_issuance_totals_move_with_a_participants_category(ledger, approved_designation, staff_user):
+    dana = approved_designation.participant
+    services.participant_update(
+        participant=dana, name=dana.name, category="consultant", email=dana.email, by=staff_user
+    )
+    assert totals(ledger) == {(2024, "key_employee"): (0, 0, 0), (2024, "consultant"): (3_500, 3, 1)}
+    assert reconcile().ok
+    # The same category again moves nothing.
+    services.participant_update(
+        participant=dana, name="Dana W.", category="consultant", email=dana.email, by=staff_user
+    )
+    assert totals(ledger)[(2024, "consultant")] == (3_500, 3, 1)
+
+
+@pytest.mark.django_db
+def test_issuance_total_drift_is_reported(ledger):
+    IssuanceTotal.objects.filter(plan=ledger, category="consultant").update(issued_shares=F("issued_shares") + 9)
+    output, _ = run_reconcile_expecting_drift()
+    assert (
+        f"Plan #{ledger.pk}, 2024, consultants: the issuance totals say 2,509 shares standing of 1 issuance(s) "
+        "(0 cancelled), but the ledger's rows say 2,500 of 1 (0 cancelled)." in output
+    )
+    IssuanceTotal.objects.filter(plan=ledger, category="consultant").delete()
+    output, _ = run_reconcile_expecting_drift()
+    assert (
+        "the issuance totals say 0 shares standing of 0 issuance(s) (0 cancelled), but the ledger's rows say 2,500"
+        in output
+    )
+
+
+@pytest.mark.django_db
+def test_the_migration_fills_the_totals_of_a_ledger_recorded_before_it(ledger):
+    from django.apps import apps
+
+    backfill = importlib.import_module("plan_admin.migrations.0012_issuance_totals").backfill
+    expected = totals(ledger)
+    IssuanceTotal.objects.all().delete()
+    backfill(apps, None)
+    assert totals(ledger) == expected
+    assert reconcile().ok

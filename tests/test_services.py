@@ -1025,8 +1025,11 @@ def test_batch_query_count_does_not_grow_with_rows(
         rows = [batch_row(approved_designation if i % 2 else lee_2024, 1) for i in range(count)]
         with CaptureQueriesContext(connection) as queries:
             services.issuance_record_many(rows=rows, by=staff_user)
-        inserts = sum(1 for query in queries if query["sql"].lstrip().upper().startswith("INSERT"))
-        return len(queries) - inserts, inserts
+        # The issuance totals' upserts (one per plan, year and category, not per row) are INSERTs too; on
+        # PostgreSQL they go straight to psycopg (services/ledger_sql.py) and are not captured.
+        sql = [query["sql"] for query in queries if "issuancetotal" not in query["sql"]]
+        inserts = sum(1 for statement in sql if statement.lstrip().upper().startswith("INSERT"))
+        return len(sql) - inserts, inserts
 
     ten, two_hundred = record(10), record(200)
     # Lock, designations, confirmations, two designation counters, plan counters (+ the savepoint): the same for

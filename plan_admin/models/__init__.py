@@ -6,7 +6,8 @@ One module per aggregate:
                    termination) with their votes, and the closing of a plan's year
 - participants.py  the people and firms who may be designated
 - designations.py  the board's yearly designations, their votes and their lapses
-- issuances.py     shares issued against a designation, and their cancellations
+- issuances.py     shares issued against a designation, and their cancellations; their totals per plan, year
+                   and participant category (a counter table)
 - records.py       the board's confirmation of history entered from records (before the ledger start date)
 - imports.py       the record of committed spreadsheet imports (the same file is never imported twice)
 - decisions.py     what every board decision and every vote has in common
@@ -15,8 +16,8 @@ One module per aggregate:
 
 Every write goes through plan_admin.services; the constraints are the backstop that holds even if a service is
 wrong, and plan_admin.db.append_only installs the triggers that make the record append-only in the database
-itself. Counters (Plan.authorized_shares, issued_shares, committed_shares, BoardDesignation.issued_shares) are
-kept in step by the services and checked against the ledger rows by `manage.py reconcile`.
+itself. Counters (Plan.authorized_shares, issued_shares, committed_shares, BoardDesignation.issued_shares, and
+IssuanceTotal) are kept in step by the services and checked against the ledger rows by `manage.py reconcile`.
 """
 
 # Second-factor enrolment links: a model of this app, kept with the security code that uses it.
@@ -25,7 +26,7 @@ from .decisions import MAX_YEAR, MIN_YEAR, DecisionSource, VoteDecision
 from .designations import BoardDesignation, DesignationLapse, DesignationVote
 from .imports import ImportRecord
 from .interop import OcfObject
-from .issuances import Issuance, IssuanceCancellation, IssuanceQuerySet
+from .issuances import Issuance, IssuanceCancellation, IssuanceQuerySet, IssuanceTotal
 from .participants import Participant
 from .plan import Plan, PlanProposal, PlanProposalVote, PlanYearClosing, ShareReserveChange
 from .records import RecordConfirmation
@@ -53,6 +54,7 @@ __all__ = [
     "Issuance",
     "IssuanceCancellation",
     "IssuanceQuerySet",
+    "IssuanceTotal",
     "NotificationPreference",
     "OcfObject",
     "Participant",

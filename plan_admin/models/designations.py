@@ -89,6 +89,12 @@ class BoardDesignation(BoardDecision):
                 name="designation_recent_decisions",
                 condition=Q(status__in=["approved", "rejected"]),
             ),
+            models.Index(  # the board dashboard's open proposals, a page at a time
+                fields=["plan", "-year"], name="designation_open_proposals", condition=Q(status="proposed")
+            ),
+            models.Index(  # the board's count of designations entered from records awaiting confirmation
+                fields=["id"], name="designation_from_records", condition=Q(decision_source="records")
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(shares__gt=0), name="designation_shares_positive"),

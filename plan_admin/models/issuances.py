@@ -78,6 +78,9 @@ class Issuance(models.Model):
             models.Index(  # the board's list of history entered from records, awaiting confirmation
                 fields=["issue_date"], name="issuance_from_records", condition=Q(entered_from_records=True)
             ),
+            models.Index(  # the admin's list of debt settlements (a few among a million issuances), newest first
+                fields=["-issue_date", "-id"], name="issuance_debt_newest_first", condition=Q(kind="debt_settlement")
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(shares__gt=0), name="issuance_shares_positive"),
@@ -138,3 +141,31 @@ class IssuanceCancellation(models.Model):
 
     def __str__(self) -> str:
         return f"Cancellation of issuance #{self.issuance_id} on {self.cancelled_on}"
+
+
+class IssuanceTotal(models.Model):
+    """The issuances of one plan, designation year and participant category, counted: how many were recorded, how
+    many of those are cancelled, and the shares of those standing.
+
+    A counter table, not part of the record: the services move it with the other counters, under the plan lock
+    (services/ledger_sql.py), so that the board's charts and the admin's list counts read a few rows instead of
+    every designation or issuance; `manage.py reconcile` recomputes it from the ledger. The category is the
+    participant's current one: changing it moves the participant's totals (services.participant_update).
+    """
+
+    plan = models.ForeignKey("plan_admin.Plan", on_delete=models.PROTECT, related_name="issuance_totals")
+    year = models.PositiveSmallIntegerField()
+    category = models.CharField(max_length=32)
+    issued_shares = models.BigIntegerField(default=0, help_text="Net of cancellations.")
+    issuances = models.BigIntegerField(default=0, help_text="Issuances recorded, cancelled ones included.")
+    cancellations = models.BigIntegerField(default=0)
+
+    class Meta:
+        # No CHECK on the counts: the services add to a row with an upsert, whose proposed row (a cancellation's
+        # negative amounts) the databases check before they find the row to add to. reconcile checks the counts.
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "year", "category"], name="issuance_total_one_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan #{self.plan_id}, {self.year}, {self.category}: {self.issued_shares:,} shares issued"

@@ -7,6 +7,7 @@ checks, writes, and moves the counters.
 
 import datetime
 import uuid
+from collections import defaultdict
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -357,7 +358,9 @@ def issuance_record(
 
     issuance = Issuance(designation=fixed, submission_key=submission_key, recorded_by=by, recorded_at=now, **values)
     shares = values["shares"]
-    counters = ledger_sql.Counters(plan_id=fixed.plan_id, designation_id=fixed.pk, issued=shares, committed=-shares)
+    counters = ledger_sql.Counters(
+        plan_id=fixed.plan_id, designation_id=fixed.pk, issued=shares, committed=-shares, recorded=1
+    )
     if ledger_sql.insert_issuance(issuance, by=by, when=now, counters=counters) is None:
         # Another plan's request with the same key, not serialized by this plan's lock, recorded first.
         return _replay(submission_key, designation_id=fixed.pk, values=values, by=by)
@@ -497,6 +500,13 @@ def issuance_record_many(*, rows: list[dict], by: AbstractBaseUser | None, plan:
     Issuance.history.bulk_history_create(
         issuances, batch_size=BULK_BATCH_SIZE, default_user=by, default_date=timezone.now()
     )
+    totals: dict[tuple[int, int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for issuance in issuances:
+        designation = issuance.designation
+        total = totals[(designation.plan_id, designation.year, designation.participant.category)]
+        total[0] += issuance.shares
+        total[1] += 1
+    ledger_sql.move_totals({key: tuple(added) for key, added in totals.items()})
     for pk, designation in designations.items():
         added = designation_issued[pk] - designation.issued_shares
         if added:
@@ -573,7 +583,11 @@ def issuance_cancel(
         by=by,
         when=now,
         counters=ledger_sql.Counters(
-            plan_id=plan.pk, designation_id=fixed["designation_id"], issued=-shares, committed=recommitted
+            plan_id=plan.pk,
+            designation_id=fixed["designation_id"],
+            issued=-shares,
+            committed=recommitted,
+            cancelled=1,
         ),
     )
     return cancellation

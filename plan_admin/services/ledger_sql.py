@@ -13,8 +13,9 @@ milliseconds of statement building, model instantiation and signals. Here, under
 4. one statement on PostgreSQL (data-modifying CTEs) that INSERTs the row (an issuance: `ON CONFLICT
    (submission_key) DO NOTHING`, so that a concurrent duplicate of the form yields one row and no error) and its
    history row (what django-simple-history would write: every tracked field, "+", the user), and UPDATEs the
-   designation's counter and the plan's counters only if the row was written. On SQLite, where a statement is a
-   function call and costs no round trip, the same as four statements.
+   designation's counter, the plan's counters and the issuance totals of the designation's plan, year and
+   participant category (IssuanceTotal: an upsert) only if the row was written. On SQLite, where a statement is
+   a function call and costs no round trip, the same as five statements.
 
 On PostgreSQL the statements go straight to psycopg with server-side binding and are prepared once per connection.
 Nothing here decides a rule. tests/test_ledger_sql.py checks the rows against the ORM's, on both databases.
@@ -28,7 +29,7 @@ from functools import cache
 
 from django.db import connection
 
-from ..models import BoardDesignation, Issuance, IssuanceCancellation, Plan
+from ..models import BoardDesignation, Issuance, IssuanceCancellation, IssuanceTotal, Participant, Plan
 
 PLAN_COLUMNS = (
     "authorized_shares",
@@ -215,16 +216,29 @@ def _history_extra(model, *, by, when: datetime.datetime) -> list:
 
 @dataclass(frozen=True)
 class Counters:
-    """What a written row moves: `issued` on the designation's and the plan's issued shares, `committed` on the
-    plan's committed shares."""
+    """What a written row moves: `issued` on the designation's and the plan's issued shares and on the issuance
+    totals of the designation's plan, year and category, `committed` on the plan's committed shares, and the
+    totals' counts of issuances `recorded` and `cancelled`."""
 
     plan_id: int
     designation_id: int
     issued: int
     committed: int
+    recorded: int = 0
+    cancelled: int = 0
+
+    def designation_params(self) -> list:
+        return [self.issued, self.designation_id]
+
+    def total_params(self) -> list:
+        return [self.issued, self.recorded, self.cancelled]
+
+    def plan_params(self) -> list:
+        return [self.issued, self.committed, self.plan_id]
 
     def params(self) -> list:
-        return [self.issued, self.designation_id, self.issued, self.committed, self.plan_id]
+        """In the order of the statement that moves them all (the designation, the totals, the plan)."""
+        return self.designation_params() + self.total_params() + self.plan_params()
 
 
 @cache
@@ -235,7 +249,7 @@ def _insert_with_history_and_counters_sql(model, conflict: str | None) -> str:
     written = " AND EXISTS (SELECT 1 FROM i)"
     return (
         f"WITH i AS ({_insert_returning_row_sql(model, conflict)}), h AS ({_history_from_i_sql(model)}), "
-        f"d AS ({designation_sql}{written} RETURNING 1) "
+        f"d AS ({designation_sql}{written} {_DESIGNATION_RETURNING}), t AS ({_total_from_d_sql()} RETURNING 1) "
         f"{plan_sql}{written} RETURNING (SELECT {_quote('id')} FROM h)"
     )
 
@@ -267,12 +281,7 @@ def insert_with_history(
         history = [_db_value(field, getattr(instance, name)) for name, field in _history_fields(model)]
         _execute(_history_sql(model), history + _history_extra(model, by=by, when=when), fetch=False)
         if counters is not None:
-            move_counters(
-                plan_id=counters.plan_id,
-                designation_id=counters.designation_id,
-                issued=counters.issued,
-                committed=counters.committed,
-            )
+            move_counters(counters)
     return row[0]
 
 
@@ -295,18 +304,75 @@ def _counter_sql() -> tuple[str, str]:
     )
 
 
-def move_counters(*, plan_id: int, designation_id: int, issued: int, committed: int) -> None:
-    """Add `issued` to the designation's and the plan's issued shares and `committed` to the plan's committed.
+def move_counters(counters: Counters) -> None:
+    """Move the designation's and the plan's counters and the issuance totals by `counters`.
 
-    On PostgreSQL, one statement (a data-modifying CTE) moves both rows.
+    On PostgreSQL, one statement (data-modifying CTEs) moves the three rows.
     """
     designation_sql, plan_sql = _counter_sql()
     if connection.vendor == "postgresql":
         _execute(
-            f"WITH d AS ({designation_sql} RETURNING 1) {plan_sql}",
-            [issued, designation_id, issued, committed, plan_id],
+            f"WITH d AS ({designation_sql} {_DESIGNATION_RETURNING}), t AS ({_total_from_d_sql()} RETURNING 1) "
+            f"{plan_sql}",
+            counters.params(),
             fetch=False,
         )
     else:
-        _execute(designation_sql, [issued, designation_id], fetch=False)
-        _execute(plan_sql, [issued, committed, plan_id], fetch=False)
+        _execute(designation_sql, counters.designation_params(), fetch=False)
+        _execute(_total_from_designation_sql(), counters.total_params() + [counters.designation_id], fetch=False)
+        _execute(plan_sql, counters.plan_params(), fetch=False)
+
+
+# --- issuance totals (IssuanceTotal) ----------------------------------------------------------------------------------
+
+TOTAL_KEY = ("plan_id", "year", "category")
+TOTAL_COUNTS = ("issued_shares", "issuances", "cancellations")
+# What the designation's counter UPDATE hands to the totals' upsert in the PostgreSQL CTE.
+_DESIGNATION_RETURNING = 'RETURNING "plan_id", "year", "participant_id"'
+
+
+def _total_upsert(source: str) -> str:
+    """Add the rows of `source` (plan_id, year, category, then the three counts to add) to IssuanceTotal: a new
+    key gets a row, an existing one is added to. A SELECT `source` ends with a WHERE clause (else SQLite reads the
+    ON CONFLICT's ON as a join's)."""
+    total = _quote(IssuanceTotal._meta.db_table)
+    columns = ", ".join(_quote(column) for column in TOTAL_KEY + TOTAL_COUNTS)
+    key = ", ".join(_quote(column) for column in TOTAL_KEY)
+    add = ", ".join(f"{_quote(c)} = {total}.{_quote(c)} + excluded.{_quote(c)}" for c in TOTAL_COUNTS)
+    return f"INSERT INTO {total} ({columns}) {source} ON CONFLICT ({key}) DO UPDATE SET {add}"
+
+
+_ADDED = "CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT)"
+
+
+@cache
+def _total_from_d_sql() -> str:
+    """PostgreSQL: the totals' upsert for the designation a CTE named `d` updated (no row: nothing)."""
+    participant = _quote(Participant._meta.db_table)
+    return _total_upsert(
+        f"SELECT d.{_quote('plan_id')}, d.{_quote('year')}, p.{_quote('category')}, {_ADDED} FROM d "
+        f"JOIN {participant} p ON p.{_quote('id')} = d.{_quote('participant_id')} WHERE true"
+    )
+
+
+@cache
+def _total_from_designation_sql() -> str:
+    """The totals' upsert for one designation, given by id after the three counts."""
+    designation, participant = _quote(BoardDesignation._meta.db_table), _quote(Participant._meta.db_table)
+    return _total_upsert(
+        f"SELECT d.{_quote('plan_id')}, d.{_quote('year')}, p.{_quote('category')}, {_ADDED} FROM {designation} d "
+        f"JOIN {participant} p ON p.{_quote('id')} = d.{_quote('participant_id')} WHERE d.{_quote('id')} = %s"
+    )
+
+
+@cache
+def _total_values_sql() -> str:
+    return _total_upsert("VALUES (%s, %s, %s, %s, %s, %s)")
+
+
+def move_totals(moves: dict[tuple[int, int, str], tuple[int, int, int]]) -> None:
+    """Add to IssuanceTotal: `moves` maps (plan id, year, category) to (issued shares, issuances, cancellations)
+    to add. One statement per key; the caller holds the lock of every plan named."""
+    for (plan_id, year, category), added in sorted(moves.items()):
+        if any(added):
+            _execute(_total_values_sql(), [plan_id, year, category, *added], fetch=False)

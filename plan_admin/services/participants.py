@@ -2,10 +2,12 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 
 from ..exceptions import InvalidInput
-from ..models import Participant
-from . import _common
+from ..models import Issuance, Participant, Plan
+from . import _common, ledger_sql
 
 
 def clean_participant_fields(*, name, category, email, notes) -> dict:
@@ -42,14 +44,41 @@ def participant_update(
     user=None,
     by: AbstractBaseUser | None,
 ) -> Participant:
-    """Change a participant's details, their login included. Locks the participant row.
+    """Change a participant's details, their login included. Locks the participant row; when the category changes,
+    every plan first (in pk order, the one lock order), since each plan's issuance totals by category move.
 
     The change is kept in the participant's history. It changes no designation: each records the participant's
     login as it was when proposed (BoardDesignation.designated_user), and that user still may not vote on it.
     """
+    cleaned = clean_participant_fields(name=name, category=category, email=email, notes=notes)
+    recategorized = Participant.objects.filter(pk=participant.pk).exclude(category=cleaned["category"]).exists()
+    if recategorized:
+        list(Plan.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
     locked = Participant.objects.select_for_update().get(pk=participant.pk)
-    for field, value in clean_participant_fields(name=name, category=category, email=email, notes=notes).items():
+    if recategorized and locked.category != cleaned["category"]:
+        _move_totals_to(locked, cleaned["category"])
+    for field, value in cleaned.items():
         setattr(locked, field, value)
     locked.user = user
     _common.save(locked, by=by)
     return locked
+
+
+def _move_totals_to(participant: Participant, category: str) -> None:
+    """Move the participant's issuances in the issuance totals from their category to `category`. The caller
+    holds every plan's lock, so no issuance of theirs is being recorded or cancelled meanwhile."""
+    moves: dict[tuple[int, int, str], tuple[int, int, int]] = {}
+    rows = (
+        Issuance.objects.filter(designation__participant=participant)
+        .values_list("designation__plan_id", "designation__year")
+        .annotate(
+            standing=Coalesce(Sum("shares", filter=Q(cancellation__isnull=True)), 0),
+            recorded=Count("pk"),
+            cancelled=Count("cancellation"),
+        )
+        .order_by()
+    )
+    for plan_id, year, standing, recorded, cancelled in rows:
+        moves[(plan_id, year, participant.category)] = (-standing, -recorded, -cancelled)
+        moves[(plan_id, year, category)] = (standing, recorded, cancelled)
+    ledger_sql.move_totals(moves)

@@ -38,6 +38,7 @@ from plan_admin.models import (
     DesignationVote,
     Issuance,
     IssuanceCancellation,
+    IssuanceTotal,
     Participant,
     Plan,
     PlanYearClosing,
@@ -365,6 +366,7 @@ class _Generator:
         Plan.objects.filter(pk=plan.pk).update(
             authorized_shares=authorized, issued_shares=issued, committed_shares=committed
         )
+        IssuanceTotal.objects.bulk_create(_issuance_totals(plan, issuances, cancellations))
         plan.refresh_from_db()
         counts = {
             "participants": len(people),
@@ -601,6 +603,25 @@ class _Generator:
                 vote._history_date = d.decided_at
                 votes.append(vote)
         return votes
+
+
+def _issuance_totals(plan: Plan, issuances: list, cancellations: list) -> list:
+    """The plan's IssuanceTotal rows for the issuances and cancellations written (what the services would have
+    moved one by one)."""
+    cancelled = {cancellation.issuance.pk for cancellation in cancellations}
+    totals: dict[tuple[int, str], IssuanceTotal] = {}
+    for issuance in issuances:
+        designation = issuance.designation
+        key = (designation.year, designation.participant.category)
+        total = totals.get(key)
+        if total is None:
+            total = totals[key] = IssuanceTotal(plan=plan, year=key[0], category=key[1])
+        total.issuances += 1
+        if issuance.pk in cancelled:
+            total.cancellations += 1
+        else:
+            total.issued_shares += issuance.shares
+    return list(totals.values())
 
 
 def _bulk(model, rows: list, *, user) -> list:
