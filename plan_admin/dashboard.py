@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import groupby
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, Q, Sum
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from .models import (
     DesignationVote,
     Issuance,
     IssuanceCancellation,
+    IssuanceTotal,
     Participant,
     Plan,
     PlanProposal,
@@ -28,6 +30,7 @@ from .models import (
 from .selectors import designations_awaiting_vote, plans_with_pool, proposals_awaiting_vote, unconfirmed_count
 
 RECENT_DECISIONS = 10
+CARDS_PER_PAGE = 50  # designation cards per page of each dashboard section
 
 
 @dataclass
@@ -50,23 +53,16 @@ def votes_prefetch() -> Prefetch:
     return Prefetch("votes", queryset=DesignationVote.objects.select_related("voter").order_by("cast_at", "pk"))
 
 
-def designations_with_issued_shares():
-    """Designations whose counter holds shares issued net of cancellations (the ledger sums, per reconcile).
-
-    Charts sum these counters rather than the issuance rows: a few thousand designations instead of every
-    issuance joined to its cancellation.
-    """
-    return BoardDesignation.objects.filter(issued_shares__gt=0)
+def standing_totals():
+    """The issuance totals (IssuanceTotal: per plan, designation year and participant category) with shares
+    standing. The services keep them in step with the ledger and `reconcile` checks them, so the charts read a few
+    rows per plan, however many designations and issuances there are."""
+    return IssuanceTotal.objects.filter(issued_shares__gt=0)
 
 
 def issued_by_plan_year() -> dict[int, list[Bar]]:
     """Shares issued (net of cancellations) per plan and designation year, as chart bars, in one query."""
-    rows = (
-        designations_with_issued_shares()
-        .values("plan_id", "year")
-        .annotate(total=Sum("issued_shares"))
-        .order_by("plan_id", "year")
-    )
+    rows = standing_totals().values("plan_id", "year").annotate(total=Sum("issued_shares")).order_by("plan_id", "year")
     by_plan: dict[int, list[Bar]] = {}
     for plan_id, group in groupby(rows, key=lambda row: row["plan_id"]):
         by_plan[plan_id] = bars([(row["year"], row["total"]) for row in group])
@@ -75,20 +71,15 @@ def issued_by_plan_year() -> dict[int, list[Bar]]:
 
 def issued_by_plan_category() -> dict[int, list[Bar]]:
     """Shares issued (net of cancellations) per plan and participant category, as chart bars, in one query."""
-    rows = (
-        designations_with_issued_shares()
-        .values("plan_id", "participant__category")
-        .annotate(total=Sum("issued_shares"))
-        .order_by("plan_id", "participant__category")
-    )
+    rows = standing_totals().values("plan_id", "category").annotate(total=Sum("issued_shares")).order_by()
     totals: dict[int, dict[str, int]] = defaultdict(dict)
     for row in rows:
-        totals[row["plan_id"]][row["participant__category"]] = row["total"]
+        totals[row["plan_id"]][row["category"]] = row["total"]
     return {
         plan_id: bars(
             [(label, per_category[value]) for value, label in Participant.Category.choices if value in per_category]
         )
-        for plan_id, per_category in totals.items()
+        for plan_id, per_category in sorted(totals.items())
     }
 
 
@@ -228,26 +219,51 @@ def proposal_votes_prefetch() -> Prefetch:
     return Prefetch("votes", queryset=PlanProposalVote.objects.select_related("voter").order_by("cast_at", "pk"))
 
 
-def board_dashboard(*, user, can_vote: bool) -> dict:
+@dataclass
+class CardPage:
+    """One page of a dashboard section's designation cards, grouped by year, and where the others are."""
+
+    groups: list[YearGroup]
+    page: Page
+
+    @property
+    def count(self) -> int:
+        return self.page.paginator.count
+
+
+def _card_page(designations, user, number) -> CardPage:
+    """The page `number` (a query parameter: anything that is not a page number reads as the first or the last)
+    of `designations`, CARDS_PER_PAGE cards, with their votes: a constant number of queries for any ledger."""
+    page = Paginator(designations, CARDS_PER_PAGE).get_page(number)
+    return CardPage(groups=_by_year(_pending(page.object_list, user)), page=page)
+
+
+def board_dashboard(*, user, can_vote: bool, awaiting_page=None, others_page=None) -> dict:
     """Everything the board dashboard shows, in a constant number of queries.
 
     `awaiting` holds the proposals this user may vote on (designations grouped by year, and proposals to change a
     plan); `before_board` the other open proposals (already voted on by this user, their own, or every proposal
-    for a user who does not vote), each saying why this user does not vote on it.
+    for a user who does not vote), each saying why this user does not vote on it. The designations of each come
+    CARDS_PER_PAGE at a time (`awaiting_page`, `others_page`): a board with thousands of open proposals gets a
+    page it can read, in the same time as one with a few.
     """
     pools = {plan.pk: pool for plan, pool in plans_with_pool()}
-    awaiting = []
+    awaiting = None
     awaiting_proposals = []
     if can_vote:
-        awaiting = _pending(designations_awaiting_vote(user=user).prefetch_related(votes_prefetch()), user)
+        awaiting = _card_page(
+            designations_awaiting_vote(user=user).prefetch_related(votes_prefetch()), user, awaiting_page
+        )
         awaiting_proposals = _pending_proposals(
             proposals_awaiting_vote(user=user).prefetch_related(proposal_votes_prefetch()), user, pools
         )
+    others = BoardDesignation.objects.filter(status=BoardDesignation.Status.PROPOSED)
+    if can_vote:
+        others = others.exclude(pk__in=designations_awaiting_vote(user=user).values("pk"))
     others = (
-        BoardDesignation.objects.filter(status=BoardDesignation.Status.PROPOSED)
-        .exclude(pk__in=[item.designation.pk for item in awaiting])
-        .select_related("plan", "participant", "proposed_by")
+        others.select_related("plan", "participant", "proposed_by")
         .prefetch_related(votes_prefetch())
+        .order_by("plan_id", "-year", "participant__name", "pk")
     )
     other_proposals = (
         PlanProposal.objects.filter(status=PlanProposal.Status.PROPOSED)
@@ -263,10 +279,10 @@ def board_dashboard(*, user, can_vote: bool) -> dict:
         .order_by("-decided_at", "-pk")[:RECENT_DECISIONS]
     )
     return {
-        "awaiting_by_year": _by_year(awaiting),
+        "awaiting": awaiting,
         "awaiting_proposals": awaiting_proposals,
-        "awaiting_count": len(awaiting) + len(awaiting_proposals),
-        "before_board": _by_year(_pending(others, user)),
+        "awaiting_count": (awaiting.count if awaiting else 0) + len(awaiting_proposals),
+        "before_board": _card_page(others, user, others_page),
         "other_proposals": _pending_proposals(other_proposals, user, pools),
         "recent_decisions": list(recent),
         "unconfirmed_records": unconfirmed_count(),
@@ -417,13 +433,7 @@ def participant_years(participant: Participant) -> list[dict]:
 
 
 def plan_issued_by_year(plan: Plan) -> list[Bar]:
-    rows = (
-        designations_with_issued_shares()
-        .filter(plan=plan)
-        .values("year")
-        .annotate(total=Sum("issued_shares"))
-        .order_by("year")
-    )
+    rows = standing_totals().filter(plan=plan).values("year").annotate(total=Sum("issued_shares")).order_by("year")
     return bars([(row["year"], row["total"]) for row in rows])
 
 

@@ -80,7 +80,12 @@ def _submit(request, form, *, success, not_done: str = "Nothing was recorded") -
 @permission_required(VIEW_DESIGNATIONS, raise_exception=True)
 def board_dashboard(request: HttpRequest) -> HttpResponse:
     can_vote = roles.is_board_member(request.user)
-    context = dashboard.board_dashboard(user=request.user, can_vote=can_vote)
+    context = dashboard.board_dashboard(
+        user=request.user,
+        can_vote=can_vote,
+        awaiting_page=request.GET.get("awaiting_page"),
+        others_page=request.GET.get("others_page"),
+    )
     issued_by_year = context.pop("issued_by_year")
     issued_by_category = context.pop("issued_by_category")
     context["plans"] = [

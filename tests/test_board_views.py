@@ -422,3 +422,46 @@ def test_the_plan_page_title_is_the_plan_name(client, auditor, plan):
     html = login(client, auditor).get(reverse("plan-detail", args=[plan.pk])).content.decode()
     assert re.search(r"<title>2002 Stock Incentive Plan · plan-admin</title>", html)
     assert html.count('id="proposals-heading"') == 1 and "proposals-heading" in html.split("</title>")[1]
+
+
+def test_the_dashboard_shows_open_proposals_a_page_at_a_time(
+    client, superuser, staff_user, board_member, second_board_member, monkeypatch
+):
+    """Thousands of open proposals would make a page no one reads and a server that slows with the ledger: each
+    section shows CARDS_PER_PAGE cards, says how many there are, and links to the next and previous pages."""
+    from plan_admin import dashboard
+
+    monkeypatch.setattr(dashboard, "CARDS_PER_PAGE", 2)
+    plan = factories.make_plan(by=superuser, required_approvals=2, name="Busy plan")
+    # 5 proposals board_member voted on (pending with the others), 5 awaiting her vote.
+    _grow_ledger(plan=plan, staff=staff_user, voters=[board_member, second_board_member], count=5, start_year=2010)
+    for index in range(5):
+        person = factories.make_participant(f"Fresh {index}", by=staff_user)
+        factories.make_designation(plan=plan, participant=person, year=2020, shares=5, staff=staff_user)
+    login(client, board_member)
+
+    def cards(query: str) -> tuple[set[str], set[str], str]:
+        html = client.get(reverse("board-dashboard") + query).content.decode()
+        awaiting, _, rest = html.partition('id="before-board"')
+        before = rest.partition('id="recent"')[0]
+        return set(re.findall(r"Fresh \d", awaiting)), set(re.findall(r"Grown 2010 \d", before)), html
+
+    awaiting, before, html = cards("")
+    assert len(awaiting) == 2 and len(before) == 2
+    assert "Designations awaiting your vote 1–2 of 5." in html and "Other pending designations 1–2 of 5." in html
+    assert "5 proposals await your vote." in html
+    assert 'href="?awaiting_page=2#awaiting"' in html and 'href="?others_page=2#before-board"' in html
+    seen = set()
+    for page in (1, 2, 3):
+        awaiting, before_again, html = cards(f"?awaiting_page={page}&others_page=1")
+        assert before_again == before  # the other section keeps its page
+        assert len(awaiting) == (1 if page == 3 else 2) and not awaiting & seen
+        seen |= awaiting
+    assert len(seen) == 5
+    assert 'href="?awaiting_page=2&amp;others_page=1#awaiting" rel="prev"' in html
+    for odd in ("abc", "0", "-1", "99999999999999999999"):
+        response = client.get(reverse("board-dashboard") + f"?awaiting_page={odd}&others_page={odd}")
+        assert response.status_code == 200, odd
+    small = _dashboard_queries(client)
+    _grow_ledger(plan=plan, staff=staff_user, voters=[board_member, second_board_member], count=4, start_year=2016)
+    assert _dashboard_queries(client) == small

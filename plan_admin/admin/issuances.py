@@ -2,14 +2,61 @@
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.urls import path, reverse
+from django.utils.functional import cached_property
 
-from .. import formatting, forms
-from ..models import BoardDesignation, Issuance, IssuanceCancellation
+from .. import formatting, forms, selectors
+from ..models import BoardDesignation, Issuance, IssuanceCancellation, Participant
 from ..reports.admin_mixins import SpreadsheetAdminMixin
 from .base import LedgerAdmin, object_pk
-from .filters import DesignationYearFilter
+from .filters import IssuanceYearFilter
+
+# A search matching more designations than this compares the ids in the database (a subquery) rather than as a list.
+SEARCH_LISTED_DESIGNATIONS = 1_000
+# The list's parameters that the issuance totals can count: filter -> the keyword of selectors.issuance_count.
+COUNTED_FILTERS = {
+    "cancelled": "cancelled",
+    "designation__year": "year",
+    "designation__participant__category__exact": "category",
+    "designation__plan__id__exact": "plan_id",
+}
+LIST_PARAMETERS = {"o", "p"}  # order and page: no effect on the count
+
+
+def counted_from_totals(parameters) -> int | None:
+    """The exact number of issuances the list shows for these query parameters, from the issuance totals; None
+    when a filter or a search is one the totals do not count (the list then counts its rows)."""
+    given = {}
+    for name, values in parameters.lists():
+        if name in LIST_PARAMETERS:
+            continue
+        if name not in COUNTED_FILTERS or len(values) != 1:
+            return None
+        given[COUNTED_FILTERS[name]] = values[0]
+    cancelled = {None: None, "yes": True, "no": False}.get(given.pop("cancelled", None), "?")
+    category = given.pop("category", None)
+    if cancelled == "?" or (category is not None and category not in Participant.Category.values):
+        return None
+    numbers = {}
+    for keyword, value in given.items():
+        if not (value.isascii() and value.isdigit() and len(value) <= 9):
+            return None
+        numbers[keyword] = int(value)
+    return selectors.issuance_count(cancelled=cancelled, category=category, **numbers)
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its count (from the issuance totals) instead of counting the rows."""
+
+    def __init__(self, *args, count: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self.known_count
 
 
 class CancelledFilter(admin.SimpleListFilter):
@@ -48,7 +95,7 @@ class IssuanceAdmin(SpreadsheetAdminMixin, LedgerAdmin):
     list_filter = [
         CancelledFilter,
         "kind",
-        DesignationYearFilter,
+        IssuanceYearFilter,
         "designation__participant__category",
         "entered_from_records",
         "designation__plan",
@@ -73,17 +120,30 @@ class IssuanceAdmin(SpreadsheetAdminMixin, LedgerAdmin):
         "recorded_at",
     ]
 
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        """COUNT(*) over a million issuances took longer than the rest of the page: when the list is filtered
+        only by what the issuance totals count (standing or cancelled, year, category, plan), the count comes
+        from them, exactly."""
+        count = counted_from_totals(request.GET)
+        if count is None:
+            return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        return CountedPaginator(queryset, per_page, orphans, allow_empty_first_page, count=count)
+
     def get_search_results(self, request, queryset, search_term):
         """Match participants by name in their own (small) table, and debt references exactly.
 
         The admin's default joins every issuance to its participant and compares each text column row by row,
-        which reads the whole ledger on every search; these two conditions are index lookups.
+        which reads the whole ledger on every search. Here the matching designations are read first (on
+        PostgreSQL the name is found through a trigram index), then the issuances of those designations and
+        those with the debt reference: two index lookups the database can combine.
         """
         term = search_term.strip()
         if not term:
             return queryset, False
-        designations = BoardDesignation.objects.filter(participant__name__icontains=term).values("pk")
-        return queryset.filter(Q(designation__in=designations) | Q(debt_reference=term)), False
+        designations = BoardDesignation.objects.filter(participant__name__icontains=term).values_list("pk", flat=True)
+        listed = list(designations[: SEARCH_LISTED_DESIGNATIONS + 1])
+        matching = designations if len(listed) > SEARCH_LISTED_DESIGNATIONS else listed
+        return queryset.filter(Q(designation__in=matching) | Q(debt_reference=term)), False
 
     @admin.display(description="Participant", ordering="designation__participant__name")
     def participant(self, issuance):

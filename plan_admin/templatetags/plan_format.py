@@ -46,3 +46,11 @@ def person(user) -> str:
     if not user:
         return "—"
     return format_html('<span class="person" title="{}">{}</span>', formatting.username(user), formatting.person(user))
+
+
+@register.simple_tag(takes_context=True)
+def page_link(context, parameter: str, number: int) -> str:
+    """The current page's query string with `parameter` set to `number` (the other sections keep their page)."""
+    query = context["request"].GET.copy()
+    query[parameter] = number
+    return "?" + query.urlencode()

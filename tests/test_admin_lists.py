@@ -1,0 +1,133 @@
+"""The admin's issuance list on a large ledger stays exact: its count (from the issuance totals where they can
+say it), its year filter (narrowed by issue date) and its search (designations first) list the same issuances as
+the plain ORM filters would."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from plan_admin import services
+from plan_admin.models import Issuance
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+LIST = reverse("admin:plan_admin_issuance_changelist")
+
+
+@pytest.fixture
+def ledger(plan, superuser, staff_user, board_member):
+    """Two plans; 2023 and 2024; a key employee, a consultant and a creditor (a debt settlement); one cancellation
+    in each plan."""
+    other = factories.make_plan(by=superuser, name="2010 Plan")
+    dana = factories.make_participant("Dana Whitfield", by=staff_user)
+    lee = factories.make_participant("Lee Chen", by=staff_user, category="consultant")
+    creditor = factories.make_participant("Halvorsen Engineering LLC", by=staff_user, category="consultant")
+    for each_plan in (plan, other):
+        for year in (2023, 2024):
+            for person in (dana, lee):
+                designation = factories.make_designation(
+                    plan=each_plan,
+                    participant=person,
+                    year=year,
+                    shares=10_000,
+                    staff=staff_user,
+                    approver=board_member,
+                )
+                for shares in (100, 200):
+                    factories.issue(designation, by=staff_user, shares=shares)
+        mistaken = Issuance.objects.filter(designation__plan=each_plan).order_by("pk").first()
+        services.issuance_cancel(
+            issuance=mistaken, cancelled_on=datetime.date(2024, 12, 1), reason="Typo.", by=staff_user
+        )
+    settlement = factories.make_debt_designation(
+        plan=plan,
+        participant=creditor,
+        year=2024,
+        shares=2_500,
+        staff=staff_user,
+        approver=board_member,
+        debt_amount="375.00",
+        debt_reference="INV-1",
+        price_per_share="0.15",
+    )
+    factories.issue(
+        settlement, by=staff_user, shares=2_500, kind="debt_settlement", debt_amount="375.00", debt_reference="INV-1"
+    )
+    return plan, other
+
+
+def listed(client, query: str):
+    response = client.get(f"{LIST}?{query}" if query else LIST)
+    assert response.status_code == 200, query
+    changelist = response.context["cl"]
+    return changelist.result_count, sorted(issuance.pk for issuance in changelist.result_list)
+
+
+def expected(**filters) -> tuple[int, list[int]]:
+    rows = Issuance.objects.all()
+    if "cancelled" in filters:
+        rows = rows.cancelled() if filters.pop("cancelled") else rows.standing()
+    rows = rows.filter(**filters)
+    return rows.count(), sorted(rows.values_list("pk", flat=True))
+
+
+def test_the_lists_count_and_rows_are_exact_for_every_filter_the_totals_count(client, superuser, ledger):
+    plan, other = ledger
+    client.force_login(superuser)
+    cases = {
+        "": {},
+        "cancelled=no": {"cancelled": False},
+        "cancelled=yes": {"cancelled": True},
+        "designation__year=2023": {"designation__year": 2023},
+        "designation__participant__category__exact=consultant": {"designation__participant__category": "consultant"},
+        f"designation__plan__id__exact={other.pk}": {"designation__plan": other},
+        f"cancelled=no&designation__year=2024&designation__plan__id__exact={plan.pk}"
+        "&designation__participant__category__exact=key_employee": {
+            "cancelled": False,
+            "designation__year": 2024,
+            "designation__plan": plan,
+            "designation__participant__category": "key_employee",
+        },
+        "designation__year=2024&o=-3&p=1": {"designation__year": 2024},
+    }
+    for query, filters in cases.items():
+        with CaptureQueriesContext(connection) as queries:
+            found = listed(client, query)
+        assert found == expected(**filters), query
+        counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and "plan_admin_issuance" in q["sql"]]
+        assert not counts, f"{query}: the count should come from the issuance totals, not {counts}"
+
+
+def test_the_lists_count_is_exact_where_the_totals_cannot_say_it(client, superuser, ledger):
+    """Filters the totals do not count (kind, from records), a search, or odd values: the rows are counted."""
+    client.force_login(superuser)
+    cases = {
+        "kind__exact=debt_settlement": {"kind": "debt_settlement"},
+        "kind__exact=debt_settlement&designation__year=2024": {"kind": "debt_settlement", "designation__year": 2024},
+        "kind__exact=compensation&designation__year=2023": {"kind": "compensation", "designation__year": 2023},
+        "entered_from_records__exact=0": {"entered_from_records": False},
+        "q=Lee": {"designation__participant__name__icontains": "Lee"},
+        "q=INV-1": {"debt_reference": "INV-1"},
+        "q=lee chen": {"designation__participant__name__icontains": "lee chen"},
+        "designation__year=2025": {"designation__year": 2025},
+    }
+    for query, filters in cases.items():
+        assert listed(client, query) == expected(**filters), query
+    for odd in ("designation__year=20x4", "designation__year=0", "designation__year=99999", "cancelled=maybe"):
+        response = client.get(f"{LIST}?{odd}")
+        assert response.status_code in (200, 302, 400), odd  # never a server error
+        if response.status_code == 200:
+            count, rows = response.context["cl"].result_count, list(response.context["cl"].result_list)
+            assert count == len(rows), odd
+
+
+def test_a_search_matching_many_designations_lists_them_all(client, superuser, ledger, monkeypatch):
+    from plan_admin.admin import issuances as issuance_admin
+
+    client.force_login(superuser)
+    monkeypatch.setattr(issuance_admin, "SEARCH_LISTED_DESIGNATIONS", 1)  # the subquery, not the list
+    assert listed(client, "q=e") == expected(designation__participant__name__icontains="e")
