@@ -366,7 +366,7 @@ class _Generator:
         Plan.objects.filter(pk=plan.pk).update(
             authorized_shares=authorized, issued_shares=issued, committed_shares=committed
         )
-        IssuanceTotal.objects.bulk_create(_issuance_totals(plan, issuances, cancellations))
+        IssuanceTotal.objects.bulk_create(_issuance_totals(plan, designations, issuances, cancellations))
         plan.refresh_from_db()
         counts = {
             "participants": len(people),
@@ -605,14 +605,15 @@ class _Generator:
         return votes
 
 
-def _issuance_totals(plan: Plan, issuances: list, cancellations: list) -> list:
+def _issuance_totals(plan: Plan, designations: list, issuances: list, cancellations: list) -> list:
     """The plan's IssuanceTotal rows for the issuances and cancellations written (what the services would have
-    moved one by one)."""
-    cancelled = {cancellation.issuance.pk for cancellation in cancellations}
+    moved one by one). Reads ids only: a row's related object is no longer cached once its id was set."""
+    cancelled = {cancellation.issuance_id for cancellation in cancellations}
+    categories = dict(Participant.objects.values_list("pk", "category"))
+    key_of = {d.pk: (d.year, categories[d.participant_id]) for d in designations}
     totals: dict[tuple[int, str], IssuanceTotal] = {}
     for issuance in issuances:
-        designation = issuance.designation
-        key = (designation.year, designation.participant.category)
+        key = key_of[issuance.designation_id]
         total = totals.get(key)
         if total is None:
             total = totals[key] = IssuanceTotal(plan=plan, year=key[0], category=key[1])
