@@ -331,6 +331,9 @@ def issuance_record(
     _check_designation_plan(designation_plan_id=fixed.plan_id, plan=plan)
     confirmed = _is_confirmed(fixed)
     now = timezone.now()
+    # The row and its parameters do not depend on what the lock protects: built before it, to hold it less long.
+    issuance = Issuance(designation=fixed, submission_key=submission_key, recorded_by=by, recorded_at=now, **values)
+    row = ledger_sql.row_values(issuance)
 
     locked_plan, existing = ledger_sql.lock_plan(fixed.plan_id, submission_key=submission_key)
     if existing is not None:
@@ -356,12 +359,11 @@ def issuance_record(
             fixed.plan_id, values["reference"], taken_by=taken.get((fixed.plan_id, values["reference"]))
         )
 
-    issuance = Issuance(designation=fixed, submission_key=submission_key, recorded_by=by, recorded_at=now, **values)
     shares = values["shares"]
     counters = ledger_sql.Counters(
         plan_id=fixed.plan_id, designation_id=fixed.pk, issued=shares, committed=-shares, recorded=1
     )
-    if ledger_sql.insert_issuance(issuance, by=by, when=now, counters=counters) is None:
+    if ledger_sql.insert_issuance(issuance, by=by, when=now, counters=counters, values=row) is None:
         # Another plan's request with the same key, not serialized by this plan's lock, recorded first.
         return _replay(submission_key, designation_id=fixed.pk, values=values, by=by)
     fixed.issued_shares += shares

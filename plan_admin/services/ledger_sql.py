@@ -254,14 +254,26 @@ def _insert_with_history_and_counters_sql(model, conflict: str | None) -> str:
     )
 
 
+def row_values(instance) -> list:
+    """The parameters of `instance`'s INSERT: built before the plan lock is taken, since they do not depend on it."""
+    return [_db_value(field, getattr(instance, field.attname)) for field in _fields(type(instance))]
+
+
 def insert_with_history(
-    instance, *, by, when: datetime.datetime, conflict: str | None = None, counters: Counters | None = None
+    instance,
+    *,
+    by,
+    when: datetime.datetime,
+    conflict: str | None = None,
+    counters: Counters | None = None,
+    values: list | None = None,
 ) -> int | None:
     """Insert `instance` (unsaved, every field set, `recorded_at` included) and its "+" history row, and move the
     `counters`; return its new id. With `conflict` (a unique column), return None and write nothing (counters
-    included) when that value is already taken."""
+    included) when that value is already taken. `values`: row_values(instance), if the caller built them already."""
     model = type(instance)
-    values = [_db_value(field, getattr(instance, field.attname)) for field in _fields(model)]
+    if values is None:
+        values = row_values(instance)
     if connection.vendor == "postgresql":
         extra = _history_extra(model, by=by, when=when)
         if counters is None:
@@ -285,10 +297,12 @@ def insert_with_history(
     return row[0]
 
 
-def insert_issuance(issuance: Issuance, *, by, when: datetime.datetime, counters: Counters | None = None) -> int | None:
+def insert_issuance(
+    issuance: Issuance, *, by, when: datetime.datetime, counters: Counters | None = None, values: list | None = None
+) -> int | None:
     """Insert `issuance` and its history row and move the `counters`; None (nothing written) when its submission
     key is already taken."""
-    return insert_with_history(issuance, by=by, when=when, conflict="submission_key", counters=counters)
+    return insert_with_history(issuance, by=by, when=when, conflict="submission_key", counters=counters, values=values)
 
 
 # --- counters -------------------------------------------------------------------------------------------------------
