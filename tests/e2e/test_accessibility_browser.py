@@ -192,3 +192,29 @@ def test_auditor_pages_are_accessible(page, ledger):
         assert page.goto(url).status == status
         problems += axe_problems(page)
     assert not problems, "\n".join(problems)
+
+
+def test_a_dashboard_of_many_proposals_pages_through_them_accessibly(page, ledger, monkeypatch):
+    """Past CARDS_PER_PAGE open proposals the dashboard shows a page of cards with previous/next links."""
+    from plan_admin import dashboard
+    from tests import factories
+
+    monkeypatch.setattr(dashboard, "CARDS_PER_PAGE", 1)
+    for name in ("Ana Souza", "Ben Okafor"):
+        person = factories.make_participant(name, by=ledger["users"]["staff"])
+        factories.make_designation(
+            plan=ledger["plan"],
+            participant=person,
+            year=ledger["proposal"].year,
+            shares=1_000,
+            staff=ledger["users"]["staff"],
+        )
+    log_in(page, "board", landing="Board dashboard")
+    pages = page.get_by_test_id("awaiting-pages")
+    assert "1–1 of" in pages.inner_text()
+    problems = axe_problems(page)
+    pages.get_by_role("link", name="Next 1").click()
+    page.get_by_test_id("awaiting-pages").get_by_role("link", name="Previous 1").wait_for()
+    assert "2–2 of" in page.get_by_test_id("awaiting-pages").inner_text()
+    problems += axe_problems(page)
+    assert not problems, "\n".join(problems)
