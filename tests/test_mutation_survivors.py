@@ -616,3 +616,22 @@ def test_a_batch_for_a_given_plan_with_rows_given_by_pk_settles_a_whole_debt(
     settlement.refresh_from_db()
     plan.refresh_from_db()
     assert (settlement.issued_shares, plan.issued_shares) == (10_000, 10_000)
+
+
+# --- plan_proposal_vote: a proposal out for signature in a resolution takes no vote -----------------------------
+
+
+def test_no_vote_on_a_plan_proposal_out_for_signature_and_only_on_it(plan, staff_user, board_member):
+    frozen = services.reserve_change_propose(plan=plan, shares=1_000, explanation="More room.", by=staff_user)
+    other = services.reserve_change_propose(plan=plan, shares=2_000, explanation="Even more room.", by=staff_user)
+    resolution = services.resolution_prepare(plan=plan, kind="written_consent", proposals=[frozen], by=staff_user)
+    assert_refused(
+        exceptions.VoteRefused,
+        f"This proposal is out for signature in {resolution.reference} (written consent in lieu of a meeting): "
+        "the board decides it by signing that resolution.",
+        lambda: services.plan_proposal_vote(proposal=frozen, voter=board_member, decision="approve"),
+    )
+    services.plan_proposal_vote(proposal=other, voter=board_member, decision="approve")
+    other.refresh_from_db()
+    plan.refresh_from_db()
+    assert (other.status, plan.authorized_shares) == ("approved", 10_002_000)
