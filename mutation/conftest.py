@@ -30,6 +30,19 @@ def pytest_runtest_setup(item):
         state()._stats.clear()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """mutmut runs a mutant's tests fastest first, stopping at the first failure, but times only their call: a
+    refusal test that runs in 2 ms after 60 ms of fixtures (a plan, users, an approved designation) looked
+    cheapest. Its set-up is added to the time mutmut orders by."""
+    yield
+    if call.when == "setup" and os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        from mutmut.state import state
+
+        durations = state().duration_by_test
+        durations[item.nodeid] = durations.get(item.nodeid, 0) + call.duration
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment, django_db_blocker):
     from django.db import connections
