@@ -635,3 +635,48 @@ def test_no_vote_on_a_plan_proposal_out_for_signature_and_only_on_it(plan, staff
     other.refresh_from_db()
     plan.refresh_from_db()
     assert (other.status, plan.authorized_shares) == ("approved", 10_002_000)
+
+
+# --- participant_update: the details written, and the issuance totals moved with a new category ----------------
+
+
+def test_updating_a_participant_writes_what_is_given_and_moves_fully_cancelled_totals(approved_designation, staff_user):
+    from plan_admin.models import IssuanceTotal, Participant
+
+    def totals():
+        return {
+            (year, category): (issued, count, cancelled)
+            for year, category, issued, count, cancelled in IssuanceTotal.objects.filter(
+                plan_id=approved_designation.plan_id
+            ).values_list("year", "category", "issued_shares", "issuances", "cancellations")
+        }
+
+    issuance = factories.issue(approved_designation, by=staff_user, shares=100)
+    services.issuance_cancel(
+        issuance=issuance, cancelled_on=datetime.date(2024, 7, 1), reason="Forfeited.", by=staff_user
+    )
+    assert totals() == {(2024, "key_employee"): (0, 1, 1)}
+    dana = approved_designation.participant
+    login = factories.make_user("dana", role=None)
+    services.participant_update(
+        participant=dana,
+        name="Dana Whitfield",
+        category="consultant",
+        email="dana@example.com",
+        notes="Moved to consulting.",
+        user=login,
+        by=staff_user,
+    )
+    dana = Participant.objects.get(pk=dana.pk)
+    assert (dana.category, dana.email, dana.notes, dana.user) == (
+        "consultant",
+        "dana@example.com",
+        "Moved to consulting.",
+        login,
+    )
+    assert totals() == {(2024, "key_employee"): (0, 0, 0), (2024, "consultant"): (0, 1, 1)}
+    # No email or notes given: none kept.
+    services.participant_update(participant=dana, name="Dana Whitfield", category="consultant", by=staff_user)
+    dana = Participant.objects.get(pk=dana.pk)
+    assert (dana.email, dana.notes, dana.user) == ("", "", None)
+    assert totals() == {(2024, "key_employee"): (0, 0, 0), (2024, "consultant"): (0, 1, 1)}
