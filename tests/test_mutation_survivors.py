@@ -680,3 +680,83 @@ def test_updating_a_participant_writes_what_is_given_and_moves_fully_cancelled_t
     dana = Participant.objects.get(pk=dana.pk)
     assert (dana.email, dana.notes, dana.user) == ("", "", None)
     assert totals() == {(2024, "key_employee"): (0, 0, 0), (2024, "consultant"): (0, 1, 1)}
+
+
+# --- _common.year: the year limits and the plan's term are inclusive ---------------------------------------------
+
+
+def test_a_designation_year_may_be_the_first_and_last_year_allowed_and_the_termination_year(superuser, staff_user):
+    undated = factories.make_plan(by=superuser, effective_date=None, name="Plan without an effective date")
+    assert (_common.year(1900, plan=undated), _common.year(2999, plan=undated)) == (1900, 2999)
+    for outside in (1899, 3000, True):
+        with pytest.raises(exceptions.InvalidInput) as caught:
+            _common.year(outside, plan=undated)
+        assert caught.value.messages == ["Enter a year between 1900 and 2999."]
+    ending = factories.make_plan(by=superuser, name="Ending plan")
+    board = factories.make_user("board9", role=factories.roles.BOARD)
+    factories.terminate(ending, termination_date=datetime.date(2030, 6, 30), staff=staff_user, approver=board)
+    ending.refresh_from_db()
+    assert _common.year(2030, plan=ending) == 2030
+    with pytest.raises(exceptions.OutsidePlanTerm) as caught:
+        _common.year(2031, plan=ending)
+    assert caught.value.messages == ["The plan was terminated on June 30, 2030: no designation for 2031."]
+
+
+# --- refuse_unless_may_vote: only the designated participant's own login is refused ------------------------------
+
+
+def test_another_member_votes_on_the_designation_of_a_participant_with_a_login(
+    plan, staff_user, board_member, second_board_member
+):
+    director = factories.make_participant(
+        "Elena Sorokina", by=staff_user, user=second_board_member, category="non_employee_director"
+    )
+    designation = factories.make_designation(plan=plan, participant=director, year=2024, shares=100, staff=staff_user)
+    assert designation.designated_user_id == second_board_member.pk
+    assert_refused(
+        exceptions.VoteRefused,
+        "This designation is of you, so you may not vote on it.",
+        lambda: services.designation_vote(designation=designation, voter=second_board_member, decision="approve"),
+    )
+    services.designation_vote(designation=designation, voter=board_member, decision="approve")
+    designation.refresh_from_db()
+    assert designation.status == BoardDesignation.Status.APPROVED
+
+
+# --- _clean_proposal: only an open designation (proposed or approved) blocks another for the same year ----------
+
+
+def test_a_participant_may_be_proposed_again_after_a_withdrawal_or_a_rejection(
+    plan, participant, staff_user, board_member
+):
+    def propose():
+        return services.designation_propose(
+            plan=plan, participant=participant, year=2024, shares=100, factors_considered="Retention.", by=staff_user
+        )
+
+    first = propose()
+    assert_refused(
+        exceptions.InvalidTransition,
+        "Dana Whitfield already has a designation for 2024 (proposed, 100 shares).",
+        propose,
+    )
+    services.designation_withdraw(designation=first, by=staff_user)
+    second = propose()
+    services.designation_vote(designation=second, voter=board_member, decision="reject")
+    third = propose()
+    assert third.status == BoardDesignation.Status.PROPOSED
+    assert BoardDesignation.objects.filter(plan=plan, participant=participant, year=2024).count() == 3
+
+
+# --- _common.money: numbers of dollars only, below $10,000,000,000 -----------------------------------------------
+
+
+def test_money_takes_only_exact_numbers_of_dollars_below_the_ledgers_limit():
+    for value in (True, 0.15, None):
+        with pytest.raises(exceptions.InvalidInput) as caught:
+            _common.money(value, field="price_per_share", label="price")
+        assert caught.value.messages == ["Enter the price as a number of dollars."]
+    assert _common.money(" 9999999999.99 ", field="price_per_share", label="price") == Decimal("9999999999.99")
+    with pytest.raises(exceptions.InvalidInput) as caught:
+        _common.money("10000000000", field="price_per_share", label="price")
+    assert caught.value.messages == ["The price of $10,000,000,000.00 is more than the ledger can record."]
