@@ -384,3 +384,379 @@ def test_an_issuance_may_name_its_designation_by_id(approved_designation, staff_
     )
     approved_designation.refresh_from_db()
     assert (issuance.designation_id, approved_designation.issued_shares) == (approved_designation.pk, 700)
+
+
+# --- check_record_date: the ledger start date itself belongs to the ledger, not to the past records --------------
+
+
+def test_a_row_dated_on_the_ledger_start_date_is_a_current_entry_not_a_past_record(
+    approved_designation, plan, participant, staff_user, superuser
+):
+    """The approved designation was decided by votes on January 2, 2024; the ledger starts that day."""
+    services.plan_set_ledger_start(plan=plan, ledger_start_date=datetime.date(2024, 1, 2), by=superuser)
+    lee = factories.make_participant("Lee Chen", by=staff_user)
+
+    def past(decided_on):
+        return services.past_designation_record(
+            plan=plan,
+            participant=lee,
+            year=2023,
+            shares=1_000,
+            factors_considered="Retention.",
+            decision="approve",
+            decided_on=decided_on,
+            decision_reference="Minutes",
+            by=staff_user,
+        )
+
+    assert_refused(
+        exceptions.InvalidInput,
+        "A decision entered from records must be dated before the plan's ledger start date, January 2, 2024; "
+        "January 2, 2024 is not. Record it as a current entry instead.",
+        lambda: past(datetime.date(2024, 1, 2)),
+    )
+    assert past(datetime.date(2024, 1, 1)).decided_on == datetime.date(2024, 1, 1)  # the day before: a past record
+    # A current entry dated on the start date is accepted, the day before refused.
+    assert_refused(
+        exceptions.InvalidInput,
+        "January 1, 2024 is before the plan's ledger start date, January 2, 2024: enter it as a past record, with "
+        "the document it comes from.",
+        lambda: _common.check_record_date(
+            plan, datetime.date(2024, 1, 1), from_records=False, field="issue_date", what="An issuance"
+        ),
+    )
+    issuance = factories.issue(approved_designation, by=staff_user, shares=10, on=datetime.date(2024, 1, 2))
+    issuance.refresh_from_db()
+    assert (issuance.issue_date, issuance.entered_from_records) == (datetime.date(2024, 1, 2), False)
+
+
+# --- decisions.tally: every vote counted, earlier rejections included --------------------------------------------
+
+
+def test_tally_counts_every_earlier_vote_of_each_kind():
+    two = factories.make_plan(by=None, required_approvals=2, name="Two-vote plan")
+    assert services.decisions.tally(plan=two, decisions_so_far=[], decision="approve") == services.decisions.Outcome(
+        decided=None, approvals=1, rejections=0
+    )
+    assert services.decisions.tally(
+        plan=two, decisions_so_far=["reject"], decision="approve"
+    ) == services.decisions.Outcome(decided=None, approvals=1, rejections=1)
+    assert services.decisions.tally(
+        plan=two, decisions_so_far=["approve", "reject"], decision="reject"
+    ) == services.decisions.Outcome(decided="reject", approvals=1, rejections=2)
+    assert services.decisions.tally(
+        plan=two, decisions_so_far=["reject", "approve"], decision="approve"
+    ) == services.decisions.Outcome(decided="approve", approvals=2, rejections=1)
+
+
+def test_an_earlier_rejection_counts_towards_a_rejection_needing_two_votes(
+    superuser, participant, staff_user, board_member, second_board_member
+):
+    two = factories.make_plan(by=superuser, required_approvals=2, name="Two-vote plan")
+    third = factories.make_user("board3", role=factories.roles.BOARD)
+    designation = factories.make_designation(plan=two, participant=participant, year=2024, shares=100, staff=staff_user)
+    with factories.on_day(datetime.date(2024, 2, 1)):
+        services.designation_vote(designation=designation, voter=board_member, decision="reject")
+        services.designation_vote(designation=designation, voter=second_board_member, decision="approve")
+    designation.refresh_from_db()
+    assert designation.status == BoardDesignation.Status.PROPOSED
+    with factories.on_day(datetime.date(2024, 2, 3)):
+        services.designation_vote(designation=designation, voter=third, decision="reject")
+    # The caller's instance is told the decision and its date, as the row has them.
+    assert (designation.status, designation.decided_on) == (BoardDesignation.Status.REJECTED, datetime.date(2024, 2, 3))
+    designation.refresh_from_db()
+    assert (designation.status, designation.decided_on) == (BoardDesignation.Status.REJECTED, datetime.date(2024, 2, 3))
+    two.refresh_from_db()
+    assert two.committed_shares == 0
+
+
+def test_a_plan_proposal_needing_two_approvals_counts_the_earlier_vote(
+    superuser, staff_user, board_member, second_board_member
+):
+    two = factories.make_plan(by=superuser, required_approvals=2, name="Two-vote plan")
+    proposal = services.reserve_change_propose(plan=two, shares=500, explanation="More room.", by=staff_user)
+    services.plan_proposal_vote(proposal=proposal, voter=board_member, decision="approve")
+    assert proposal.status == "proposed"
+    services.plan_proposal_vote(proposal=proposal, voter=second_board_member, decision="approve")
+    assert proposal.status == "approved"  # the caller's instance, kept in step
+    proposal.refresh_from_db()
+    two.refresh_from_db()
+    assert (proposal.status, two.authorized_shares) == ("approved", 10_000_500)
+
+
+def test_a_reserve_decrease_that_no_longer_fits_may_still_be_rejected(superuser, participant, staff_user, board_member):
+    small = factories.make_plan(by=superuser, shares=1_000, name="Small plan")
+    proposal = services.reserve_change_propose(plan=small, shares=-600, explanation="Shrink.", by=staff_user)
+    factories.make_designation(
+        plan=small, participant=participant, year=2024, shares=500, staff=staff_user, approver=board_member
+    )
+    services.plan_proposal_vote(proposal=proposal, voter=board_member, decision="reject")
+    proposal.refresh_from_db()
+    small.refresh_from_db()
+    assert (proposal.status, small.authorized_shares, small.committed_shares) == ("rejected", 1_000, 500)
+
+
+# --- _refuse_closed_year / designation_propose / plan_year_close: a closed year is this plan's year -------------
+
+
+def test_a_closed_year_refuses_this_plans_proposals_only_and_each_year_closes_once(
+    plan, superuser, participant, staff_user
+):
+    closing = services.plan_year_close(
+        plan=plan, year=2023, reason="Year over.", closed_on=datetime.date(2024, 1, 15), by=staff_user
+    )
+    assert (closing.plan_id, closing.year) == (plan.pk, 2023)
+    assert_refused(
+        exceptions.OutsidePlanTerm,
+        "The plan's year 2023 was closed on January 15, 2024: no designation can be proposed for it.",
+        lambda: services.designation_propose(
+            plan=plan, participant=participant, year=2023, shares=100, factors_considered="Late.", by=staff_user
+        ),
+    )
+    # Another year of the same plan still takes proposals, and closes on its own.
+    proposed = services.designation_propose(
+        plan=plan, participant=participant, year=2022, shares=100, factors_considered="Fine.", by=staff_user
+    )
+    services.designation_withdraw(designation=proposed, by=staff_user)
+    second = services.plan_year_close(
+        plan=plan, year=2022, reason="Year over.", closed_on=datetime.date(2024, 1, 16), by=staff_user
+    )
+    assert (second.plan_id, second.year) == (plan.pk, 2022)
+    assert_refused(
+        exceptions.InvalidTransition,
+        "The plan's year 2022 was already closed on January 16, 2024.",
+        lambda: services.plan_year_close(
+            plan=plan, year=2022, reason="Again.", closed_on=datetime.date(2024, 1, 17), by=staff_user
+        ),
+    )
+    # Another plan's year 2023 is open: its proposal and approval go through.
+    other = factories.make_plan(by=superuser, name="Another plan")
+    board = factories.make_user("board9", role=factories.roles.BOARD)
+    approved = factories.make_designation(
+        plan=other, participant=participant, year=2023, shares=100, staff=staff_user, approver=board
+    )
+    assert approved.status == BoardDesignation.Status.APPROVED
+    other.refresh_from_db()
+    assert other.committed_shares == 100
+
+
+# --- issuance_record (single row): confirmation, references, default notes -------------------------------------
+
+
+def test_one_issuance_against_an_unconfirmed_past_designation_is_refused_until_confirmed(
+    plan, participant, staff_user, board_member, superuser
+):
+    services.plan_set_ledger_start(plan=plan, ledger_start_date=datetime.date(2024, 1, 1), by=superuser)
+    past = services.past_designation_record(
+        plan=plan,
+        participant=participant,
+        year=2024,
+        shares=1_000,
+        factors_considered="Retention.",
+        decision="approve",
+        decided_on=datetime.date(2023, 12, 15),
+        decision_reference="Minutes of December 15, 2023",
+        by=staff_user,
+    )
+    assert_refused(
+        exceptions.DesignationNotApproved,
+        "The 2024 designation of Dana Whitfield was entered from records and awaits a board member's confirmation: "
+        "no new shares may be issued against it until then.",
+        lambda: factories.issue(past, by=staff_user, shares=10),
+    )
+    services.past_record_confirm(record=past, by=board_member)
+    issuance = factories.issue(past, by=staff_user, shares=10)
+    past.refresh_from_db()
+    assert (issuance.shares, past.issued_shares) == (10, 10)
+
+
+def test_one_issuance_with_a_reference_already_taken_in_the_plan_is_refused(approved_designation, staff_user):
+    first = factories.issue(approved_designation, by=staff_user, shares=10, reference="G-1")
+    issuance = factories.issue(approved_designation, by=staff_user, shares=10)
+    assert issuance.notes == ""  # no notes given: none written
+    issuance.refresh_from_db()
+    assert (issuance.notes, issuance.reference) == ("", "")
+    assert_refused(
+        exceptions.InvalidInput,
+        f"The reference 'G-1' is already the reference of issuance #{first.pk} in this plan: a grant's reference "
+        "is unique within its plan.",
+        lambda: factories.issue(approved_designation, by=staff_user, shares=10, reference="G-1"),
+    )
+    assert factories.issue(approved_designation, by=staff_user, shares=10, reference="G-2").reference == "G-2"
+
+
+# --- issuance_record_many: rows given by pk with plan=, a whole debt settled in one batch -----------------------
+
+
+def test_a_batch_for_a_given_plan_with_rows_given_by_pk_settles_a_whole_debt(
+    plan, participant, staff_user, board_member
+):
+    settlement = factories.make_debt_designation(
+        plan=plan,
+        participant=participant,
+        year=2024,
+        shares=10_000,
+        staff=staff_user,
+        approver=board_member,
+        debt_amount="1000",
+        debt_reference="Note 7",
+        price_per_share="0.10",
+    )
+    row = {
+        "designation": settlement.pk,
+        "issue_date": datetime.date(2024, 6, 30),
+        "shares": 5_000,
+        "price_per_share": Decimal("0.10"),
+        "kind": "debt_settlement",
+        "debt_amount": Decimal("500"),
+        "debt_reference": "Note 7",
+    }
+    issued = services.issuance_record_many(rows=[row, dict(row)], by=staff_user, plan=plan)
+    assert [issuance.debt_amount for issuance in issued] == [Decimal("500"), Decimal("500")]
+    settlement.refresh_from_db()
+    plan.refresh_from_db()
+    assert (settlement.issued_shares, plan.issued_shares) == (10_000, 10_000)
+
+
+# --- plan_proposal_vote: a proposal out for signature in a resolution takes no vote -----------------------------
+
+
+def test_no_vote_on_a_plan_proposal_out_for_signature_and_only_on_it(plan, staff_user, board_member):
+    frozen = services.reserve_change_propose(plan=plan, shares=1_000, explanation="More room.", by=staff_user)
+    other = services.reserve_change_propose(plan=plan, shares=2_000, explanation="Even more room.", by=staff_user)
+    resolution = services.resolution_prepare(plan=plan, kind="written_consent", proposals=[frozen], by=staff_user)
+    assert_refused(
+        exceptions.VoteRefused,
+        f"This proposal is out for signature in {resolution.reference} (written consent in lieu of a meeting): "
+        "the board decides it by signing that resolution.",
+        lambda: services.plan_proposal_vote(proposal=frozen, voter=board_member, decision="approve"),
+    )
+    services.plan_proposal_vote(proposal=other, voter=board_member, decision="approve")
+    other.refresh_from_db()
+    plan.refresh_from_db()
+    assert (other.status, plan.authorized_shares) == ("approved", 10_002_000)
+
+
+# --- participant_update: the details written, and the issuance totals moved with a new category ----------------
+
+
+def test_updating_a_participant_writes_what_is_given_and_moves_fully_cancelled_totals(approved_designation, staff_user):
+    from plan_admin.models import IssuanceTotal, Participant
+
+    def totals():
+        return {
+            (year, category): (issued, count, cancelled)
+            for year, category, issued, count, cancelled in IssuanceTotal.objects.filter(
+                plan_id=approved_designation.plan_id
+            ).values_list("year", "category", "issued_shares", "issuances", "cancellations")
+        }
+
+    issuance = factories.issue(approved_designation, by=staff_user, shares=100)
+    services.issuance_cancel(
+        issuance=issuance, cancelled_on=datetime.date(2024, 7, 1), reason="Forfeited.", by=staff_user
+    )
+    assert totals() == {(2024, "key_employee"): (0, 1, 1)}
+    dana = approved_designation.participant
+    login = factories.make_user("dana", role=None)
+    services.participant_update(
+        participant=dana,
+        name="Dana Whitfield",
+        category="consultant",
+        email="dana@example.com",
+        notes="Moved to consulting.",
+        user=login,
+        by=staff_user,
+    )
+    dana = Participant.objects.get(pk=dana.pk)
+    assert (dana.category, dana.email, dana.notes, dana.user) == (
+        "consultant",
+        "dana@example.com",
+        "Moved to consulting.",
+        login,
+    )
+    assert totals() == {(2024, "key_employee"): (0, 0, 0), (2024, "consultant"): (0, 1, 1)}
+    # No email or notes given: none kept.
+    services.participant_update(participant=dana, name="Dana Whitfield", category="consultant", by=staff_user)
+    dana = Participant.objects.get(pk=dana.pk)
+    assert (dana.email, dana.notes, dana.user) == ("", "", None)
+    assert totals() == {(2024, "key_employee"): (0, 0, 0), (2024, "consultant"): (0, 1, 1)}
+
+
+# --- _common.year: the year limits and the plan's term are inclusive ---------------------------------------------
+
+
+def test_a_designation_year_may_be_the_first_and_last_year_allowed_and_the_termination_year(superuser, staff_user):
+    undated = factories.make_plan(by=superuser, effective_date=None, name="Plan without an effective date")
+    assert (_common.year(1900, plan=undated), _common.year(2999, plan=undated)) == (1900, 2999)
+    for outside in (1899, 3000, True):
+        with pytest.raises(exceptions.InvalidInput) as caught:
+            _common.year(outside, plan=undated)
+        assert caught.value.messages == ["Enter a year between 1900 and 2999."]
+    ending = factories.make_plan(by=superuser, name="Ending plan")
+    board = factories.make_user("board9", role=factories.roles.BOARD)
+    factories.terminate(ending, termination_date=datetime.date(2030, 6, 30), staff=staff_user, approver=board)
+    ending.refresh_from_db()
+    assert _common.year(2030, plan=ending) == 2030
+    with pytest.raises(exceptions.OutsidePlanTerm) as caught:
+        _common.year(2031, plan=ending)
+    assert caught.value.messages == ["The plan was terminated on June 30, 2030: no designation for 2031."]
+
+
+# --- refuse_unless_may_vote: only the designated participant's own login is refused ------------------------------
+
+
+def test_another_member_votes_on_the_designation_of_a_participant_with_a_login(
+    plan, staff_user, board_member, second_board_member
+):
+    director = factories.make_participant(
+        "Elena Sorokina", by=staff_user, user=second_board_member, category="non_employee_director"
+    )
+    designation = factories.make_designation(plan=plan, participant=director, year=2024, shares=100, staff=staff_user)
+    assert designation.designated_user_id == second_board_member.pk
+    assert_refused(
+        exceptions.VoteRefused,
+        "This designation is of you, so you may not vote on it.",
+        lambda: services.designation_vote(designation=designation, voter=second_board_member, decision="approve"),
+    )
+    services.designation_vote(designation=designation, voter=board_member, decision="approve")
+    designation.refresh_from_db()
+    assert designation.status == BoardDesignation.Status.APPROVED
+
+
+# --- _clean_proposal: only an open designation (proposed or approved) blocks another for the same year ----------
+
+
+def test_a_participant_may_be_proposed_again_after_a_withdrawal_or_a_rejection(
+    plan, participant, staff_user, board_member
+):
+    def propose():
+        return services.designation_propose(
+            plan=plan, participant=participant, year=2024, shares=100, factors_considered="Retention.", by=staff_user
+        )
+
+    first = propose()
+    assert_refused(
+        exceptions.InvalidTransition,
+        "Dana Whitfield already has a designation for 2024 (proposed, 100 shares).",
+        propose,
+    )
+    services.designation_withdraw(designation=first, by=staff_user)
+    second = propose()
+    services.designation_vote(designation=second, voter=board_member, decision="reject")
+    third = propose()
+    assert third.status == BoardDesignation.Status.PROPOSED
+    assert BoardDesignation.objects.filter(plan=plan, participant=participant, year=2024).count() == 3
+
+
+# --- _common.money: numbers of dollars only, below $10,000,000,000 -----------------------------------------------
+
+
+def test_money_takes_only_exact_numbers_of_dollars_below_the_ledgers_limit():
+    for value in (True, 0.15, None):
+        with pytest.raises(exceptions.InvalidInput) as caught:
+            _common.money(value, field="price_per_share", label="price")
+        assert caught.value.messages == ["Enter the price as a number of dollars."]
+    assert _common.money(" 9999999999.99 ", field="price_per_share", label="price") == Decimal("9999999999.99")
+    with pytest.raises(exceptions.InvalidInput) as caught:
+        _common.money("10000000000", field="price_per_share", label="price")
+    assert caught.value.messages == ["The price of $10,000,000,000.00 is more than the ledger can record."]
