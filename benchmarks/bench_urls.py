@@ -54,6 +54,16 @@ def raw_issuance(request):
                 (shares, designation_id),
                 prepare=True,
             )
+            cursor.execute(  # the issuance totals (IssuanceTotal), so that reconcile finds no drift afterwards
+                "INSERT INTO plan_admin_issuancetotal (plan_id, year, category, issued_shares, issuances, "
+                "cancellations) SELECT d.plan_id, d.year, p.category, %s, 1, 0 FROM plan_admin_boarddesignation d "
+                "JOIN plan_admin_participant p ON p.id = d.participant_id WHERE d.id = %s "
+                "ON CONFLICT (plan_id, year, category) DO UPDATE SET "
+                "issued_shares = plan_admin_issuancetotal.issued_shares + excluded.issued_shares, "
+                "issuances = plan_admin_issuancetotal.issuances + 1",
+                (shares, designation_id),
+                prepare=True,
+            )
             cursor.execute(
                 "UPDATE plan_admin_plan SET issued_shares = issued_shares + %s, "
                 "committed_shares = committed_shares - %s WHERE id = %s",

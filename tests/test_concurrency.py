@@ -221,3 +221,29 @@ def test_concurrent_issuances_and_cancellations_keep_counters_in_step(
     assert_counters_match_ledger(small_plan)
     designation.refresh_from_db()
     assert designation.issued_shares <= 1_000
+
+
+def test_participants_recategorized_at_once_keep_the_issuance_totals_in_step(
+    plan, staff_user, board_member, participant
+):
+    """Two updates of one participant racing, one to a new category and one back to the old: whichever commits
+    last, the issuance totals follow the category it leaves (an update that read the category before taking the
+    locks once wrote the old category back without moving the totals)."""
+    designation = factories.make_designation(
+        plan=plan, participant=participant, year=2024, shares=10_000, staff=staff_user, approver=board_member
+    )
+    factories.issue(designation, by=staff_user, shares=1_000)
+    for _ in range(4):
+        original = participant.category
+        other = "consultant" if original != "consultant" else "key_employee"
+        _, refusals, errors = race(
+            [
+                lambda category=category: services.participant_update(
+                    participant=participant, name=participant.name, category=category, by=staff_user
+                )
+                for category in (other, original)
+            ]
+        )
+        assert not refusals and not errors, (refusals, errors)
+        participant.refresh_from_db()
+        assert reconcile(plan=plan).ok, reconcile(plan=plan).problems

@@ -44,18 +44,17 @@ def participant_update(
     user=None,
     by: AbstractBaseUser | None,
 ) -> Participant:
-    """Change a participant's details, their login included. Locks the participant row; when the category changes,
-    every plan first (in pk order, the one lock order), since each plan's issuance totals by category move.
+    """Change a participant's details, their login included. Locks every plan (in pk order, the one lock order),
+    then the participant row: a new category moves the participant's issuance totals in each plan, and whether the
+    category changes is known only once the row is locked (another update may have changed it meanwhile).
 
     The change is kept in the participant's history. It changes no designation: each records the participant's
     login as it was when proposed (BoardDesignation.designated_user), and that user still may not vote on it.
     """
     cleaned = clean_participant_fields(name=name, category=category, email=email, notes=notes)
-    recategorized = Participant.objects.filter(pk=participant.pk).exclude(category=cleaned["category"]).exists()
-    if recategorized:
-        list(Plan.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+    list(Plan.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
     locked = Participant.objects.select_for_update().get(pk=participant.pk)
-    if recategorized and locked.category != cleaned["category"]:
+    if locked.category != cleaned["category"]:
         _move_totals_to(locked, cleaned["category"])
     for field, value in cleaned.items():
         setattr(locked, field, value)
