@@ -139,6 +139,25 @@ def make_debt_designation(
     )
 
 
+def settle_debt_in_full(*, plan, creditor, staff, approver, year: int = 2024):
+    """A debt-settlement designation of 2,500 shares for `creditor`'s $375.00 invoice INV-1, approved, and the
+    issuance that settles it in full (at $0.15 a share)."""
+    settlement = make_debt_designation(
+        plan=plan,
+        participant=creditor,
+        year=year,
+        shares=2_500,
+        staff=staff,
+        approver=approver,
+        debt_amount="375.00",
+        debt_reference="INV-1",
+        price_per_share="0.15",
+    )
+    return issue(
+        settlement, by=staff, shares=2_500, kind="debt_settlement", debt_amount="375.00", debt_reference="INV-1"
+    )
+
+
 def issue(designation, *, by, shares: int, on=None, price=Decimal("0.15"), **extra):
     return services.issuance_record(
         designation=designation,

@@ -43,20 +43,7 @@ def ledger(plan, superuser, staff_user, board_member):
         services.issuance_cancel(
             issuance=mistaken, cancelled_on=datetime.date(2024, 12, 1), reason="Typo.", by=staff_user
         )
-    settlement = factories.make_debt_designation(
-        plan=plan,
-        participant=creditor,
-        year=2024,
-        shares=2_500,
-        staff=staff_user,
-        approver=board_member,
-        debt_amount="375.00",
-        debt_reference="INV-1",
-        price_per_share="0.15",
-    )
-    factories.issue(
-        settlement, by=staff_user, shares=2_500, kind="debt_settlement", debt_amount="375.00", debt_reference="INV-1"
-    )
+    factories.settle_debt_in_full(plan=plan, creditor=creditor, staff=staff_user, approver=board_member)
     return plan, other
 
 

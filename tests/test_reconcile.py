@@ -36,20 +36,7 @@ def ledger(plan, approved_designation, staff_user, board_member):
     debt-settlement designation, and a reserve increase."""
     factories.issue(approved_designation, by=staff_user, shares=1_000)
     creditor = factories.make_participant("Halvorsen Engineering LLC", by=staff_user, category="consultant")
-    settlement = factories.make_debt_designation(
-        plan=plan,
-        participant=creditor,
-        year=2024,
-        shares=2_500,
-        staff=staff_user,
-        approver=board_member,
-        debt_amount="375.00",
-        debt_reference="INV-1",
-        price_per_share="0.15",
-    )
-    factories.issue(
-        settlement, by=staff_user, shares=2_500, kind="debt_settlement", debt_amount="375.00", debt_reference="INV-1"
-    )
+    factories.settle_debt_in_full(plan=plan, creditor=creditor, staff=staff_user, approver=board_member)
     mistaken = factories.issue(approved_designation, by=staff_user, shares=400)
     services.issuance_cancel(issuance=mistaken, cancelled_on=datetime.date(2024, 7, 1), reason="Typo.", by=staff_user)
     factories.change_reserve(
