@@ -99,6 +99,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["ENGINE"] = "plan_admin.db.sqlite3"
     # One file per test process, so that test runs side by side never share (or delete) each other's database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DATABASE_PREPARED_STATEMENTS", default=True
+):
+    # The ledger's hot path (plan_admin/services/ledger_sql.py) prepares its few statements once per connection
+    # (parsing and planning its one big write statement cost more than running it). Django leaves psycopg's
+    # prepared statements off for connection poolers; its ORM queries stay unprepared either way (client-side
+    # binding). Behind PgBouncer in transaction mode before 1.21, set DATABASE_PREPARED_STATEMENTS=false.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -6,10 +6,11 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from plan_admin import services
 from plan_admin.models import Issuance, IssuanceTotal, Plan
 from plan_admin.services import ledger_sql
 from tests import factories
@@ -84,8 +85,9 @@ def test_the_locking_read_returns_the_plan_the_designation_and_a_recorded_key(
     plan = approved_designation.plan
     key = uuid.uuid4()
     with transaction.atomic():
-        locked, existing = ledger_sql.lock_plan(plan.pk, submission_key=key)
-        designation = ledger_sql.read_designation(approved_designation.pk, plan.pk)
+        locked, existing, designation = ledger_sql.lock_plan_and_read_designation(
+            plan.pk, approved_designation.pk, submission_key=key
+        )
     assert isinstance(locked, Plan) and existing is None
     stored = Plan.objects.get(pk=plan.pk)
     for column in ledger_sql.PLAN_COLUMNS:
@@ -93,17 +95,33 @@ def test_the_locking_read_returns_the_plan_the_designation_and_a_recorded_key(
     assert designation == {"status": "approved", "issued_shares": 0, "decided_on": approved_designation.decided_on}
     recorded = factories.issue(approved_designation, by=staff_user, shares=5, submission_key=key)
     with transaction.atomic():
-        _, existing = ledger_sql.lock_plan(plan.pk, submission_key=key)
+        _, existing, designation = ledger_sql.lock_plan_and_read_designation(
+            plan.pk, approved_designation.pk, submission_key=key
+        )
         assert existing == recorded.pk
-        assert ledger_sql.read_designation(approved_designation.pk, plan.pk)["issued_shares"] == 5
-        assert ledger_sql.cancellation_state(issuance_id=recorded.pk, designation_id=approved_designation.pk) == (
+        assert designation["issued_shares"] == 5
+        locked, status, cancelled = ledger_sql.lock_plan_and_read_cancellation_state(
+            plan.pk, issuance_id=recorded.pk, designation_id=approved_designation.pk
+        )
+        assert (locked.pk, locked.issued_shares, status, cancelled) == (
+            plan.pk,
+            stored.issued_shares + 5,
             "approved",
             False,
         )
+    services.issuance_cancel(
+        issuance=recorded, cancelled_on=recorded.issue_date, reason="Entered twice.", by=staff_user
+    )
+    with transaction.atomic():
+        assert ledger_sql.lock_plan_and_read_cancellation_state(
+            plan.pk, issuance_id=recorded.pk, designation_id=approved_designation.pk
+        )[1:] == ("approved", True)
     other = factories.make_plan(by=superuser, name="Another plan")
     with transaction.atomic():
-        assert ledger_sql.read_designation(approved_designation.pk, other.pk) is None
-        assert ledger_sql.lock_plan(10**9) is None
+        _, _, designation = ledger_sql.lock_plan_and_read_designation(other.pk, approved_designation.pk)
+        assert designation is None
+        assert ledger_sql.lock_plan_and_read_designation(10**9, approved_designation.pk) is None
+        assert ledger_sql.lock_plan_and_read_cancellation_state(10**9, issuance_id=1, designation_id=1) is None
 
 
 def test_a_raw_cancellation_and_history_read_back_like_the_orms(approved_designation, staff_user):
@@ -206,3 +224,35 @@ def test_the_row_its_history_and_the_counters_are_written_together(approved_desi
     assert (plan.issued_shares, plan.committed_shares, approved_designation.issued_shares) == (1_234, 998_766, 1_234)
     assert (Issuance.objects.count(), Issuance.history.count()) == (1, histories)
     assert totals_of(plan) == [(2024, approved_designation.participant.category, 1_234, 1, 0)]
+
+
+@pytest.mark.parametrize("together", [1, 2], ids=["alone", "behind another statement"])
+def test_a_refused_statement_raises_djangos_error(approved_designation, staff_user, together):
+    """The import engine and the views catch django.db.IntegrityError: the hot path's statements raise it too, not
+    the driver's own class, whether they run alone or together (PostgreSQL's pipeline)."""
+    issuance = factories.issue(approved_designation, by=staff_user, shares=5)
+    delete = (f"DELETE FROM {Issuance._meta.db_table} WHERE id = %s", [issuance.pk])
+    statements = [("SELECT 1", [])] * (together - 1) + [delete]
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        ledger_sql._execute_in_order(statements, fetch=False)
+    assert Issuance.objects.filter(pk=issuance.pk).exists()
+
+
+def test_the_hot_paths_statements_are_prepared_once_per_connection_on_postgresql(approved_designation, staff_user):
+    """Parsing and planning the write statement cost more than running it: on PostgreSQL the connection keeps it
+    prepared (config/settings.py turns psycopg's prepared statements on; Django leaves them off)."""
+    from django.conf import settings
+    from django.db import connection
+
+    factories.issue(approved_designation, by=staff_user, shares=5)
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    if connection.vendor != "postgresql":
+        assert "prepare_threshold" not in options
+        return
+    assert options["prepare_threshold"] is not None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    table = Issuance._meta.db_table
+    assert any(statement.startswith(f'WITH i AS (INSERT INTO "{table}"') for statement in prepared), prepared
+    assert any("FOR UPDATE" in statement for statement in prepared), prepared

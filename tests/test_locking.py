@@ -33,18 +33,23 @@ def events(monkeypatch):
             seen.append("lock")
         return original_select_for_update(self, *args, **kwargs)
 
-    original_lock_plan = ledger_sql.lock_plan
+    original_lock_statement = ledger_sql._lock_statement
 
-    def lock_plan(*args, **kwargs):
-        seen.append("lock")
-        return original_lock_plan(*args, **kwargs)
+    def lock_statement(*args, **kwargs):
+        statement = original_lock_statement(*args, **kwargs)
+        locks.add(statement[0])
+        return statement
 
-    original_execute = ledger_sql._execute
+    locks: set[str] = set()
+    original_execute_in_order = ledger_sql._execute_in_order
 
-    def execute(sql, params, *, fetch):
-        if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "WITH")):
-            seen.append("write")
-        return original_execute(sql, params, fetch=fetch)
+    def execute_in_order(statements, **kwargs):
+        for sql, _ in statements:
+            if sql in locks:
+                seen.append("lock")
+            elif sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "WITH")):
+                seen.append("write")
+        return original_execute_in_order(statements, **kwargs)
 
     def record_writes(execute_sql, sql, params, many, context):
         if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
@@ -52,8 +57,8 @@ def events(monkeypatch):
         return execute_sql(sql, params, many, context)
 
     monkeypatch.setattr(QuerySet, "select_for_update", select_for_update)
-    monkeypatch.setattr(ledger_sql, "lock_plan", lock_plan)
-    monkeypatch.setattr(ledger_sql, "_execute", execute)
+    monkeypatch.setattr(ledger_sql, "_lock_statement", lock_statement)
+    monkeypatch.setattr(ledger_sql, "_execute_in_order", execute_in_order)
     with connection.execute_wrapper(record_writes):
         yield seen
 

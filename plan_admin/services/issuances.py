@@ -335,10 +335,11 @@ def issuance_record(
     issuance = Issuance(designation=fixed, submission_key=submission_key, recorded_by=by, recorded_at=now, **values)
     row = ledger_sql.row_values(issuance)
 
-    locked_plan, existing = ledger_sql.lock_plan(fixed.plan_id, submission_key=submission_key)
+    locked_plan, existing, current = ledger_sql.lock_plan_and_read_designation(
+        fixed.plan_id, fixed.pk, submission_key=submission_key
+    )
     if existing is not None:
         return _replay(submission_key, designation_id=fixed.pk, values=values, by=by)
-    current = ledger_sql.read_designation(fixed.pk, fixed.plan_id)
     if current is None:
         raise DesignationNotApproved("That designation does not exist.", field="designation")
     for name, value in current.items():  # its status, counter and decision date as they are now
@@ -555,9 +556,8 @@ def issuance_cancel(
         raise InvalidInput("There is no such issuance.")
     now = timezone.now()
 
-    plan, _ = ledger_sql.lock_plan(fixed["designation__plan_id"])
-    status, already_cancelled = ledger_sql.cancellation_state(
-        issuance_id=issuance.pk, designation_id=fixed["designation_id"]
+    plan, status, already_cancelled = ledger_sql.lock_plan_and_read_cancellation_state(
+        fixed["designation__plan_id"], issuance_id=issuance.pk, designation_id=fixed["designation_id"]
     )
     if already_cancelled:
         raise InvalidTransition("This issuance is already cancelled.")

@@ -8,7 +8,9 @@ milliseconds of statement building, model instantiation and signals. Here, under
 1. one SELECT that locks the plan row (`FOR UPDATE` on PostgreSQL; SQLite's IMMEDIATE transaction already holds the
    write lock) and reads, with it, any issuance already recorded with the form's submission key;
 2. one SELECT of what changes on the designation (status, counter, decision date), or, for a cancellation, of the
-   designation's status and whether the issuance is already cancelled;
+   designation's status and whether the issuance is already cancelled. On PostgreSQL the two travel together,
+   with the transaction's BEGIN, in one round trip (psycopg's pipeline mode); the server still runs the read
+   after the lock is granted;
 3. (the service checks the rules in Python: services.issuances, the one place they are written)
 4. one statement on PostgreSQL (data-modifying CTEs) that INSERTs the row (an issuance: `ON CONFLICT
    (submission_key) DO NOTHING`, so that a concurrent duplicate of the form yields one row and no error) and its
@@ -17,7 +19,9 @@ milliseconds of statement building, model instantiation and signals. Here, under
    participant category (IssuanceTotal: an upsert) only if the row was written. On SQLite, where a statement is
    a function call and costs no round trip, the same as five statements.
 
-On PostgreSQL the statements go straight to psycopg with server-side binding and are prepared once per connection.
+On PostgreSQL the statements go straight to psycopg with server-side binding and are prepared once per connection
+(config/settings.py turns psycopg's prepared statements on; DATABASE_PREPARED_STATEMENTS=false turns them off for
+a connection pooler that cannot keep them): parsing and planning the write statement cost more than running it.
 Nothing here decides a rule. tests/test_ledger_sql.py checks the rows against the ORM's, on both databases.
 """
 
@@ -51,19 +55,47 @@ def _execute(sql: str, params, *, fetch: bool):
     """Run one statement in the current transaction; return its first row when `fetch`.
 
     On PostgreSQL the statement goes straight to psycopg with server-side binding and is prepared once per
-    connection (`prepare=True`): no client-side quoting of every value, no planning on each call. Django's query
-    log (and CaptureQueriesContext) does not see these statements. Elsewhere, through Django's cursor.
+    connection (`prepare=True`, with the connection's prepared statements on: config/settings.py): no client-side
+    quoting of every value, no parsing and planning on each call. Errors are Django's (IntegrityError, ...), as
+    from the ORM. Django's query log (and CaptureQueriesContext) does not see these statements. Elsewhere, through
+    Django's cursor.
     """
-    if connection.vendor == "postgresql":
-        import psycopg
+    return _execute_in_order([(sql, params)], fetch=fetch)[0]
 
-        connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params, prepare=True)
-            return cursor.fetchone() if fetch else None
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone() if fetch else None
+
+def _execute_in_order(statements: list[tuple[str, list]], *, fetch: bool = True) -> list:
+    """Run `statements` one after the other in the current transaction; return each one's first row (None when
+    not `fetch`).
+
+    On PostgreSQL they travel together (psycopg's pipeline mode: one round trip after the BEGIN). The server still
+    runs each one after the one before has finished, and under READ COMMITTED takes its snapshot then: a read sent
+    behind a locking statement sees what the lock's last holder committed. Errors are Django's, as in _execute.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            rows = []
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                rows.append(cursor.fetchone() if fetch else None)
+            return rows
+    import psycopg
+
+    connection.ensure_connection()
+    pg = connection.connection
+    with connection.wrap_database_errors:
+        if len(statements) == 1:
+            with psycopg.Cursor(pg) as cursor:
+                cursor.execute(*statements[0], prepare=True)
+                return [cursor.fetchone() if fetch else None]
+        cursors = [psycopg.Cursor(pg) for _ in statements]
+        try:
+            with pg.pipeline():
+                for cursor, (sql, params) in zip(cursors, statements, strict=True):
+                    cursor.execute(sql, params, prepare=True)
+            return [cursor.fetchone() if fetch else None for cursor in cursors]
+        finally:
+            for cursor in cursors:
+                cursor.close()
 
 
 def _db_value(field, value):
@@ -91,21 +123,39 @@ def _lock_sql(vendor: str, with_key: bool) -> str:
     return f"SELECT {', '.join(columns)}, {key} FROM {plan} WHERE {_quote('id')} = %s{lock}"
 
 
-def lock_plan(plan_id: int, *, submission_key=None) -> tuple[Plan, int | None] | None:
-    """Lock the plan row; return it (the columns the checks read) and the id of an issuance already recorded with
-    `submission_key` (None if there is none). None when there is no such plan."""
+def _lock_statement(plan_id: int, submission_key) -> tuple[str, list]:
     key_param = (
         [_db_value(Issuance._meta.get_field("submission_key"), submission_key)] if submission_key is not None else []
     )
-    row = _execute(_lock_sql(connection.vendor, submission_key is not None), key_param + [plan_id], fetch=True)
-    if row is None:
-        return None
+    return _lock_sql(connection.vendor, submission_key is not None), key_param + [plan_id]
+
+
+def _locked_plan(plan_id: int, row) -> tuple[Plan, int | None]:
     plan = Plan(
         id=plan_id,
         **{column: _from_db(Plan, column, value) for column, value in zip(PLAN_COLUMNS, row[:-1], strict=True)},
     )
     plan._state.adding = False
     return plan, row[-1]
+
+
+def lock_plan_and_read_designation(
+    plan_id: int, designation_id: int, *, submission_key=None
+) -> tuple[Plan, int | None, dict | None] | None:
+    """Lock the plan row and read, right after it in the same round trip, the designation's changing fields.
+
+    Returns the plan (the columns the checks read), the id of an issuance already recorded with `submission_key`
+    (None if there is none) and the designation's status, counter and decision date (None if it is not the
+    plan's); None when there is no such plan. The designation is read after the lock is granted: every writer of
+    those fields holds the lock, so the read sees their latest commit. (Read in the locking statement, through a
+    join, PostgreSQL would recheck only the locked plan row after waiting, and could return the designation as it
+    was before.)"""
+    plan_row, designation_row = _execute_in_order(
+        [_lock_statement(plan_id, submission_key), (_designation_sql(), [designation_id, plan_id])]
+    )
+    if plan_row is None:
+        return None
+    return *_locked_plan(plan_id, plan_row), _designation_state(designation_row)
 
 
 @cache
@@ -117,11 +167,7 @@ def _designation_sql() -> str:
     )
 
 
-def read_designation(designation_id: int, plan_id: int) -> dict | None:
-    """The designation's changing fields, read after the plan lock: every writer of them holds that lock, so this
-    read sees their latest commit. (Read in the locking statement, through a join, PostgreSQL would recheck only the
-    locked plan row after waiting, and could return the designation as it was before.)"""
-    row = _execute(_designation_sql(), [designation_id, plan_id], fetch=True)
+def _designation_state(row) -> dict | None:
     if row is None:
         return None
     return {
@@ -139,10 +185,18 @@ def _cancellation_state_sql() -> str:
     )
 
 
-def cancellation_state(*, issuance_id: int, designation_id: int) -> tuple[str, bool]:
-    """(the designation's status, whether the issuance is already cancelled), read after the plan lock."""
-    status, cancelled = _execute(_cancellation_state_sql(), [issuance_id, designation_id], fetch=True)
-    return status, bool(cancelled)
+def lock_plan_and_read_cancellation_state(
+    plan_id: int, *, issuance_id: int, designation_id: int
+) -> tuple[Plan, str, bool] | None:
+    """Lock the plan row and read, right after it in the same round trip (so after the lock is granted), the
+    designation's status and whether the issuance is already cancelled. None when there is no such plan."""
+    plan_row, state_row = _execute_in_order(
+        [_lock_statement(plan_id, None), (_cancellation_state_sql(), [issuance_id, designation_id])]
+    )
+    if plan_row is None:
+        return None
+    status, cancelled = state_row
+    return _locked_plan(plan_id, plan_row)[0], status, bool(cancelled)
 
 
 # --- a row and its history, in one statement on PostgreSQL -------------------------------------------------------
