@@ -118,3 +118,28 @@ def test_a_search_matching_many_designations_lists_them_all(client, superuser, l
     client.force_login(superuser)
     monkeypatch.setattr(issuance_admin, "SEARCH_LISTED_DESIGNATIONS", 1)  # the subquery, not the list
     assert listed(client, "q=e") == expected(designation__participant__name__icontains="e")
+
+
+def test_every_lists_row_checkbox_is_djangos_own_html(superuser, staff_user, client):
+    """The admins draw the row checkbox without a form widget (plan_admin/admin/formatted.py): the HTML is still
+    Django's, escaping included, for every registered admin, and the list page carries one per row."""
+    from django.contrib import admin
+    from django.contrib.admin import ModelAdmin
+    from django.test.html import parse_html
+
+    from plan_admin.admin.formatted import FormattedFieldsMixin
+
+    participant = factories.make_participant('Ayers & Sons <"Holdings">', by=staff_user)
+    ours = [
+        model_admin for model_admin in admin.site._registry.values() if isinstance(model_admin, FormattedFieldsMixin)
+    ]
+    assert len(ours) > 10
+    for model_admin in ours:
+        drawn = model_admin.action_checkbox(participant)
+        assert parse_html(drawn) == parse_html(ModelAdmin.action_checkbox(model_admin, participant)), model_admin
+    client.force_login(superuser)
+    response = client.get(reverse("admin:plan_admin_participant_changelist"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('class="action-select"') == response.context["cl"].result_count
+    assert 'aria-label="Select this object for an action - Ayers &amp; Sons &lt;&quot;Holdings&quot;&gt;"' in html

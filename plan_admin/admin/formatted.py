@@ -11,10 +11,12 @@ templates' filters, sortable by the field.
 """
 
 from django.conf import settings
+from django.contrib.admin import helpers
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.html import format_html
 from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 
 from .. import formatting
 
@@ -64,6 +66,16 @@ def _display_function(field, kind: str):
 
 class FormattedFieldsMixin:
     """Swap shown model fields for their formatted display (see the module's docstring)."""
+
+    def action_checkbox(self, obj):
+        """Django's row checkbox, the same HTML, without rendering a form widget through the template engine for
+        every row (a quarter of a 50-row list's time)."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            format_html(_("Select this object for an action - {}"), str(obj)),
+        )
 
     def _formatted(self, name):
         if not isinstance(name, str):
