@@ -94,6 +94,7 @@ ONLY_FUNCTIONS = {
         "_refuse_closed_year",
         "_clean_proposal",
         "designation_propose",
+        "save_new_designation",
         "_approve",
         "refuse_approval",
         "designation_decide",

@@ -1,12 +1,13 @@
 """Check the ledger's counters against its rows. Reads only; nothing here writes.
 
-The services keep five counters in step with the ledger: Plan.authorized_shares (the sum of the plan's share
+The services keep six counters in step with the ledger: Plan.authorized_shares (the sum of the plan's share
 reserve changes), Plan.issued_shares and BoardDesignation.issued_shares (the shares of issuances that have no
 cancellation), Plan.committed_shares (the unissued balance of every approved designation that has not lapsed,
-of any year), and IssuanceTotal (per plan, designation year and participant category: the issuances recorded,
-cancelled, and the shares standing). `reconcile()` recomputes each of them from the rows with aggregate queries
-(a constant number of queries whatever the size of the ledger: the database sums the issuances per designation in
-one pass, and Python compares one grouped row per designation) and checks the rules that must hold between them.
+of any year), IssuanceTotal (per plan, designation year and participant category: the issuances recorded,
+cancelled, and the shares standing) and DesignationTotal (the designations per plan and year). `reconcile()`
+recomputes each of them from the rows with aggregate queries (a constant number of queries whatever the size of
+the ledger: the database sums the issuances per designation in one pass, and Python compares one grouped row per
+designation) and checks the rules that must hold between them.
 Each problem found is one sentence in plain words.
 """
 
@@ -17,7 +18,15 @@ from django.db.models import Count, IntegerField, Max, Min, Sum, Value
 from django.db.models.functions import Coalesce
 
 from . import formatting as fmt
-from .models import BoardDesignation, DesignationLapse, Issuance, IssuanceCancellation, IssuanceTotal, Plan
+from .models import (
+    BoardDesignation,
+    DesignationLapse,
+    DesignationTotal,
+    Issuance,
+    IssuanceCancellation,
+    IssuanceTotal,
+    Plan,
+)
 
 # More problems of one kind than this are summarised in one line rather than listed.
 MAX_LISTED = 20
@@ -64,9 +73,10 @@ class _Standing:
 def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
     """Recompute every counter of `plan` (default: every plan) from the ledger rows and report any drift.
 
-    Seven queries whatever the ledger's size: the reserve summed per plan, the standing issuances summed per
+    Eight queries whatever the ledger's size: the reserve summed per plan, the standing issuances summed per
     designation (one grouped pass over the issuance table), the cancellations counted per designation, the
-    designations' counters, the lapses, the issuance totals, and the names of the designations with a problem.
+    designations' counters, the lapses, the issuance totals, the designation totals, and the names of the
+    designations with a problem.
     """
     plans = Plan.objects.order_by("pk") if plan is None else Plan.objects.filter(pk=plan.pk)
     report = ReconcileReport()
@@ -114,8 +124,10 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
         .values_list("pk", "plan_id", "year", "shares", "status", "issued_shares", "participant__category")
         .order_by("pk")
     )
+    designations_per_year: dict[tuple[int, int], int] = defaultdict(int)
     for pk, plan_id, year, shares, status, counter, category in designations:
         report.designations += 1
+        designations_per_year[(plan_id, year)] += 1
         rows = standing.get(pk, _Standing())
         cancelled = cancelled_by_designation.get(pk, 0)
         if rows.count or cancelled:
@@ -175,6 +187,7 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
             )
 
     _check_totals(problems, plan_ids, ledger_totals)
+    _check_designation_totals(problems, plan_ids, designations_per_year)
 
     listed = {
         item[0] for found in (drifted, over, not_approved, wrong_year, lapse_mismatch) for item in found[:MAX_LISTED]
@@ -223,6 +236,30 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
         "designations whose lapse record disagrees with their status",
     )
     return report
+
+
+def _check_designation_totals(problems: list[str], plan_ids: list[int], designations_per_year: dict) -> None:
+    """Compare the DesignationTotal rows of the plans with the designations counted per plan and year."""
+    counted = {
+        (plan_id, year): count
+        for plan_id, year, count in DesignationTotal.objects.filter(plan_id__in=plan_ids).values_list(
+            "plan_id", "year", "designations"
+        )
+    }
+    wrong = [
+        (*key, counted.get(key, 0), designations_per_year.get(key, 0))
+        for key in sorted(set(counted) | set(designations_per_year))
+        if counted.get(key, 0) != designations_per_year.get(key, 0)
+    ]
+    _limited(
+        problems,
+        wrong,
+        lambda found: (
+            f"Plan #{found[0]}, {found[1]}: the designation totals say {found[2]:,} designation(s), but the ledger "
+            f"holds {found[3]:,}."
+        ),
+        "designation totals that disagree with the ledger",
+    )
 
 
 def _check_totals(problems: list[str], plan_ids: list[int], ledger_totals: dict) -> None:

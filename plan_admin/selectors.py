@@ -8,6 +8,7 @@ from django.db.models import F, Q, QuerySet, Sum
 from .models import (
     BoardDesignation,
     DecisionSource,
+    DesignationTotal,
     Issuance,
     IssuanceCancellation,
     IssuanceTotal,
@@ -178,6 +179,17 @@ def unconfirmed_count() -> int:
         + Issuance.objects.filter(entered_from_records=True, confirmation__isnull=True).count()
         + IssuanceCancellation.objects.filter(entered_from_records=True, confirmation__isnull=True).count()
     )
+
+
+def designation_count(*, plan_id: int | None = None, year: int | None = None) -> int:
+    """How many designations there are (of one plan, one year), exactly, from the designation totals the services
+    keep: one small query however large the ledger."""
+    totals = DesignationTotal.objects.all()
+    if plan_id is not None:
+        totals = totals.filter(plan_id=plan_id)
+    if year is not None:
+        totals = totals.filter(year=year)
+    return totals.aggregate(count=Sum("designations"))["count"] or 0
 
 
 def issuance_count(

@@ -233,6 +233,12 @@ def ledger_snapshot() -> dict:
         models.BoardDesignation.objects.order_by("pk").values_list("pk", "status", "issued_shares", "decided_on")
     )
     snapshot["proposals"] = list(models.PlanProposal.objects.order_by("pk").values_list("pk", "status"))
+    snapshot["issuance totals"] = list(
+        models.IssuanceTotal.objects.order_by("pk").values_list("pk", "issued_shares", "issuances", "cancellations")
+    )
+    snapshot["designation totals"] = list(
+        models.DesignationTotal.objects.order_by("pk").values_list("pk", "designations")
+    )
     snapshot["resolutions"] = list(models.Resolution.objects.order_by("pk").values_list("pk", "status", "effective_on"))
     return snapshot
 

@@ -120,6 +120,42 @@ def test_a_search_matching_many_designations_lists_them_all(client, superuser, l
     assert listed(client, "q=e") == expected(designation__participant__name__icontains="e")
 
 
+DESIGNATIONS = reverse("admin:plan_admin_boarddesignation_changelist")
+
+
+def test_the_designation_lists_count_comes_from_the_totals_and_is_exact(client, superuser, ledger):
+    """Unfiltered, or by year and plan: counted from the designation totals; any other filter, a search or an odd
+    value: the rows are counted. Either way the count is the rows'."""
+    from plan_admin.models import BoardDesignation
+
+    plan, other = ledger
+    client.force_login(superuser)
+    from_totals = {
+        "": {},
+        "year=2023": {"year": 2023},
+        f"plan__id__exact={other.pk}": {"plan": other},
+        f"year=2024&plan__id__exact={plan.pk}&o=-1&p=1": {"year": 2024, "plan": plan},
+        "year=2031": {"year": 2031},
+    }
+    counted = {
+        "status__exact=approved&year=2024": {"status": "approved", "year": 2024},
+        "participant__category__exact=consultant": {"participant__category": "consultant"},
+        "q=Lee": {"participant__name__icontains": "Lee"},
+        "year=20x4": None,
+    }
+    for query, filters in (from_totals | counted).items():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"{DESIGNATIONS}?{query}")
+        assert response.status_code == 200, query
+        changelist = response.context["cl"]
+        rows = BoardDesignation.objects.none() if filters is None else BoardDesignation.objects.filter(**filters)
+        assert changelist.result_count == rows.count(), query
+        assert sorted(d.pk for d in changelist.result_list) == sorted(rows.values_list("pk", flat=True)), query
+        counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and "boarddesignation" in q["sql"]]
+        if filters is not None:  # (an odd year filters to no rows: nothing to count)
+            assert bool(counts) == (query not in from_totals), query
+
+
 def test_every_lists_row_checkbox_is_djangos_own_html(superuser, staff_user, client):
     """The admins draw the row checkbox without a form widget (plan_admin/admin/formatted.py): the HTML is still
     Django's, escaping included, for every registered admin, and the list page carries one per row."""

@@ -177,7 +177,7 @@ def test_raw_sql_cannot_rewrite_a_proposal_the_board_decided(full_ledger):
 # Tables of the app that are not the plan's ledger: security records whose rows change (a link is used once).
 # Not the record: second-factor enrolment links, and the issuance totals (counters derived from the ledger's rows,
 # which `reconcile` recomputes and checks, like the counters of the plan and designation rows).
-NOT_THE_LEDGER = {"plan_admin_enrolmentlink", "plan_admin_issuancetotal"}
+NOT_THE_LEDGER = {"plan_admin_enrolmentlink", "plan_admin_issuancetotal", "plan_admin_designationtotal"}
 
 
 @pytest.mark.django_db

@@ -2,6 +2,7 @@
 
 import datetime
 import importlib
+from collections import Counter
 from io import StringIO
 
 import pytest
@@ -11,7 +12,8 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from plan_admin import services
-from plan_admin.models import BoardDesignation, IssuanceTotal, Plan
+from plan_admin.exceptions import ShareLimitExceeded
+from plan_admin.models import BoardDesignation, DesignationTotal, IssuanceTotal, Plan
 from plan_admin.reconcile import reconcile
 from tests import factories
 
@@ -200,4 +202,65 @@ def test_the_migration_fills_the_totals_of_a_ledger_recorded_before_it(ledger):
     IssuanceTotal.objects.all().delete()
     backfill(apps, None)
     assert totals(ledger) == expected
+    assert reconcile().ok
+
+
+def designation_totals() -> dict:
+    return {
+        (plan_id, year): n
+        for plan_id, year, n in DesignationTotal.objects.values_list("plan_id", "year", "designations")
+    }
+
+
+@pytest.mark.django_db
+def test_designation_totals_count_every_designation_recorded_whatever_becomes_of_it(
+    ledger, approved_designation, staff_user, board_member, superuser
+):
+    """Proposed through the services, entered from records, then withdrawn, rejected or approved: each counts once
+    in its plan's year, and a refused proposal counts nothing."""
+    lee = factories.make_participant("Lee Chen", by=staff_user)
+    mia = factories.make_participant("Mia Park", by=staff_user)
+    withdrawn = services.designation_propose(
+        plan=ledger, participant=lee, year=2023, shares=100, factors_considered="Sales.", by=staff_user
+    )
+    services.designation_withdraw(designation=withdrawn, by=staff_user)
+    factories.make_designation(
+        plan=ledger, participant=lee, year=2023, shares=200, staff=staff_user, approver=board_member
+    )
+    services.plan_set_ledger_start(plan=ledger, ledger_start_date=datetime.date(2009, 1, 1), by=superuser)
+    services.past_designation_record(
+        plan=ledger,
+        participant=mia,
+        year=2005,
+        shares=100,
+        factors_considered="From the minutes.",
+        decision="reject",
+        decided_on=datetime.date(2005, 2, 1),
+        decision_reference="Minutes of February 1, 2005",
+        by=staff_user,
+    )
+    expected = Counter(BoardDesignation.objects.values_list("plan_id", "year"))
+    assert designation_totals() == expected and expected[(ledger.pk, 2023)] == 2
+    before = factories.ledger_snapshot()
+    with pytest.raises(ShareLimitExceeded):
+        services.designation_propose(
+            plan=ledger, participant=mia, year=2024, shares=10**12, factors_considered="Too many.", by=staff_user
+        )
+    assert factories.ledger_snapshot() == before
+    assert reconcile().ok
+
+
+@pytest.mark.django_db
+def test_designation_total_drift_is_reported_and_the_migration_fills_them(ledger):
+    from django.apps import apps
+
+    expected = designation_totals()
+    DesignationTotal.objects.filter(plan=ledger, year=2024).update(designations=F("designations") + 2)
+    output, _ = run_reconcile_expecting_drift()
+    assert f"Plan #{ledger.pk}, 2024: the designation totals say 4 designation(s), but the ledger holds 2." in output
+    DesignationTotal.objects.all().delete()
+    output, _ = run_reconcile_expecting_drift()
+    assert f"Plan #{ledger.pk}, 2024: the designation totals say 0 designation(s), but the ledger holds 2." in output
+    importlib.import_module("plan_admin.migrations.0014_designation_totals").backfill(apps, None)
+    assert designation_totals() == expected
     assert reconcile().ok

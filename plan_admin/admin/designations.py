@@ -5,10 +5,11 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.urls import path, reverse
 
-from .. import forms, services
+from .. import forms, selectors, services
 from ..models import BoardDesignation, DesignationLapse, DesignationVote, Issuance
 from ..reports.admin_mixins import SpreadsheetAdminMixin
 from .base import LedgerAdmin, ReadOnlyAdmin
+from .counts import CountedListMixin, counted_filters, row_id
 from .filters import DesignationYearFilter, YearFilter
 from .formatted import FormattedFieldsMixin
 
@@ -50,7 +51,7 @@ class IssuanceInline(FormattedFieldsMixin, admin.TabularInline):
 
 
 @admin.register(BoardDesignation)
-class BoardDesignationAdmin(SpreadsheetAdminMixin, LedgerAdmin):
+class BoardDesignationAdmin(CountedListMixin, SpreadsheetAdminMixin, LedgerAdmin):
     add_form_class = forms.DesignationProposalForm
     add_title = "Propose a designation"
     add_success_message = "Proposed to the board: {obj}."
@@ -68,7 +69,7 @@ class BoardDesignationAdmin(SpreadsheetAdminMixin, LedgerAdmin):
     ]
     ordering = ["-year", "-id"]  # served by an index; sorting 30,000 designations by participant name is not
     list_per_page = 50
-    show_full_result_count = False  # one COUNT over every designation per view, not two
+    show_full_result_count = False  # no second count of every designation per view
     list_filter = ["status", YearFilter, "participant__category", "decision_source", "plan"]
     list_select_related = ["participant", "plan", "proposed_by"]
     search_fields = ["participant__name", "factors_considered"]
@@ -101,6 +102,17 @@ class BoardDesignationAdmin(SpreadsheetAdminMixin, LedgerAdmin):
     @admin.display(description="Issued", ordering="issued_shares")
     def issued(self, designation):
         return f"{designation.issued_shares:,}"
+
+    def count_from_totals(self, parameters) -> int | None:
+        """Unfiltered, or filtered only by year and plan, the list's count comes from the designation totals
+        (admin/counts.py)."""
+        given = counted_filters(parameters, {YearFilter.parameter_name: "year", "plan__id__exact": "plan_id"})
+        if given is None:
+            return None
+        numbers = {keyword: row_id(value) for keyword, value in given.items()}
+        if None in numbers.values():
+            return None
+        return selectors.designation_count(**numbers)
 
     def success_url_after(self, written) -> str:
         return reverse("admin:plan_admin_boarddesignation_change", args=[written.pk])

@@ -2,15 +2,14 @@
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.urls import path, reverse
-from django.utils.functional import cached_property
 
 from .. import formatting, forms, selectors
 from ..models import BoardDesignation, Issuance, IssuanceCancellation, Participant
 from ..reports.admin_mixins import SpreadsheetAdminMixin
 from .base import LedgerAdmin, object_pk
+from .counts import CountedListMixin, counted_filters, row_id
 from .filters import IssuanceYearFilter
 
 # A search matching more designations than this compares the ids in the database (a subquery) rather than as a list.
@@ -22,41 +21,22 @@ COUNTED_FILTERS = {
     "designation__participant__category__exact": "category",
     "designation__plan__id__exact": "plan_id",
 }
-LIST_PARAMETERS = {"o", "p"}  # order and page: no effect on the count
 
 
 def counted_from_totals(parameters) -> int | None:
     """The exact number of issuances the list shows for these query parameters, from the issuance totals; None
     when a filter or a search is one the totals do not count (the list then counts its rows)."""
-    given = {}
-    for name, values in parameters.lists():
-        if name in LIST_PARAMETERS:
-            continue
-        if name not in COUNTED_FILTERS or len(values) != 1:
-            return None
-        given[COUNTED_FILTERS[name]] = values[0]
+    given = counted_filters(parameters, COUNTED_FILTERS)
+    if given is None:
+        return None
     cancelled = {None: None, "yes": True, "no": False}.get(given.pop("cancelled", None), "?")
     category = given.pop("category", None)
     if cancelled == "?" or (category is not None and category not in Participant.Category.values):
         return None
-    numbers = {}
-    for keyword, value in given.items():
-        if not (value.isascii() and value.isdigit() and len(value) <= 9):
-            return None
-        numbers[keyword] = int(value)
+    numbers = {keyword: row_id(value) for keyword, value in given.items()}
+    if None in numbers.values():
+        return None
     return selectors.issuance_count(cancelled=cancelled, category=category, **numbers)
-
-
-class CountedPaginator(Paginator):
-    """A paginator told its count (from the issuance totals) instead of counting the rows."""
-
-    def __init__(self, *args, count: int, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.known_count = count
-
-    @cached_property
-    def count(self) -> int:
-        return self.known_count
 
 
 class CancelledFilter(admin.SimpleListFilter):
@@ -75,7 +55,7 @@ class CancelledFilter(admin.SimpleListFilter):
 
 
 @admin.register(Issuance)
-class IssuanceAdmin(SpreadsheetAdminMixin, LedgerAdmin):
+class IssuanceAdmin(CountedListMixin, SpreadsheetAdminMixin, LedgerAdmin):
     add_form_class = forms.IssuanceForm
     add_title = "Record an issuance"
     change_form_template = "admin/plan_admin/issuance/change_form.html"
@@ -120,14 +100,10 @@ class IssuanceAdmin(SpreadsheetAdminMixin, LedgerAdmin):
         "recorded_at",
     ]
 
-    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
-        """COUNT(*) over a million issuances took longer than the rest of the page: when the list is filtered
-        only by what the issuance totals count (standing or cancelled, year, category, plan), the count comes
-        from them, exactly."""
-        count = counted_from_totals(request.GET)
-        if count is None:
-            return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
-        return CountedPaginator(queryset, per_page, orphans, allow_empty_first_page, count=count)
+    def count_from_totals(self, parameters) -> int | None:
+        """Filtered only by what the issuance totals count (standing or cancelled, year, category, plan), the
+        list's count comes from them (admin/counts.py)."""
+        return counted_from_totals(parameters)
 
     def get_search_results(self, request, queryset, search_term):
         """Match participants by name in their own (small) table, and debt references exactly.

@@ -196,3 +196,26 @@ class DesignationLapse(models.Model):
 
     def __str__(self) -> str:
         return f"Lapse of {self.designation} on {self.lapsed_on}"
+
+
+class DesignationTotal(models.Model):
+    """How many designations one plan holds for one year, whatever their status (a designation is never deleted,
+    and its plan and year never change).
+
+    A counter table, not part of the record: the services add to it under the plan lock when they record a
+    designation (services/designations.py), so that the admin's designation list counts its rows from a few rows
+    instead of every designation; `manage.py reconcile` recomputes it from the ledger.
+    """
+
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="designation_totals")
+    year = models.PositiveSmallIntegerField()
+    designations = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "year"], name="designation_total_one_per_year"),
+            models.CheckConstraint(condition=Q(designations__gte=0), name="designation_total_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan #{self.plan_id}, {self.year}: {self.designations:,} designations"

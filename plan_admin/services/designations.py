@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .. import formatting as fmt
@@ -12,6 +13,7 @@ from ..exceptions import InvalidInput, InvalidTransition, OutsidePlanTerm, Price
 from ..models import (
     BoardDesignation,
     DesignationLapse,
+    DesignationTotal,
     DesignationVote,
     Participant,
     Plan,
@@ -182,8 +184,17 @@ def designation_propose(
     )
     _refuse_closed_year(locked, terms["year"], doing="no designation can be proposed for it")
     designation = BoardDesignation(**terms, proposed_by=by)
-    _common.save(designation, by=by)
+    save_new_designation(designation, by=by)
     return designation
+
+
+def save_new_designation(designation: BoardDesignation, *, by: AbstractBaseUser | None) -> None:
+    """Save a new designation (and its history row) and count it in its plan's year (DesignationTotal). The caller
+    holds the plan lock, which serializes every writer of the plan's counts."""
+    _common.save(designation, by=by)
+    counted = DesignationTotal.objects.filter(plan_id=designation.plan_id, year=designation.year)
+    if not counted.update(designations=F("designations") + 1):
+        DesignationTotal.objects.create(plan_id=designation.plan_id, year=designation.year, designations=1)
 
 
 @transaction.atomic

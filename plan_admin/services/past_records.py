@@ -28,7 +28,7 @@ from ..models import (
 )
 from ..roles import is_board_member
 from . import _common, decisions
-from .designations import _approve, _clean_proposal, _refuse_closed_year, consideration_finding
+from .designations import _approve, _clean_proposal, _refuse_closed_year, consideration_finding, save_new_designation
 from .plan import apply_reserve_change
 
 
@@ -147,7 +147,7 @@ def past_designation_record(
             designation.consideration_finding = consideration_finding(
                 locked, designation, decided_on=decided["decided_on"], reference=decided["decision_reference"]
             )
-    _common.save(designation, by=by)
+    save_new_designation(designation, by=by)
     return designation
 
 

@@ -20,7 +20,7 @@ import datetime
 import math
 import random
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -35,6 +35,7 @@ from plan_admin.models import (
     BoardDesignation,
     DecisionSource,
     DesignationLapse,
+    DesignationTotal,
     DesignationVote,
     Issuance,
     IssuanceCancellation,
@@ -287,6 +288,7 @@ class Command(BaseCommand):
                     Issuance,
                     IssuanceCancellation,
                     IssuanceTotal,
+                    DesignationTotal,
                 ):
                     cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
         _TIMINGS["analyzed at"] = time.perf_counter() - started
@@ -378,6 +380,10 @@ class _Generator:
             authorized_shares=authorized, issued_shares=issued, committed_shares=committed
         )
         IssuanceTotal.objects.bulk_create(_issuance_totals(plan, designations, issuances, cancellations))
+        DesignationTotal.objects.bulk_create(
+            DesignationTotal(plan=plan, year=year, designations=count)
+            for year, count in sorted(Counter(designation.year for designation in designations).items())
+        )
         plan.refresh_from_db()
         counts = {
             "participants": len(people),
