@@ -4,7 +4,7 @@ The services keep six counters in step with the ledger: Plan.authorized_shares (
 reserve changes), Plan.issued_shares and BoardDesignation.issued_shares (the shares of issuances that have no
 cancellation), Plan.committed_shares (the unissued balance of every approved designation that has not lapsed,
 of any year), IssuanceTotal (per plan, designation year and participant category: the issuances recorded,
-cancelled, and the shares standing) and DesignationTotal (the designations per plan and year). `reconcile()`
+cancelled, and the shares standing) and DesignationTotal (the designations per plan, year and status). `reconcile()`
 recomputes each of them from the rows with aggregate queries (a constant number of queries whatever the size of
 the ledger: the database sums the issuances per designation in one pass, and Python compares one grouped row per
 designation) and checks the rules that must hold between them.
@@ -124,10 +124,10 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
         .values_list("pk", "plan_id", "year", "shares", "status", "issued_shares", "participant__category")
         .order_by("pk")
     )
-    designations_per_year: dict[tuple[int, int], int] = defaultdict(int)
+    designations_per_key: dict[tuple[int, int, str], int] = defaultdict(int)
     for pk, plan_id, year, shares, status, counter, category in designations:
         report.designations += 1
-        designations_per_year[(plan_id, year)] += 1
+        designations_per_key[(plan_id, year, status)] += 1
         rows = standing.get(pk, _Standing())
         cancelled = cancelled_by_designation.get(pk, 0)
         if rows.count or cancelled:
@@ -187,7 +187,7 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
             )
 
     _check_totals(problems, plan_ids, ledger_totals)
-    _check_designation_totals(problems, plan_ids, designations_per_year)
+    _check_designation_totals(problems, plan_ids, designations_per_key)
 
     listed = {
         item[0] for found in (drifted, over, not_approved, wrong_year, lapse_mismatch) for item in found[:MAX_LISTED]
@@ -238,25 +238,25 @@ def reconcile(*, plan: Plan | None = None) -> ReconcileReport:
     return report
 
 
-def _check_designation_totals(problems: list[str], plan_ids: list[int], designations_per_year: dict) -> None:
-    """Compare the DesignationTotal rows of the plans with the designations counted per plan and year."""
+def _check_designation_totals(problems: list[str], plan_ids: list[int], designations_per_key: dict) -> None:
+    """Compare the DesignationTotal rows of the plans with the designations counted per plan, year and status."""
     counted = {
-        (plan_id, year): count
-        for plan_id, year, count in DesignationTotal.objects.filter(plan_id__in=plan_ids).values_list(
-            "plan_id", "year", "designations"
+        (plan_id, year, status): count
+        for plan_id, year, status, count in DesignationTotal.objects.filter(plan_id__in=plan_ids).values_list(
+            "plan_id", "year", "status", "designations"
         )
     }
     wrong = [
-        (*key, counted.get(key, 0), designations_per_year.get(key, 0))
-        for key in sorted(set(counted) | set(designations_per_year))
-        if counted.get(key, 0) != designations_per_year.get(key, 0)
+        (*key, counted.get(key, 0), designations_per_key.get(key, 0))
+        for key in sorted(set(counted) | set(designations_per_key))
+        if counted.get(key, 0) != designations_per_key.get(key, 0)
     ]
     _limited(
         problems,
         wrong,
         lambda found: (
-            f"Plan #{found[0]}, {found[1]}: the designation totals say {found[2]:,} designation(s), but the ledger "
-            f"holds {found[3]:,}."
+            f"Plan #{found[0]}, {found[1]}, {found[2]}: the designation totals say {found[3]:,} designation(s), but "
+            f"the ledger holds {found[4]:,}."
         ),
         "designation totals that disagree with the ledger",
     )

@@ -181,15 +181,27 @@ def unconfirmed_count() -> int:
     )
 
 
-def designation_count(*, plan_id: int | None = None, year: int | None = None) -> int:
-    """How many designations there are (of one plan, one year), exactly, from the designation totals the services
-    keep: one small query however large the ledger."""
+def designation_count(*, plan_id: int | None = None, year: int | None = None, status: str | None = None) -> int:
+    """How many designations there are (of one plan, year or status), exactly, from the designation totals the
+    services keep: one small query however large the ledger."""
     totals = DesignationTotal.objects.all()
     if plan_id is not None:
         totals = totals.filter(plan_id=plan_id)
     if year is not None:
         totals = totals.filter(year=year)
+    if status is not None:
+        totals = totals.filter(status=status)
     return totals.aggregate(count=Sum("designations"))["count"] or 0
+
+
+def designation_counts_by_status(plan: Plan) -> dict[str, int]:
+    """The plan's designations counted by status (every status, zero included), from the designation totals."""
+    counts = dict.fromkeys(BoardDesignation.Status.values, 0)
+    for status, count in (
+        DesignationTotal.objects.filter(plan=plan).values_list("status").annotate(count=Sum("designations")).order_by()
+    ):
+        counts[status] = count
+    return counts
 
 
 def issuance_count(

@@ -11,7 +11,6 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -33,7 +32,7 @@ from .models import (
     VoteDecision,
 )
 from .security.inputs import local_redirect_target
-from .selectors import plans_with_pool, pool_status, unconfirmed_records
+from .selectors import designation_counts_by_status, plans_with_pool, pool_status, unconfirmed_records
 from .services.decisions import tally
 
 VIEW_DESIGNATIONS = "plan_admin.view_boarddesignation"
@@ -386,10 +385,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     for change in reserve_changes:
         running += change.shares
         change.running_total = running
-    # COUNT(*) grouped by status: the (plan, status, year) index answers it without reading the rows.
-    counts = dict.fromkeys(BoardDesignation.Status.values, 0) | dict(
-        plan.designations.order_by().values_list("status").annotate(count=Count("*"))
-    )
+    counts = designation_counts_by_status(plan)
     context = {
         "plan": plan,
         "pool": pool_status(plan=plan),

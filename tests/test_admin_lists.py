@@ -123,12 +123,16 @@ def test_a_search_matching_many_designations_lists_them_all(client, superuser, l
 DESIGNATIONS = reverse("admin:plan_admin_boarddesignation_changelist")
 
 
-def test_the_designation_lists_count_comes_from_the_totals_and_is_exact(client, superuser, ledger):
-    """Unfiltered, or by year and plan: counted from the designation totals; any other filter, a search or an odd
-    value: the rows are counted. Either way the count is the rows'."""
+def test_the_designation_lists_count_comes_from_the_totals_and_is_exact(client, superuser, staff_user, ledger):
+    """Unfiltered, or by status, year and plan: counted from the designation totals; any other filter, a search or
+    an odd value: the rows are counted. Either way the count is the rows'."""
     from plan_admin.models import BoardDesignation
 
     plan, other = ledger
+    mia = factories.make_participant("Mia Park", by=staff_user)
+    services.designation_propose(
+        plan=plan, participant=mia, year=2024, shares=100, factors_considered="Sales.", by=staff_user
+    )
     client.force_login(superuser)
     from_totals = {
         "": {},
@@ -136,9 +140,11 @@ def test_the_designation_lists_count_comes_from_the_totals_and_is_exact(client, 
         f"plan__id__exact={other.pk}": {"plan": other},
         f"year=2024&plan__id__exact={plan.pk}&o=-1&p=1": {"year": 2024, "plan": plan},
         "year=2031": {"year": 2031},
+        "status__exact=approved&year=2024": {"status": "approved", "year": 2024},
+        f"status__exact=proposed&plan__id__exact={plan.pk}": {"status": "proposed", "plan": plan},
     }
     counted = {
-        "status__exact=approved&year=2024": {"status": "approved", "year": 2024},
+        "status__exact=mystery": {"status": "mystery"},
         "participant__category__exact=consultant": {"participant__category": "consultant"},
         "q=Lee": {"participant__name__icontains": "Lee"},
         "year=20x4": None,

@@ -206,18 +206,16 @@ def test_the_migration_fills_the_totals_of_a_ledger_recorded_before_it(ledger):
 
 
 def designation_totals() -> dict:
-    return {
-        (plan_id, year): n
-        for plan_id, year, n in DesignationTotal.objects.values_list("plan_id", "year", "designations")
-    }
+    rows = DesignationTotal.objects.values_list("plan_id", "year", "status", "designations")
+    return {(plan_id, year, status): count for plan_id, year, status, count in rows if count}
 
 
 @pytest.mark.django_db
 def test_designation_totals_count_every_designation_recorded_whatever_becomes_of_it(
     ledger, approved_designation, staff_user, board_member, superuser
 ):
-    """Proposed through the services, entered from records, then withdrawn, rejected or approved: each counts once
-    in its plan's year, and a refused proposal counts nothing."""
+    """Proposed through the services, entered from records, then withdrawn, rejected, approved or lapsed: each
+    counts once, in its plan's year and its status as it is now; a refused proposal counts nothing."""
     lee = factories.make_participant("Lee Chen", by=staff_user)
     mia = factories.make_participant("Mia Park", by=staff_user)
     withdrawn = services.designation_propose(
@@ -239,8 +237,15 @@ def test_designation_totals_count_every_designation_recorded_whatever_becomes_of
         decision_reference="Minutes of February 1, 2005",
         by=staff_user,
     )
-    expected = Counter(BoardDesignation.objects.values_list("plan_id", "year"))
-    assert designation_totals() == expected and expected[(ledger.pk, 2023)] == 2
+    rejected = services.designation_propose(
+        plan=ledger, participant=mia, year=2023, shares=100, factors_considered="Sales.", by=staff_user
+    )
+    services.designation_vote(designation=rejected, voter=board_member, decision="reject")
+    services.plan_year_close(plan=ledger, year=2023, reason="Year over.", by=staff_user)  # lapses Lee's 2023
+    expected = Counter(BoardDesignation.objects.values_list("plan_id", "year", "status"))
+    assert designation_totals() == expected
+    assert {status for (_, year, status) in expected if year == 2023} == {"withdrawn", "lapsed", "rejected"}
+    assert expected[(ledger.pk, 2005, "rejected")] == 1
     before = factories.ledger_snapshot()
     with pytest.raises(ShareLimitExceeded):
         services.designation_propose(
@@ -257,10 +262,11 @@ def test_designation_total_drift_is_reported_and_the_migration_fills_them(ledger
     expected = designation_totals()
     DesignationTotal.objects.filter(plan=ledger, year=2024).update(designations=F("designations") + 2)
     output, _ = run_reconcile_expecting_drift()
-    assert f"Plan #{ledger.pk}, 2024: the designation totals say 4 designation(s), but the ledger holds 2." in output
+    said = f"Plan #{ledger.pk}, 2024, approved: the designation totals say"
+    assert f"{said} 4 designation(s), but the ledger holds 2." in output
     DesignationTotal.objects.all().delete()
     output, _ = run_reconcile_expecting_drift()
-    assert f"Plan #{ledger.pk}, 2024: the designation totals say 0 designation(s), but the ledger holds 2." in output
+    assert f"{said} 0 designation(s), but the ledger holds 2." in output
     importlib.import_module("plan_admin.migrations.0014_designation_totals").backfill(apps, None)
     assert designation_totals() == expected
     assert reconcile().ok

@@ -104,15 +104,20 @@ class BoardDesignationAdmin(CountedListMixin, SpreadsheetAdminMixin, LedgerAdmin
         return f"{designation.issued_shares:,}"
 
     def count_from_totals(self, parameters) -> int | None:
-        """Unfiltered, or filtered only by year and plan, the list's count comes from the designation totals
-        (admin/counts.py)."""
-        given = counted_filters(parameters, {YearFilter.parameter_name: "year", "plan__id__exact": "plan_id"})
+        """Unfiltered, or filtered only by status, year and plan, the list's count comes from the designation
+        totals (admin/counts.py)."""
+        given = counted_filters(
+            parameters, {"status__exact": "status", YearFilter.parameter_name: "year", "plan__id__exact": "plan_id"}
+        )
         if given is None:
+            return None
+        status = given.pop("status", None)
+        if status is not None and status not in BoardDesignation.Status.values:
             return None
         numbers = {keyword: row_id(value) for keyword, value in given.items()}
         if None in numbers.values():
             return None
-        return selectors.designation_count(**numbers)
+        return selectors.designation_count(status=status, **numbers)
 
     def success_url_after(self, written) -> str:
         return reverse("admin:plan_admin_boarddesignation_change", args=[written.pk])

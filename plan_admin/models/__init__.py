@@ -5,8 +5,8 @@ One module per aggregate:
 - plan.py          the Plan, its share reserve changes, the board's proposals to change the plan (reserve,
                    termination) with their votes, and the closing of a plan's year
 - participants.py  the people and firms who may be designated
-- designations.py  the board's yearly designations, their votes and their lapses; their count per plan and year
-                   (a counter table)
+- designations.py  the board's yearly designations, their votes and their lapses; their count per plan, year and
+                   status (a counter table)
 - issuances.py     shares issued against a designation, and their cancellations; their totals per plan, year
                    and participant category (a counter table)
 - records.py       the board's confirmation of history entered from records (before the ledger start date)

@@ -199,23 +199,25 @@ class DesignationLapse(models.Model):
 
 
 class DesignationTotal(models.Model):
-    """How many designations one plan holds for one year, whatever their status (a designation is never deleted,
-    and its plan and year never change).
+    """How many designations one plan holds for one year in one status (a designation is never deleted, and its
+    plan and year never change).
 
-    A counter table, not part of the record: the services add to it under the plan lock when they record a
-    designation (services/designations.py), so that the admin's designation list counts its rows from a few rows
-    instead of every designation; `manage.py reconcile` recomputes it from the ledger.
+    A counter table, not part of the record: the services move it under the plan lock when they record a
+    designation and when its status changes (services/designations.py), so that the admin's designation list and
+    the plan page count from a few rows instead of every designation; `manage.py reconcile` recomputes it from
+    the ledger.
     """
 
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="designation_totals")
     year = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=16, choices=BoardDesignation.Status.choices)
     designations = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["plan", "year"], name="designation_total_one_per_year"),
+            models.UniqueConstraint(fields=["plan", "year", "status"], name="designation_total_one_per_key"),
             models.CheckConstraint(condition=Q(designations__gte=0), name="designation_total_not_negative"),
         ]
 
     def __str__(self) -> str:
-        return f"Plan #{self.plan_id}, {self.year}: {self.designations:,} designations"
+        return f"Plan #{self.plan_id}, {self.year}, {self.status}: {self.designations:,} designations"

@@ -189,12 +189,26 @@ def designation_propose(
 
 
 def save_new_designation(designation: BoardDesignation, *, by: AbstractBaseUser | None) -> None:
-    """Save a new designation (and its history row) and count it in its plan's year (DesignationTotal). The caller
-    holds the plan lock, which serializes every writer of the plan's counts."""
+    """Save a new designation (and its history row) and count it in its plan's year and status (DesignationTotal).
+    The caller holds the plan lock, which serializes every writer of the plan's counts."""
     _common.save(designation, by=by)
-    counted = DesignationTotal.objects.filter(plan_id=designation.plan_id, year=designation.year)
-    if not counted.update(designations=F("designations") + 1):
-        DesignationTotal.objects.create(plan_id=designation.plan_id, year=designation.year, designations=1)
+    _count(designation, designation.status, 1)
+
+
+def _save_status(designation: BoardDesignation, *, was: str, by, update_fields: list[str]) -> None:
+    """Save a designation whose status changed from `was` (and its history row), and move it between the counts of
+    its plan's year (DesignationTotal). The caller holds the plan lock."""
+    _common.save(designation, by=by, update_fields=update_fields)
+    _count(designation, was, -1)
+    _count(designation, designation.status, 1)
+
+
+def _count(designation: BoardDesignation, status: str, added: int) -> None:
+    counted = DesignationTotal.objects.filter(plan_id=designation.plan_id, year=designation.year, status=status)
+    if not counted.update(designations=F("designations") + added):
+        DesignationTotal.objects.create(
+            plan_id=designation.plan_id, year=designation.year, status=status, designations=added
+        )
 
 
 @transaction.atomic
@@ -218,7 +232,7 @@ def designation_withdraw(*, designation: BoardDesignation, by: AbstractBaseUser 
     )
     locked.status = Status.WITHDRAWN
     locked.decided_at = timezone.now()
-    _common.save(locked, by=by, update_fields=["status", "decided_at"])
+    _save_status(locked, was=Status.PROPOSED, by=by, update_fields=["status", "decided_at"])
     designation.status = locked.status
     return locked
 
@@ -251,6 +265,7 @@ def designation_decide(plan: Plan, designation: BoardDesignation, *, decision: s
     year and the pool (refuse_approval) and commits the shares; a debt settlement records the board's finding on
     the consideration. Raises OutsidePlanTerm, PoolOverCommitted, PriceBelowPar; writes nothing when it does.
     """
+    was = designation.status
     if decision == VoteDecision.APPROVE:
         refuse_approval(plan, designation)
         if designation.is_debt_settlement:
@@ -269,8 +284,9 @@ def designation_decide(plan: Plan, designation: BoardDesignation, *, decision: s
         designation.status = Status.REJECTED
     for name, value in fields.items():
         setattr(designation, name, value)
-    _common.save(
+    _save_status(
         designation,
+        was=was,
         by=by,
         update_fields=[
             "status",
@@ -344,8 +360,8 @@ def _lapse(
         recorded_by=by,
     )
     lapse.save()
-    designation.status = Status.LAPSED
-    _common.save(designation, by=by, update_fields=["status"])
+    was, designation.status = designation.status, Status.LAPSED
+    _save_status(designation, was=was, by=by, update_fields=["status"])
     pool.move_counters(plan, committed=-released)
     return lapse
 

@@ -381,8 +381,8 @@ class _Generator:
         )
         IssuanceTotal.objects.bulk_create(_issuance_totals(plan, designations, issuances, cancellations))
         DesignationTotal.objects.bulk_create(
-            DesignationTotal(plan=plan, year=year, designations=count)
-            for year, count in sorted(Counter(designation.year for designation in designations).items())
+            DesignationTotal(plan=plan, year=year, status=status, designations=count)
+            for (year, status), count in sorted(Counter((d.year, d.status) for d in designations).items())
         )
         plan.refresh_from_db()
         counts = {
