@@ -95,6 +95,8 @@ ONLY_FUNCTIONS = {
         "_clean_proposal",
         "designation_propose",
         "save_new_designation",
+        "_save_status",
+        "_count",
         "_approve",
         "refuse_approval",
         "designation_decide",
