@@ -110,10 +110,11 @@ def write_markdown(results: dict) -> str:
             f"**Where the service's time goes** (one process, {p['calls']} calls): median call "
             f"{p['median_call_ms']} ms. Django's query log sees {p['statements_per_call']} statements per call and "
             f"{p['median_db_ms']} ms in them: the hot path's own statements (plan_admin/services/ledger_sql.py: the "
-            "locking read of the plan, the read of the designation, the insert of the issuance with its history row, "
-            "the update of the designation's and the plan's counters) go straight to psycopg, prepared, and appear "
-            "in the profile below instead. The raw baseline sends 3 statements between BEGIN and COMMIT, writing "
-            "one row and one counter; the service sends 4, writing two rows (the issuance and its history) and two "
+            "locking read of the plan and, in the same round trip, the read of the designation; then one statement "
+            "that inserts the issuance and its history row and moves the designation's counter, the issuance "
+            "totals and the plan's counters) go straight to psycopg, prepared once per connection, and appear in "
+            "the profile below instead. The raw baseline makes 3 round trips between BEGIN and COMMIT, writing one "
+            "row and one counter; the service makes 2, writing two rows (the issuance and its history) and three "
             "counters. Statements in Django's log:",
             "",
             "```",

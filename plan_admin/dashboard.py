@@ -247,7 +247,8 @@ def board_dashboard(*, user, can_vote: bool, awaiting_page=None, others_page=Non
     CARDS_PER_PAGE at a time (`awaiting_page`, `others_page`): a board with thousands of open proposals gets a
     page it can read, in the same time as one with a few.
     """
-    pools = {plan.pk: pool for plan, pool in plans_with_pool()}
+    plans = plans_with_pool()
+    pools = {plan.pk: pool for plan, pool in plans}
     awaiting = None
     awaiting_proposals = []
     if can_vote:
@@ -286,6 +287,7 @@ def board_dashboard(*, user, can_vote: bool, awaiting_page=None, others_page=Non
         "other_proposals": _pending_proposals(other_proposals, user, pools),
         "recent_decisions": list(recent),
         "unconfirmed_records": unconfirmed_count(),
+        "plans_with_pool": plans,
         "issued_by_year": issued_by_plan_year(),
         "issued_by_category": issued_by_plan_category(),
     }

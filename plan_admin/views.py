@@ -32,7 +32,7 @@ from .models import (
     VoteDecision,
 )
 from .security.inputs import local_redirect_target
-from .selectors import designation_counts_by_status, plans_with_pool, pool_status, unconfirmed_records
+from .selectors import designation_counts_by_status, pool_status, unconfirmed_records
 from .services.decisions import tally
 
 VIEW_DESIGNATIONS = "plan_admin.view_boarddesignation"
@@ -87,6 +87,7 @@ def board_dashboard(request: HttpRequest) -> HttpResponse:
     )
     issued_by_year = context.pop("issued_by_year")
     issued_by_category = context.pop("issued_by_category")
+    plans = context.pop("plans_with_pool")
     context["plans"] = [
         {
             "plan": plan,
@@ -94,7 +95,7 @@ def board_dashboard(request: HttpRequest) -> HttpResponse:
             "issued_by_year": issued_by_year.get(plan.pk, []),
             "issued_by_category": issued_by_category.get(plan.pk, []),
         }
-        for plan, pool in plans_with_pool()
+        for plan, pool in plans
     ]
     context["can_vote"] = can_vote
     context["awaiting_signature"] = resolution_views.awaiting_signature(request.user)  # shown first
