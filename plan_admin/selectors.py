@@ -181,17 +181,16 @@ def unconfirmed_count() -> int:
     )
 
 
+def _summed(totals: QuerySet, counted, **keys) -> int:
+    """`counted` summed over the counter rows of `totals` that match every key given (None: any value)."""
+    matching = totals.filter(**{name: value for name, value in keys.items() if value is not None})
+    return matching.aggregate(count=Sum(counted))["count"] or 0
+
+
 def designation_count(*, plan_id: int | None = None, year: int | None = None, status: str | None = None) -> int:
     """How many designations there are (of one plan, year or status), exactly, from the designation totals the
     services keep: one small query however large the ledger."""
-    totals = DesignationTotal.objects.all()
-    if plan_id is not None:
-        totals = totals.filter(plan_id=plan_id)
-    if year is not None:
-        totals = totals.filter(year=year)
-    if status is not None:
-        totals = totals.filter(status=status)
-    return totals.aggregate(count=Sum("designations"))["count"] or 0
+    return _summed(DesignationTotal.objects.all(), "designations", plan_id=plan_id, year=year, status=status)
 
 
 def designation_counts_by_status(plan: Plan) -> dict[str, int]:
@@ -209,12 +208,5 @@ def issuance_count(
 ) -> int:
     """How many issuances there are (all, standing or cancelled; of one plan, year or category), exactly, from the
     issuance totals the services keep: one small query however large the ledger."""
-    totals = IssuanceTotal.objects.all()
-    if plan_id is not None:
-        totals = totals.filter(plan_id=plan_id)
-    if year is not None:
-        totals = totals.filter(year=year)
-    if category is not None:
-        totals = totals.filter(category=category)
     counted = {None: F("issuances"), True: F("cancellations"), False: F("issuances") - F("cancellations")}[cancelled]
-    return totals.aggregate(count=Sum(counted))["count"] or 0
+    return _summed(IssuanceTotal.objects.all(), counted, plan_id=plan_id, year=year, category=category)

@@ -24,11 +24,11 @@ def counted_filters(parameters, filters: dict[str, str]) -> dict[str, str] | Non
     return given
 
 
-def row_id(value: str) -> int | None:
-    """A filter's value as a plan id or a year, or None when it is not one (the list then counts its rows, and
-    filters them as the filter does)."""
-    if value.isascii() and value.isdigit() and len(value) <= 9:
-        return int(value)
+def row_ids(given: dict[str, str]) -> dict[str, int] | None:
+    """The filters' values as plan ids or years; None when one is not (the list then counts its rows, and filters
+    them as the filter does)."""
+    if all(value.isascii() and value.isdigit() and len(value) <= 9 for value in given.values()):
+        return {keyword: int(value) for keyword, value in given.items()}
     return None
 
 

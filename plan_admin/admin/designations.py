@@ -9,7 +9,7 @@ from .. import forms, selectors, services
 from ..models import BoardDesignation, DesignationLapse, DesignationVote, Issuance
 from ..reports.admin_mixins import SpreadsheetAdminMixin
 from .base import LedgerAdmin, ReadOnlyAdmin
-from .counts import CountedListMixin, counted_filters, row_id
+from .counts import CountedListMixin, counted_filters, row_ids
 from .filters import DesignationYearFilter, YearFilter
 from .formatted import FormattedFieldsMixin
 
@@ -114,8 +114,8 @@ class BoardDesignationAdmin(CountedListMixin, SpreadsheetAdminMixin, LedgerAdmin
         status = given.pop("status", None)
         if status is not None and status not in BoardDesignation.Status.values:
             return None
-        numbers = {keyword: row_id(value) for keyword, value in given.items()}
-        if None in numbers.values():
+        numbers = row_ids(given)
+        if numbers is None:
             return None
         return selectors.designation_count(status=status, **numbers)
 

@@ -9,7 +9,7 @@ from .. import formatting, forms, selectors
 from ..models import BoardDesignation, Issuance, IssuanceCancellation, Participant
 from ..reports.admin_mixins import SpreadsheetAdminMixin
 from .base import LedgerAdmin, object_pk
-from .counts import CountedListMixin, counted_filters, row_id
+from .counts import CountedListMixin, counted_filters, row_ids
 from .filters import IssuanceYearFilter
 
 # A search matching more designations than this compares the ids in the database (a subquery) rather than as a list.
@@ -33,8 +33,8 @@ def counted_from_totals(parameters) -> int | None:
     category = given.pop("category", None)
     if cancelled == "?" or (category is not None and category not in Participant.Category.values):
         return None
-    numbers = {keyword: row_id(value) for keyword, value in given.items()}
-    if None in numbers.values():
+    numbers = row_ids(given)
+    if numbers is None:
         return None
     return selectors.issuance_count(cancelled=cancelled, category=category, **numbers)
 
