@@ -129,6 +129,33 @@ def write_markdown(results: dict) -> str:
             "</details>",
             "",
         ]
+        holders = t.get("lock_holders")
+        if holders:
+            labels = {
+                "issuance_record": "an issuance (`issuance_record`)",
+                "issuance_cancel": "its cancellation (`issuance_cancel`)",
+                "designation_vote_approving": "a board member's deciding vote: an approval (`designation_vote`)",
+            }
+            out += [
+                "**The writers that share the plan lock** (one process, one plan, each call on its own): each takes "
+                "the lock once its values are cleaned and holds it to its COMMIT, so its call time is an upper bound "
+                "of the time it holds the lock. Statements: those in Django's query log, BEGIN and COMMIT included "
+                "(the hot path's own go straight to psycopg and are not in it).",
+                "",
+                *_table(
+                    ["writer", "calls", "median call (ms)", "p95 call (ms)", "statements in Django's log"],
+                    [
+                        [
+                            labels.get(name, name),
+                            values["calls"],
+                            values["median_call_ms"],
+                            values["p95_call_ms"],
+                            values["django_statements_per_call"],
+                        ]
+                        for name, values in holders.items()
+                    ],
+                ),
+            ]
 
     pages = results.get("page_comparison")
     if pages:

@@ -238,6 +238,74 @@ def profile_service(setup: dict, calls: int) -> dict:
     }
 
 
+def _timed_calls(calls) -> dict:
+    """Run each of `calls` once; the median time of a call and the statements one call sent through Django."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    seconds, statements = [], []
+    for call in calls:
+        with CaptureQueriesContext(connection) as captured:
+            t0 = time.perf_counter()
+            call()
+            seconds.append(time.perf_counter() - t0)
+        statements = [q["sql"] for q in captured.captured_queries]
+    return {
+        "calls": len(seconds),
+        "median_call_ms": round(statistics.median(seconds) * 1000, 3),
+        "p95_call_ms": round(sorted(seconds)[int(len(seconds) * 0.95)] * 1000, 3),
+        "django_statements_per_call": len(statements),
+        "statements": [s[:160] for s in statements],
+    }
+
+
+def profile_lock_holders(setup: dict, calls: int) -> dict:
+    """The writers that share the plan lock, one process, `calls` calls each: an issuance, its cancellation, and a
+    board member's deciding vote (an approval: the bench plan needs one). Each takes the lock once its values are
+    cleaned and holds it to its COMMIT, so its call time is an upper bound of the time it holds the lock.
+    Statements: those in Django's query log; the hot path's own (ledger_sql) go straight to psycopg and are not
+    in it."""
+    from django.contrib.auth import get_user_model
+
+    from plan_admin import services
+    from plan_admin.models import BoardDesignation, Plan
+
+    User = get_user_model()
+    staff = User.objects.get(pk=setup["user"])
+    board = User.objects.get(username="bench-board")
+    plan = Plan.objects.get(pk=setup["plan"])
+    designation = BoardDesignation.objects.get(pk=setup["designations"][0])
+    proposals = []
+    for index in range(calls):
+        participant = services.participant_create(name=f"Vote bench {index}", category="consultant", by=staff)
+        proposals.append(
+            services.designation_propose(
+                plan=plan, participant=participant, year=YEAR, shares=1_000, factors_considered="Benchmark.", by=staff
+            )
+        )
+    issuances = []
+
+    def record():
+        issuances.append(
+            services.issuance_record(
+                designation=designation, issue_date=ISSUE_DATE, shares=1, price_per_share=Decimal("0.10"), by=staff
+            )
+        )
+
+    def cancel(issuance):
+        return lambda: services.issuance_cancel(issuance=issuance, cancelled_on=ISSUE_DATE, reason="Bench.", by=staff)
+
+    def approve(proposal):
+        return lambda: services.designation_vote(designation=proposal, voter=board, decision="approve")
+
+    recorded = _timed_calls([record] * calls)
+    return {
+        "issuance_record": recorded,
+        "issuance_cancel": _timed_calls([cancel(issuance) for issuance in issuances]),
+        "designation_vote_approving": _timed_calls([approve(proposal) for proposal in proposals]),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
@@ -285,6 +353,7 @@ def main() -> None:
             summary[f"service_{workers}"]["median_per_second"] / raw, 3
         )
     profile = profile_service(setup, args.profile_calls)
+    lock_holders = profile_lock_holders(setup, args.profile_calls)
     from plan_admin.models import Plan
     from plan_admin.reconcile import reconcile
 
@@ -299,6 +368,7 @@ def main() -> None:
             "rounds": rounds,
             "summary": summary,
             "profile": profile,
+            "lock_holders": lock_holders,
             "plan_issued_after": plan.issued_shares,
             "plan_reconcile_problems": len(reconcile(plan=plan).problems),
         },

@@ -185,6 +185,46 @@ def test_approval_that_exactly_fills_the_pool_is_accepted(plan, participant, sta
     assert status.fully_committed and status.committed_by_year == ((2024, 10_000_000),)
 
 
+def test_with_two_approvals_needed_every_approving_vote_is_checked_against_the_pool(
+    superuser, participant, staff_user, board_member, second_board_member
+):
+    """A first approving vote is refused at once when the shares do not fit (it does not decide, so the member is
+    told now, not at the second vote); a deciding vote whose shares no longer fit is refused and not recorded."""
+    two = factories.make_plan(by=superuser, required_approvals=2, shares=1_000, name="Two-vote plan")
+    other = factories.make_participant("Priya Raman", by=staff_user)
+    with factories.on_day(datetime.date(2024, 2, 1)):
+        pending = services.designation_propose(
+            plan=two, participant=participant, year=2024, shares=600, factors_considered="Retention.", by=staff_user
+        )
+        rival = services.designation_propose(
+            plan=two, participant=other, year=2024, shares=500, factors_considered="Retention.", by=staff_user
+        )
+        services.designation_vote(designation=pending, voter=board_member, decision="approve")
+        for voter in (board_member, second_board_member):
+            services.designation_vote(designation=rival, voter=voter, decision="approve")
+        over = (
+            "would over-commit the plan: of 1,000 authorized shares, 0 are issued and 500 are committed to approved "
+            "designations (2024: 500), so 500 remain."
+        )
+        assert_refused(
+            exceptions.PoolOverCommitted,
+            f"Approving 600 shares for {participant.name} in 2024 {over}",
+            lambda: services.designation_vote(designation=pending, voter=second_board_member, decision="approve"),
+        )
+        third = factories.make_participant("Tomas Lind", by=staff_user)
+        late = services.designation_propose(
+            plan=two, participant=third, year=2024, shares=501, factors_considered="Retention.", by=staff_user
+        )
+        assert_refused(
+            exceptions.PoolOverCommitted,
+            f"Approving 501 shares for Tomas Lind in 2024 {over}",
+            lambda: services.designation_vote(designation=late, voter=board_member, decision="approve"),
+        )
+    assert DesignationVote.objects.filter(designation__in=[pending, late]).count() == 1  # the first vote on `pending`
+    pending.refresh_from_db()
+    assert pending.status == BoardDesignation.Status.PROPOSED
+
+
 def test_a_rejecting_vote_is_not_checked_against_the_pool(plan, participant, staff_user, board_member):
     factories.make_designation(
         plan=plan, participant=participant, year=2024, shares=10_000_000, staff=staff_user, approver=board_member

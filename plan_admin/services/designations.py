@@ -328,8 +328,9 @@ def designation_vote(
         noun="designation", designation_id=locked.pk, doing="the board decides it by signing that resolution."
     )
     outcome = decisions.tally(plan=plan, decisions_so_far=list(votes.values()), decision=decision)
-    if decision == VoteDecision.APPROVE:
-        # Checked on every approving vote, deciding or not, so that a member is told at once.
+    if decision == VoteDecision.APPROVE and outcome.decided != VoteDecision.APPROVE:
+        # An approving vote that does not decide is checked too, so that a member is told at once. One that decides
+        # is checked once, by designation_decide: its refusal rolls the vote back with everything else.
         refuse_approval(plan, locked)
     vote = DesignationVote(designation=locked, voter=voter, decision=decision, comment=comment)
     _common.save(vote, by=voter)
