@@ -85,7 +85,7 @@ reconcile-demo: install
 # Mutation testing of the rules (mutmut; configuration in pyproject.toml, [tool.mutmut]; mutation/run.py says how):
 # the services, the import cell parsers and the CSV formula escaping, against the fast service and rule tests, on
 # SQLite, in a copy of the project (.mutate/). Writes docs/mutation-testing.md; fails if a survivor has no reason
-# in mutation/survivors.toml. Slow (18 minutes on 2 shared cores, docs/mutation-testing.md); not in CI: run it
+# in mutation/survivors.toml. Slow (10 to 18 minutes on 2 cores, docs/mutation-testing.md); not in CI: run it
 # before resolving an issue that changes a rule. `make mutate MUTATE=again` re-tests only the mutants that were not killed (after adding tests).
 MUTATE ?= run
 mutate: install

@@ -47,7 +47,7 @@ COPIED = ["plan_admin", "config", "templates", "static", "tests", "manage.py", "
 # The functions mutated, by file: the ones that decide or write a grant, a limit, a counter, a refusal or a lock.
 # Every other function of these files gets `# pragma: no mutate block` in the copy (their wording and layout,
 # the plan's details, participants, past records and resolutions' documents and signatures: see
-# docs/mutation-testing.md). A full run of these takes about 18 minutes on 2 (shared) cores.
+# docs/mutation-testing.md). A full run of these takes 10 to 18 minutes on 2 cores (docs/mutation-testing.md).
 ONLY_FUNCTIONS = {
     "plan_admin/services/_common.py": {
         "lock_plan",

@@ -88,7 +88,8 @@ def test_the_locking_read_returns_the_plan_the_designation_and_a_recorded_key(
         locked, existing, designation = ledger_sql.lock_plan_and_read_designation(
             plan.pk, approved_designation.pk, submission_key=key
         )
-    assert isinstance(locked, Plan) and existing is None
+    assert isinstance(locked, Plan) and locked.pk == plan.pk and existing is None
+    assert locked._state.adding is False  # a row read from the database, as the ORM's own would be
     stored = Plan.objects.get(pk=plan.pk)
     for column in ledger_sql.PLAN_COLUMNS:
         assert getattr(locked, column) == getattr(stored, column), column

@@ -215,9 +215,18 @@ def test_designation_totals_count_every_designation_recorded_whatever_becomes_of
     ledger, approved_designation, staff_user, board_member, superuser
 ):
     """Proposed through the services, entered from records, then withdrawn, rejected, approved or lapsed: each
-    counts once, in its plan's year and its status as it is now; a refused proposal counts nothing."""
+    counts once, in its plan's year and its status as it is now; a refused proposal counts nothing. Another plan's
+    designations of the same year and status are counted apart, untouched."""
     lee = factories.make_participant("Lee Chen", by=staff_user)
     mia = factories.make_participant("Mia Park", by=staff_user)
+    kai = factories.make_participant("Kai Moreno", by=staff_user)
+    other_plan = factories.make_plan(by=superuser, name="Another plan")
+    for withdraw in (True, False):  # one withdrawn, one open: statuses the plan's own 2023 designations reach
+        kais = services.designation_propose(
+            plan=other_plan, participant=kai, year=2023, shares=100, factors_considered="Sales.", by=staff_user
+        )
+        if withdraw:
+            services.designation_withdraw(designation=kais, by=staff_user)
     withdrawn = services.designation_propose(
         plan=ledger, participant=lee, year=2023, shares=100, factors_considered="Sales.", by=staff_user
     )
@@ -244,8 +253,13 @@ def test_designation_totals_count_every_designation_recorded_whatever_becomes_of
     services.plan_year_close(plan=ledger, year=2023, reason="Year over.", by=staff_user)  # lapses Lee's 2023
     expected = Counter(BoardDesignation.objects.values_list("plan_id", "year", "status"))
     assert designation_totals() == expected
-    assert {status for (_, year, status) in expected if year == 2023} == {"withdrawn", "lapsed", "rejected"}
+    assert {status for (plan_id, year, status) in expected if (plan_id, year) == (ledger.pk, 2023)} == {
+        "withdrawn",
+        "lapsed",
+        "rejected",
+    }
     assert expected[(ledger.pk, 2005, "rejected")] == 1
+    assert (expected[(other_plan.pk, 2023, "proposed")], expected[(other_plan.pk, 2023, "withdrawn")]) == (1, 1)
     before = factories.ledger_snapshot()
     with pytest.raises(ShareLimitExceeded):
         services.designation_propose(
