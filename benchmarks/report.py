@@ -150,7 +150,7 @@ def write_markdown(results: dict) -> str:
                             values["calls"],
                             values["median_call_ms"],
                             values["p95_call_ms"],
-                            values["django_statements_per_call"],
+                            values["statements_per_call"],
                         ]
                         for name, values in holders.items()
                     ],

@@ -187,11 +187,34 @@ def set_up(workers: int) -> dict:
     return {"plan": plan.pk, "designations": designations, "user": staff.pk}
 
 
+def _timed_calls(calls) -> dict:
+    """Run each of `calls` once: the median and p95 time of a call, the time Django's query timer saw it wait on
+    the database, and the statements one call sent through Django."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    db_seconds, total_seconds, statements = [], [], []
+    for call in calls:
+        t0 = time.perf_counter()
+        with CaptureQueriesContext(connection) as captured:
+            call()
+        total_seconds.append(time.perf_counter() - t0)
+        db_seconds.append(sum(float(q["time"]) for q in captured.captured_queries))
+        statements = [q["sql"] for q in captured.captured_queries]
+    return {
+        "calls": len(total_seconds),
+        "statements_per_call": len(statements),
+        "statements": [s[:160] for s in statements],
+        "median_call_ms": round(statistics.median(total_seconds) * 1000, 3),
+        "p95_call_ms": round(sorted(total_seconds)[int(len(total_seconds) * 0.95)] * 1000, 3),
+        "median_db_ms": round(statistics.median(db_seconds) * 1000, 3),
+        "db_share": round(sum(db_seconds) / sum(total_seconds), 3),
+    }
+
+
 def profile_service(setup: dict, calls: int) -> dict:
     """One process, `calls` service calls: cProfile's top functions, and the SQL of one call with DB vs total time."""
     from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     from plan_admin import services
     from plan_admin.models import BoardDesignation
@@ -206,16 +229,7 @@ def profile_service(setup: dict, calls: int) -> dict:
 
     for _ in range(20):
         call()
-    # Time spent waiting on the database vs the whole call, from Django's own query timer.
-    db_seconds, total_seconds = [], []
-    statements = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        with CaptureQueriesContext(connection) as captured:
-            call()
-        total_seconds.append(time.perf_counter() - t0)
-        db_seconds.append(sum(float(q["time"]) for q in captured.captured_queries))
-        statements = [q["sql"] for q in captured.captured_queries]
+    timed = _timed_calls([call] * calls)
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(calls):
@@ -227,35 +241,9 @@ def profile_service(setup: dict, calls: int) -> dict:
     by_own = io.StringIO()
     pstats.Stats(profiler, stream=by_own).sort_stats("tottime").print_stats(15)
     return {
-        "calls": calls,
-        "statements_per_call": len(statements),
-        "statements": [s[:160] for s in statements],
-        "median_call_ms": round(statistics.median(total_seconds) * 1000, 3),
-        "median_db_ms": round(statistics.median(db_seconds) * 1000, 3),
-        "db_share": round(sum(db_seconds) / sum(total_seconds), 3),
+        **timed,
         "cprofile_cumulative": out.getvalue().split("\n", 1)[-1][:6000],
         "cprofile_tottime": by_own.getvalue().split("\n", 1)[-1][:4000],
-    }
-
-
-def _timed_calls(calls) -> dict:
-    """Run each of `calls` once; the median time of a call and the statements one call sent through Django."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    seconds, statements = [], []
-    for call in calls:
-        with CaptureQueriesContext(connection) as captured:
-            t0 = time.perf_counter()
-            call()
-            seconds.append(time.perf_counter() - t0)
-        statements = [q["sql"] for q in captured.captured_queries]
-    return {
-        "calls": len(seconds),
-        "median_call_ms": round(statistics.median(seconds) * 1000, 3),
-        "p95_call_ms": round(sorted(seconds)[int(len(seconds) * 0.95)] * 1000, 3),
-        "django_statements_per_call": len(statements),
-        "statements": [s[:160] for s in statements],
     }
 
 
@@ -298,9 +286,8 @@ def profile_lock_holders(setup: dict, calls: int) -> dict:
     def approve(proposal):
         return lambda: services.designation_vote(designation=proposal, voter=board, decision="approve")
 
-    recorded = _timed_calls([record] * calls)
     return {
-        "issuance_record": recorded,
+        "issuance_record": _timed_calls([record] * calls),
         "issuance_cancel": _timed_calls([cancel(issuance) for issuance in issuances]),
         "designation_vote_approving": _timed_calls([approve(proposal) for proposal in proposals]),
     }
